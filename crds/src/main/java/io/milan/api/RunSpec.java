@@ -1,0 +1,160 @@
+package io.milan.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.Toleration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What both kinds share: the parts of the recipe that mean the same in pretraining and fine-tuning, and the
+ * Kubernetes parts (where and how the pod group runs).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public abstract class RunSpec {
+
+    // ---- recipe (mirrors the reference command line) ----
+
+    @Default("vit_base")
+    @JsonPropertyDescription("ViT encoder (--model): vit_small, vit_base, vit_large (patch 16), vit_huge"
+            + " (patch 14), or vit_tiny (192 wide, for CPU runs).")
+    public VitModel model = VitModel.VIT_BASE;
+
+    @Min(1)
+    @Max(32)
+    @JsonPropertyDescription("Patch size in pixels; defaults to the model's (16, or 14 for vit_huge). Small"
+            + " inputs such as the 32-pixel CPU quickstart use 4.")
+    public Integer patchSize;
+
+    @Min(8)
+    @Default("224")
+    @JsonPropertyDescription("Input image size in pixels (--input_size).")
+    public Integer inputSize = 224;
+
+    @Min(1)
+    @Default("1")
+    @JsonPropertyDescription("Gradient accumulation steps (--accum_iter). Effective batch size = batchSize x"
+            + " gpusPerNode x nodes x accumIter (a CPU pod counts as one device).")
+    public Integer accumIter = 1;
+
+    @Min(value = 0, inclusive = false)
+    @JsonPropertyDescription("Absolute learning rate (--lr). When unset, lr = blr x effective batch size / 256.")
+    public Double lr;
+
+    @Required
+    @JsonPropertyDescription("Training data (--data_path): an ImageFolder tree (<class>/<image> files); for"
+            + " pretraining the directory with the class folders, for fine-tuning the directory holding train/ and"
+            + " val/.")
+    public StorageLocation dataset;
+
+    @JsonPropertyDescription("Where checkpoints and log.txt go (--output_dir). Use a claim so checkpoints survive"
+            + " gang restarts; without one an emptyDir is used and every attempt starts from scratch.")
+    public StorageLocation output;
+
+    @Min(0)
+    @Default("0")
+    @JsonPropertyDescription("Random seed (--seed); rank r of the group uses seed + r for data order.")
+    public Integer seed = 0;
+
+    @Min(0)
+    @Default("10")
+    @JsonPropertyDescription("Data-loading worker threads per pod (--num_workers).")
+    public Integer numWorkers = 10;
+
+    @Min(0)
+    @Default("3")
+    @JsonPropertyDescription("How many checkpoints to keep (the newest N); 0 keeps all.")
+    public Integer keepCheckpoints = 3;
+
+    // ---- Kubernetes ----
+
+    @JsonPropertyDescription("Trainer container image. When unset the operator's configured default image is"
+            + " used.")
+    public String image;
+
+    @JsonPropertyDescription("Image pull policy of the trainer container (Always, IfNotPresent, Never).")
+    public String imagePullPolicy;
+
+    @Min(1)
+    @Max(1024)
+    @Default("1")
+    @JsonPropertyDescription("Number of pods (one per node) in the gang-scheduled pod group.")
+    public Integer nodes = 1;
+
+    @Min(0)
+    @Max(64)
+    @Default("8")
+    @JsonPropertyDescription("GPUs each pod requests (all of its node's GPUs). 0 runs on CPU.")
+    public Integer gpusPerNode = 8;
+
+    @Default("nvidia.com/gpu")
+    @JsonPropertyDescription("Extended resource name under which GPUs are requested.")
+    public String gpuResourceName = "nvidia.com/gpu";
+
+    @JsonPropertyDescription("CPU and memory requests/limits of each trainer container (GPUs come from"
+            + " gpusPerNode).")
+    public ResourceRequirements resources;
+
+    @JsonPropertyDescription("Node selector of the trainer pods.")
+    public Map<String, String> nodeSelector;
+
+    @JsonPropertyDescription("Tolerations of the trainer pods.")
+    public List<Toleration> tolerations;
+
+    @JsonPropertyDescription("Affinity of the trainer pods.")
+    public Affinity affinity;
+
+    @JsonPropertyDescription("PriorityClass of the trainer pods.")
+    public String priorityClassName;
+
+    @JsonPropertyDescription("Extra environment variables of the trainer container.")
+    public List<EnvVar> env;
+
+    @JsonPropertyDescription("Kueue LocalQueue name: the pod group's Job carries the kueue.x-k8s.io/queue-name"
+            + " label, is created suspended and the run shows Queued until Kueue admits it.")
+    public String queueName;
+
+    @Default("none")
+    @JsonPropertyDescription("Gang scheduler: none, volcano or coscheduling. The latter two get a PodGroup with"
+            + " minMember = nodes and the matching schedulerName.")
+    public GangScheduler gangScheduler = GangScheduler.NONE;
+
+    @Default("false")
+    @JsonPropertyDescription("Suspend the run: its pods are removed and it resumes from its latest checkpoint"
+            + " when set back to false.")
+    public Boolean suspend = false;
+
+    @JsonPropertyDescription("Gang restart policy.")
+    public RestartPolicy restartPolicy = new RestartPolicy();
+
+    @Min(1)
+    @JsonPropertyDescription("Fail the run when it has been running longer than this many seconds.")
+    public Long activeDeadlineSeconds;
+
+    @Min(0)
+    @JsonPropertyDescription("Delete the run this many seconds after it Succeeded or Failed.")
+    public Integer ttlSecondsAfterFinished;
+
+    @Default("Running")
+    @JsonPropertyDescription("Which pods to delete when the run ends: All, Running (keep finished pods for their"
+            + " logs) or None.")
+    public CleanPodPolicy cleanPodPolicy = CleanPodPolicy.RUNNING;
+
+    @Min(1024)
+    @Max(65535)
+    @Default("29500")
+    @JsonPropertyDescription("TCP port of the gradient all-reduce rendezvous (MASTER_PORT).")
+    public Integer masterPort = 29500;
+
+    /** Devices per pod as the trainer sees them: a CPU pod is one device. */
+    public int devicesPerNode() {
+        return Math.max(1, gpusPerNode == null ? 0 : gpusPerNode);
+    }
+}

@@ -1,0 +1,68 @@
+package io.milan.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Status of both kinds. Two writers, each owning its own fields: the operator writes everything except
+ * {@code progress}, {@code eval} and {@code checkpoint}, which rank 0 of the trainer writes by server-side apply.
+ * Everything the operator needs after a restart is here (attempt, restart times, pod group name).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class RunStatus {
+    @JsonPropertyDescription("metadata.generation the operator last acted on.")
+    public Long observedGeneration;
+
+    @JsonPropertyDescription("Pending, Queued, Running, Restarting, Suspended, Succeeded or Failed.")
+    public RunPhase phase;
+
+    @JsonPropertyDescription("Ready, Running, Restarting, Suspended, Succeeded and Failed conditions;"
+            + " lastTransitionTime changes only when a condition's status does.")
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("Human-readable summary of the current state.")
+    public String message;
+
+    @JsonPropertyDescription("Current attempt of the pod group, 1-based.")
+    public Integer attempt;
+
+    @JsonPropertyDescription("Gang restarts so far (attempt - 1).")
+    public Integer restarts;
+
+    @JsonPropertyDescription("When the pod group was first created (RFC 3339); run-shaping spec fields are"
+            + " immutable from then on.")
+    public String startTime;
+
+    @JsonPropertyDescription("When the run Succeeded or Failed (RFC 3339).")
+    public String completionTime;
+
+    @JsonPropertyDescription("When the current gang restart is due, while Restarting (RFC 3339).")
+    public String nextRestartTime;
+
+    @JsonPropertyDescription("Name of the current attempt's Job (the pod group).")
+    public String podGroup;
+
+    @JsonPropertyDescription("Trainer processes in the group (nodes; each drives its pod's GPUs).")
+    public Integer worldSize;
+
+    @JsonPropertyDescription("Images per optimizer step: batchSize x devices per node x nodes x accumIter.")
+    public Integer effectiveBatchSize;
+
+    @JsonPropertyDescription("Learning rate in use: lr if set, else blr x effectiveBatchSize / 256.")
+    public Double effectiveLr;
+
+    @JsonPropertyDescription("Checkpoint the fine-tuning starts from (resolved from spec.pretrained).")
+    public String pretrainedCheckpoint;
+
+    @JsonPropertyDescription("Training progress, written by the trainer.")
+    public Progress progress;
+
+    @JsonPropertyDescription("Latest evaluation, written by the trainer (fine-tuning and linear probing).")
+    public EvalStatus eval;
+
+    @JsonPropertyDescription("Newest checkpoint, written by the trainer.")
+    public CheckpointStatus checkpoint;
+}

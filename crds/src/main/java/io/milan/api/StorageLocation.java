@@ -1,0 +1,35 @@
+package io.milan.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/**
+ * A directory or file the trainer reads or writes: a path inside the container, optionally on a
+ * PersistentVolumeClaim mounted there. Without a claim the path must exist in the trainer image (the CPU image
+ * ships Fashion-MNIST this way).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class StorageLocation {
+    @Required
+    @Pattern("^/.*")
+    @JsonPropertyDescription("Absolute path inside the trainer container. With claimName it is the mount point"
+            + " (plus subPath) of the claim; without it, a path that exists in the trainer image.")
+    public String path;
+
+    @JsonPropertyDescription("Name of a PersistentVolumeClaim in the run's namespace mounted at path."
+            + " Required for the output location if checkpoints must survive a gang restart.")
+    public String claimName;
+
+    @JsonPropertyDescription("Sub-path within the claim to mount at path.")
+    public String subPath;
+
+    public StorageLocation() {
+    }
+
+    public StorageLocation(String path, String claimName) {
+        this.path = path;
+        this.claimName = claimName;
+    }
+}

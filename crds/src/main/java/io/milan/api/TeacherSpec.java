@@ -1,0 +1,24 @@
+package io.milan.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Required;
+
+/** The frozen teacher whose features MILAN reconstructs (--use_clip). */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TeacherSpec {
+    @Default("clip")
+    @JsonPropertyDescription("Teacher kind: clip (CLIP ViT-B/16 image tower) or encoder (a ViT encoder checkpoint"
+            + " of this project).")
+    public TeacherKind kind = TeacherKind.CLIP;
+
+    @Required
+    @JsonPropertyDescription("The teacher's weights: a safetensors file (for clip, model.safetensors of"
+            + " openai/clip-vit-base-patch16) or a directory holding one.")
+    public StorageLocation weights;
+
+    @JsonPropertyDescription("For kind encoder: the ViT size of the teacher checkpoint (defaults to the"
+            + " student's model).")
+    public VitModel model;
+}
