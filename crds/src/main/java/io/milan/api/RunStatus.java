@@ -3,7 +3,6 @@ package io.milan.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -21,7 +20,7 @@ public class RunStatus {
 
     @JsonPropertyDescription("Ready, Running, Restarting, Suspended, Succeeded and Failed conditions;"
             + " lastTransitionTime changes only when a condition's status does.")
-    public List<Condition> conditions = new ArrayList<>();
+    public List<Condition> conditions;
 
     @JsonPropertyDescription("Human-readable summary of the current state.")
     public String message;
