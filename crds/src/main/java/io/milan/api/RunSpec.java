@@ -49,9 +49,8 @@ public abstract class RunSpec {
     public Double lr;
 
     @Required
-    @JsonPropertyDescription("Training data (--data_path): an ImageFolder tree (<class>/<image> files); for"
-            + " pretraining the directory with the class folders, for fine-tuning the directory holding train/ and"
-            + " val/.")
+    @JsonPropertyDescription("Training data (--data_path): the directory holding train/ (and, for fine-tuning,"
+            + " val/), each an ImageFolder tree of <class>/<image> files, as the reference expects.")
     public StorageLocation dataset;
 
     @JsonPropertyDescription("Where checkpoints and log.txt go (--output_dir). Use a claim so checkpoints survive"
