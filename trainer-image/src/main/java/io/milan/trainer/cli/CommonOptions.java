@@ -1,0 +1,95 @@
+package io.milan.trainer.cli;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * Flags shared by every training subcommand; names and defaults as in the reference's argparse (MAE's
+ * main_pretrain/main_finetune, which MILAN keeps). Subcommands override the defaults that differ.
+ */
+public class CommonOptions {
+    @Option(names = "--input_size", description = "Image size in pixels (default: ${DEFAULT-VALUE}).")
+    public int inputSize = 224;
+
+    @Option(names = "--patch_size", description = "Patch size; default from --model (16, or 14 for vit_huge).")
+    public Integer patchSize;
+
+    @Option(names = "--accum_iter", description = "Gradient accumulation steps (default: ${DEFAULT-VALUE}).")
+    public int accumIter = 1;
+
+    @Option(names = "--lr", description = "Absolute learning rate; default blr x effective batch / 256.")
+    public Double lr;
+
+    @Option(names = "--weight_decay", description = "Weight decay (default: ${DEFAULT-VALUE}).")
+    public double weightDecay = 0.05;
+
+    @Option(names = "--clip_grad", description = "Global gradient-norm clipping; unset = none.")
+    public Double clipGrad;
+
+    @Option(names = "--data_path", description = "Directory holding train/ (and val/).")
+    public Path dataPath = Path.of("/datasets01/imagenet_full_size/061417/");
+
+    @Option(names = "--output_dir", description = "Checkpoints and log.txt (default: ${DEFAULT-VALUE}).")
+    public Path outputDir = Path.of("./output_dir");
+
+    @Option(names = "--log_dir", description = "Accepted for compatibility; log.txt goes to --output_dir.")
+    public Path logDir;
+
+    @Option(names = "--seed", description = "Random seed; rank r uses seed + r (default: ${DEFAULT-VALUE}).")
+    public int seed = 0;
+
+    @Option(names = "--num_workers", description = "Data-loading threads (default: ${DEFAULT-VALUE}).")
+    public int numWorkers = 10;
+
+    @Option(names = "--resume", description = "'' = start fresh, 'auto' = newest valid checkpoint in --output_dir"
+            + " (fresh when none), or a checkpoint file.")
+    public String resume = "";
+
+    @Option(names = "--start_epoch", description = "Accepted for compatibility; resuming sets the epoch.")
+    public int startEpoch = 0;
+
+    @Option(names = "--keep_checkpoints", description = "Keep the newest N checkpoints; 0 keeps all"
+            + " (default: ${DEFAULT-VALUE}).")
+    public int keepCheckpoints = 0;
+
+    @Option(names = "--device", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}): auto uses every"
+            + " visible GPU, else the CPU.")
+    public String device = "auto";
+
+    @Option(names = "--dist_timeout", description = "Seconds a rank waits for a peer before failing"
+            + " (default: ${DEFAULT-VALUE}).")
+    public int distTimeoutSeconds = 300;
+
+    @Option(names = "--max_bad_images", description = "Fraction of unreadable images tolerated per epoch"
+            + " (default: ${DEFAULT-VALUE}).")
+    public double maxBadImageFraction = 0.01;
+
+    /** Checks the shared flags; subcommands add their own checks. */
+    void validate(int batchSize, int epochs, int warmupEpochs, double blr) {
+        require(batchSize >= 1, "--batch_size must be >= 1, got " + batchSize);
+        require(accumIter >= 1, "--accum_iter must be >= 1, got " + accumIter);
+        require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
+        require(warmupEpochs >= 0 && warmupEpochs < epochs,
+                "--warmup_epochs must be in [0, --epochs), got " + warmupEpochs + " with --epochs " + epochs);
+        require(blr > 0, "--blr must be > 0, got " + blr);
+        require(lr == null || lr > 0, "--lr must be > 0, got " + lr);
+        require(weightDecay >= 0, "--weight_decay must be >= 0, got " + weightDecay);
+        require(clipGrad == null || clipGrad > 0, "--clip_grad must be > 0, got " + clipGrad);
+        require(inputSize >= 8, "--input_size must be >= 8, got " + inputSize);
+        require(patchSize == null || (patchSize >= 1 && inputSize % patchSize == 0),
+                "--patch_size must divide --input_size " + inputSize + ", got " + patchSize);
+        require(numWorkers >= 0, "--num_workers must be >= 0, got " + numWorkers);
+        require(keepCheckpoints >= 0, "--keep_checkpoints must be >= 0, got " + keepCheckpoints);
+        require(distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
+        require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,
+                "--max_bad_images must be in [0, 1], got " + maxBadImageFraction);
+        require(device.equals("cpu") || device.equals("cuda") || device.equals("auto"),
+                "--device must be cpu, cuda or auto, got '" + device + "'");
+    }
+
+    static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
