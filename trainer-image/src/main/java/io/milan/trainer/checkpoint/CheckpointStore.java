@@ -1,0 +1,318 @@
+package io.milan.trainer.checkpoint;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.milan.trainer.optim.OptimizerState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints of one run in its output directory.
+ *
+ * <p>Layout: one checkpoint is two safetensors files,
+ * <ul>
+ *   <li>{@code checkpoint-<epoch>.safetensors}: the model's tensors under the reference state_dict names and
+ *       nothing else, so {@code model.load_state_dict(safetensors.torch.load_file(f))} works in PyTorch;
+ *       the run metadata ({@value #EPOCH}, {@value #GLOBAL_STEP}, versions, the caller's {@code args},
+ *       {@code seed}...) is in its {@code __metadata__};</li>
+ *   <li>{@code checkpoint-<epoch>.optim.safetensors}: the optimizer state ({@code exp_avg.<param>},
+ *       {@code exp_avg_sq.<param>} or {@code mu.<param>}) and its step count.</li>
+ * </ul>
+ * Both are written atomically, the optimizer file first. The model file is the commit point: it records
+ * the optimizer file's name and data checksum, so a checkpoint is valid only when both files are complete
+ * and belong together. A crash at any moment leaves the previous checkpoints untouched.
+ */
+public final class CheckpointStore {
+
+    /** Suggested metadata key for the run's arguments as JSON (like the reference's saved {@code args}). */
+    public static final String ARGS = "args";
+    /** Suggested metadata key for the run's random seed. */
+    public static final String SEED = "seed";
+    public static final String FORMAT = "milan.format";
+    public static final String FORMAT_VERSION = "milan-checkpoint-1";
+    public static final String EPOCH = "milan.epoch";
+    public static final String GLOBAL_STEP = "milan.global_step";
+    public static final String TRAINER_VERSION = "milan.trainer_version";
+    public static final String DJL_VERSION = "milan.djl_version";
+    public static final String LIBTORCH_VERSION = "milan.libtorch_version";
+    public static final String OPTIMIZER_FILE = "milan.optimizer_file";
+    public static final String OPTIMIZER_CRC = "milan.optimizer_crc32c";
+    public static final String OPTIMIZER_KIND = "milan.optimizer";
+    public static final String OPTIMIZER_STEP = "milan.optimizer_step";
+    private static final Set<String> RESERVED = Set.of(FORMAT, EPOCH, GLOBAL_STEP, TRAINER_VERSION, DJL_VERSION,
+            LIBTORCH_VERSION, OPTIMIZER_FILE, OPTIMIZER_CRC, SafeTensors.CRC_KEY, "format");
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+    private static final Pattern MODEL_FILE = Pattern.compile("checkpoint-(\\d+)\\.safetensors");
+    private static final Pattern OPTIMIZER_FILE_NAME = Pattern.compile("checkpoint-(\\d+)\\.optim\\.safetensors");
+
+    private final Path directory;
+
+    public CheckpointStore(Path directory) {
+        this.directory = directory;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public Path modelFile(int epoch) {
+        return directory.resolve("checkpoint-" + epoch + ".safetensors");
+    }
+
+    public Path optimizerFile(int epoch) {
+        return directory.resolve("checkpoint-" + epoch + ".optim.safetensors");
+    }
+
+    /** Writes {@code checkpoint} (replacing one of the same epoch) and returns the model file. */
+    public Path save(Checkpoint checkpoint) throws IOException {
+        for (String key : checkpoint.metadata().keySet()) {
+            if (RESERVED.contains(key)) {
+                throw new IllegalArgumentException("checkpoint metadata key '" + key + "' is reserved");
+            }
+        }
+        Files.createDirectories(directory);
+        int epoch = checkpoint.epoch();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt"); // what Hugging Face tooling expects of PyTorch weights
+        meta.put(FORMAT, FORMAT_VERSION);
+        meta.put(EPOCH, Integer.toString(epoch));
+        meta.put(GLOBAL_STEP, Long.toString(checkpoint.globalStep()));
+        meta.put(TRAINER_VERSION, trainerVersion());
+        meta.put(DJL_VERSION, Engine.getDjlVersion());
+        meta.put(LIBTORCH_VERSION, Engine.getInstance().getVersion());
+        OptimizerState optimizer = checkpoint.optimizer();
+        if (optimizer != null) {
+            Path optimizerFile = optimizerFile(epoch);
+            Map<String, String> optimizerMeta = new LinkedHashMap<>();
+            optimizerMeta.put(FORMAT, FORMAT_VERSION);
+            optimizerMeta.put(EPOCH, Integer.toString(epoch));
+            optimizerMeta.put(OPTIMIZER_KIND, optimizer.kind());
+            optimizerMeta.put(OPTIMIZER_STEP, Long.toString(optimizer.step()));
+            SafeTensors.write(optimizerFile, optimizer.tensors(), optimizerMeta);
+            meta.put(OPTIMIZER_FILE, optimizerFile.getFileName().toString());
+            meta.put(OPTIMIZER_CRC, SafeTensors.readHeader(optimizerFile).metadata().get(SafeTensors.CRC_KEY));
+        }
+        meta.putAll(checkpoint.metadata());
+        Path modelFile = modelFile(epoch);
+        SafeTensors.write(modelFile, checkpoint.model(), meta);
+        LOG.info("Saved checkpoint {} (epoch {}, step {})", modelFile, epoch, checkpoint.globalStep());
+        return modelFile;
+    }
+
+    /**
+     * Loads and fully validates the checkpoint whose model file is {@code modelFile}: both files' structure
+     * and checksums, that they belong together, and the metadata. Arrays are created on {@code manager}.
+     */
+    public Checkpoint load(Path modelFile, NDManager manager) throws CheckpointException {
+        SafeTensors.Contents model;
+        try {
+            model = SafeTensors.read(modelFile, manager);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException("checkpoint " + modelFile + " does not exist", e);
+        } catch (IOException e) {
+            String name = modelFile.getFileName().toString();
+            String hint = name.endsWith(".pth") || name.endsWith(".pth.tar") ? " (PyTorch pickles are not read;"
+                    + " convert with safetensors.torch.save_file(torch.load(f)['model'], 'weights.safetensors'))" : "";
+            throw new CheckpointException("checkpoint " + modelFile + " is unreadable: " + e.getMessage() + hint, e);
+        }
+        try {
+            Map<String, String> meta = model.metadata();
+            int epoch = (int) requireNumber(modelFile, meta, EPOCH, Integer.MAX_VALUE);
+            long globalStep = requireNumber(modelFile, meta, GLOBAL_STEP, Long.MAX_VALUE);
+            OptimizerState optimizer = loadOptimizer(modelFile, meta, epoch, manager);
+            Map<String, String> userMeta = new LinkedHashMap<>(meta);
+            userMeta.keySet().removeAll(RESERVED);
+            return new Checkpoint(epoch, globalStep, model.tensors(), optimizer, userMeta);
+        } catch (CheckpointException | RuntimeException e) {
+            model.tensors().values().forEach(NDArray::close);
+            throw e;
+        }
+    }
+
+    /**
+     * {@code --resume auto}: the newest checkpoint that loads and validates. A newer one that is truncated
+     * or corrupt is skipped with a warning naming it. Empty when the directory holds no checkpoint; an
+     * error when it holds some but none is usable (starting over silently could discard a long run).
+     */
+    public Optional<Checkpoint> loadNewestValid(NDManager manager) throws CheckpointException {
+        List<Integer> epochs;
+        try {
+            epochs = savedEpochs();
+        } catch (IOException e) {
+            throw new CheckpointException("cannot list checkpoints in " + directory + ": " + e.getMessage(), e);
+        }
+        List<String> problems = new ArrayList<>();
+        for (int i = epochs.size() - 1; i >= 0; i--) {
+            Path file = modelFile(epochs.get(i));
+            try {
+                Checkpoint checkpoint = load(file, manager);
+                if (!problems.isEmpty()) {
+                    LOG.warn("Resuming from {}, an older checkpoint, because the newer ones are unusable",
+                            file.getFileName());
+                }
+                return Optional.of(checkpoint);
+            } catch (CheckpointException e) {
+                problems.add(e.getMessage());
+                LOG.warn("{}; falling back to the previous checkpoint", e.getMessage());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new CheckpointException("none of the " + problems.size() + " checkpoints in " + directory
+                    + " is usable; remove or repair them to start over: " + String.join("; ", problems));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The checkpoint {@code --resume} asks for: empty for {@code ""} (start fresh), the newest valid one for
+     * {@code auto} (empty when there is none yet), else exactly the given model file.
+     */
+    public Optional<Checkpoint> resume(String resume, NDManager manager) throws CheckpointException {
+        if (resume == null || resume.isBlank()) {
+            return Optional.empty();
+        }
+        if (resume.equals("auto")) {
+            return loadNewestValid(manager);
+        }
+        return Optional.of(load(Path.of(resume), manager));
+    }
+
+    /** Epochs with a model file in the directory, ascending (validity not checked). */
+    public List<Integer> savedEpochs() throws IOException {
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        TreeSet<Integer> epochs = new TreeSet<>();
+        try (Stream<Path> files = Files.list(directory)) {
+            files.forEach(f -> {
+                Matcher m = MODEL_FILE.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    epochs.add(Integer.parseInt(m.group(1)));
+                }
+            });
+        }
+        return new ArrayList<>(epochs);
+    }
+
+    /**
+     * After saving {@code savedEpoch}: keeps the {@code keepLast} newest checkpoints up to that epoch (0
+     * keeps all) and deletes older ones, orphaned optimizer files and leftovers of interrupted writes.
+     * The checkpoint just saved is always kept; checkpoints of later epochs (left by an earlier attempt
+     * that resumed from further back) are not touched here, the run overwrites them when it gets there.
+     * Returns the deleted files.
+     */
+    public List<Path> prune(int savedEpoch, int keepLast) throws IOException {
+        if (keepLast < 0) {
+            throw new IllegalArgumentException("keep-last count must be >= 0, got " + keepLast);
+        }
+        List<Path> deleted = new ArrayList<>();
+        Set<Integer> keep = new TreeSet<>();
+        List<Integer> older = savedEpochs().stream().filter(e -> e <= savedEpoch)
+                .sorted(Comparator.reverseOrder()).toList();
+        keep.add(savedEpoch);
+        for (int i = 0; i < older.size(); i++) {
+            if (keepLast == 0 || i < keepLast) {
+                keep.add(older.get(i));
+            }
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path f : files.sorted().toList()) {
+                String name = f.getFileName().toString();
+                Matcher model = MODEL_FILE.matcher(name);
+                Matcher optim = OPTIMIZER_FILE_NAME.matcher(name);
+                Integer epoch = model.matches() ? Integer.valueOf(model.group(1))
+                        : optim.matches() ? Integer.valueOf(optim.group(1)) : null;
+                boolean stale = epoch != null && epoch <= savedEpoch && !keep.contains(epoch);
+                boolean leftover = AtomicFiles.isTemporary(f) && name.contains("checkpoint-");
+                if (stale || leftover) {
+                    Files.deleteIfExists(f);
+                    deleted.add(f);
+                }
+            }
+        }
+        if (!deleted.isEmpty()) {
+            LOG.info("Removed {} old checkpoint file(s), keeping epochs {}", deleted.size(), keep);
+        }
+        return deleted;
+    }
+
+    private OptimizerState loadOptimizer(Path modelFile, Map<String, String> meta, int epoch, NDManager manager)
+            throws CheckpointException {
+        String name = meta.get(OPTIMIZER_FILE);
+        if (name == null) {
+            return null; // weights-only checkpoint
+        }
+        Path file = modelFile.resolveSibling(name);
+        SafeTensors.Contents contents;
+        try {
+            contents = SafeTensors.read(file, manager);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException("checkpoint " + modelFile + " needs optimizer file " + file
+                    + ", which does not exist", e);
+        } catch (IOException e) {
+            throw new CheckpointException("optimizer file of checkpoint " + modelFile + " is unreadable: "
+                    + e.getMessage(), e);
+        }
+        try {
+            String crc = contents.metadata().get(SafeTensors.CRC_KEY);
+            if (crc == null || !crc.equals(meta.get(OPTIMIZER_CRC))) {
+                throw new CheckpointException("optimizer file " + file + " does not belong to " + modelFile
+                        + " (checksum " + crc + ", the checkpoint expects " + meta.get(OPTIMIZER_CRC) + ")");
+            }
+            int optimizerEpoch = (int) requireNumber(file, contents.metadata(), EPOCH, Integer.MAX_VALUE);
+            if (optimizerEpoch != epoch) {
+                throw new CheckpointException("optimizer file " + file + " is for epoch " + optimizerEpoch
+                        + ", the checkpoint for epoch " + epoch);
+            }
+            String kind = contents.metadata().get(OPTIMIZER_KIND);
+            if (kind == null || kind.isBlank()) {
+                throw new CheckpointException("optimizer file " + file + " has no " + OPTIMIZER_KIND + " metadata");
+            }
+            long step = requireNumber(file, contents.metadata(), OPTIMIZER_STEP, Long.MAX_VALUE);
+            return new OptimizerState(kind, step, contents.tensors());
+        } catch (CheckpointException | RuntimeException e) {
+            contents.tensors().values().forEach(NDArray::close);
+            throw e;
+        }
+    }
+
+    private static long requireNumber(Path file, Map<String, String> meta, String key, long max)
+            throws CheckpointException {
+        String value = meta.get(key);
+        if (value == null) {
+            throw new CheckpointException(file + " has no " + key + " metadata; it is not a checkpoint of this"
+                    + " trainer (weights-only files can initialise a model, not resume a run)");
+        }
+        try {
+            long n = Long.parseLong(value);
+            if (n < 0 || n > max) {
+                throw new NumberFormatException("out of range");
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new CheckpointException(file + ": metadata " + key + " is '" + value + "', not a valid number");
+        }
+    }
+
+    private static String trainerVersion() {
+        String version = CheckpointStore.class.getPackage().getImplementationVersion();
+        return version != null ? version : "dev";
+    }
+}

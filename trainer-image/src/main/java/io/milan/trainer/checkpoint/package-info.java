@@ -1,0 +1,23 @@
+/**
+ * Checkpoints as safetensors files that PyTorch can read ({@code safetensors.torch.load_file}), written
+ * atomically and validated on load.
+ *
+ * <p>{@link io.milan.trainer.checkpoint.CheckpointStore} owns the layout
+ * ({@code checkpoint-<epoch>.safetensors} = model state_dict + run metadata,
+ * {@code checkpoint-<epoch>.optim.safetensors} = optimizer state), {@code --resume auto|<file>}, and
+ * keep-last-N pruning; {@link io.milan.trainer.checkpoint.CheckpointPolicy} says when to save;
+ * {@link io.milan.trainer.checkpoint.SafeTensors} is the file format;
+ * {@link io.milan.trainer.checkpoint.AtomicFiles} the crash-safe write.
+ * <pre>{@code
+ * CheckpointStore store = new CheckpointStore(outputDir);
+ * Optional<Checkpoint> resumed = store.resume(resumeFlag, manager);  // "" | "auto" | file
+ * resumed.ifPresent(c -> { params.copyFrom(c.model()); adam.loadState(c.optimizer(), params.asMap()); });
+ * ...
+ * if (policy.shouldSave(epoch, epochs)) {
+ *     store.save(new Checkpoint(epoch, globalStep, params.asMap(), adam.state(),
+ *             Map.of(CheckpointStore.ARGS, argsJson, CheckpointStore.SEED, Long.toString(seed))));
+ *     store.prune(epoch, policy.keepLast());
+ * }
+ * }</pre>
+ */
+package io.milan.trainer.checkpoint;

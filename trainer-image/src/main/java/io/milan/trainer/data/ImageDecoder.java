@@ -1,0 +1,105 @@
+package io.milan.trainer.data;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.imgcodecs.Imgcodecs;
+import org.opencv.imgproc.Imgproc;
+
+/**
+ * Decodes JPEG/PNG files to RGB with OpenCV (native code from {@code org.openpnp:opencv}).
+ *
+ * <p>Matches torchvision's PIL loader ({@code Image.open(f).convert('RGB')}): grey images become three equal
+ * channels, alpha is dropped, 16-bit PNGs are reduced to 8 bits, and the EXIF orientation is ignored (PIL
+ * does not apply it; OpenCV would by default). JPEG pixels may differ from PIL's by ±1 where the two
+ * libjpeg builds round the IDCT or chroma upsampling differently.
+ */
+public final class ImageDecoder {
+
+    private static final int FLAGS = Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_IGNORE_ORIENTATION;
+
+    static {
+        nu.pattern.OpenCV.loadLocally();
+        // The loader parallelises over samples; OpenCV's own thread pool would only oversubscribe the cores.
+        org.opencv.core.Core.setNumThreads(1);
+    }
+
+    private ImageDecoder() {
+    }
+
+    /** Loads OpenCV's native library (idempotent; called implicitly by the first decode). */
+    public static void ensureLoaded() {
+        // the static initialiser does the work
+    }
+
+    /** Decodes {@code file}; throws {@link UnreadableImageException} naming it when it cannot be read. */
+    public static RgbImage decode(Path file) throws UnreadableImageException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UnreadableImageException(file, "cannot read file: " + e, e);
+        }
+        return decode(file, bytes);
+    }
+
+    /** Decodes encoded image bytes; {@code file} only names the source in errors. */
+    public static RgbImage decode(Path file, byte[] encoded) throws UnreadableImageException {
+        if (encoded.length == 0) {
+            throw new UnreadableImageException(file, "file is empty", null);
+        }
+        MatOfByte buffer = new MatOfByte(encoded);
+        Mat bgr = Imgcodecs.imdecode(buffer, FLAGS);
+        Mat rgb = new Mat();
+        try {
+            if (bgr.empty()) {
+                throw new UnreadableImageException(file, "not a decodable image (corrupt or unsupported format)",
+                        null);
+            }
+            Imgproc.cvtColor(bgr, rgb, Imgproc.COLOR_BGR2RGB);
+            byte[] pixels = new byte[(int) (rgb.total() * rgb.channels())];
+            rgb.get(0, 0, pixels);
+            return new RgbImage(rgb.cols(), rgb.rows(), pixels);
+        } finally {
+            buffer.release();
+            bgr.release();
+            rgb.release();
+        }
+    }
+
+    /** Encodes an RGB image as PNG bytes. */
+    public static byte[] encodePng(RgbImage image) {
+        Mat rgb = new Mat(image.height(), image.width(), org.opencv.core.CvType.CV_8UC3);
+        Mat bgr = new Mat();
+        MatOfByte out = new MatOfByte();
+        try {
+            rgb.put(0, 0, image.pixels());
+            Imgproc.cvtColor(rgb, bgr, Imgproc.COLOR_RGB2BGR);
+            if (!Imgcodecs.imencode(".png", bgr, out)) {
+                throw new IllegalStateException("OpenCV could not encode a PNG");
+            }
+            return out.toArray();
+        } finally {
+            rgb.release();
+            bgr.release();
+            out.release();
+        }
+    }
+
+    /** An image file that cannot be read or decoded. */
+    public static final class UnreadableImageException extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Path file;
+
+        public UnreadableImageException(Path file, String problem, Throwable cause) {
+            super(file + ": " + problem, cause);
+            this.file = file;
+        }
+
+        public Path file() {
+            return file;
+        }
+    }
+}

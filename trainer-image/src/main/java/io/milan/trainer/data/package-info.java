@@ -1,0 +1,21 @@
+/**
+ * Data: torchvision-equivalent ImageFolder reading, augmentation and sharding, a multi-threaded prefetching
+ * batch loader, and the Fashion-MNIST converter ({@code prepare-fashion-mnist}).
+ * <pre>{@code
+ * ImageFolder train = ImageFolder.scan(dataPath.resolve("train"));
+ * try (BatchLoader loader = new BatchLoader(train, TrainTransform.pretraining(224),
+ *         new BatchLoader.Options(batchSize, true, workers, prefetch, maxBadImageFraction, seed))) {
+ *     int[] mine = DistributedSampler.indices(train.size(), worldSize, rank, epoch, seed, true, false);
+ *     try (BatchLoader.EpochIterator batches = loader.epoch(epoch, mine)) {
+ *         while (batches.hasNext()) {
+ *             try (Batch batch = batches.next()) {
+ *                 NDList arrays = batch.toNDList(stepManager);   // images [B,3,H,W] f32, labels, indices i64
+ *             }
+ *         }
+ *     }
+ * }
+ * }</pre>
+ * Pixels match torchvision on PIL images: resizing reproduces Pillow's antialiased bicubic exactly
+ * ({@link io.milan.trainer.data.PilResample}); JPEG decoding is OpenCV's libjpeg-turbo (±1 from PIL's).
+ */
+package io.milan.trainer.data;

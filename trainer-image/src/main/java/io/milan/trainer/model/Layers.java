@@ -1,0 +1,126 @@
+package io.milan.trainer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * The functional layers the models are written in, over named parameters.
+ *
+ * <p>Memory rule: a DJL result belongs to the NDManager of its FIRST operand. Results must never land on the
+ * parameters' manager (they would live as long as the model), so every op here puts the activation first, and
+ * slices/broadcasts of parameters are moved to the activation's manager.
+ */
+final class Layers {
+
+    private Layers() {
+    }
+
+    /** Fails naming {@code what} unless images is [N, channels, size, size] on the device of {@code weights}. */
+    static void checkImages(NDArray images, int channels, int size, NDArray weights, String what) {
+        Shape s = images.getShape();
+        if (s.dimension() != 4 || s.get(1) != channels || s.get(2) != size || s.get(3) != size) {
+            throw new IllegalArgumentException(what + ": expected [N, " + channels + ", " + size + ", " + size
+                    + "], got " + s);
+        }
+        if (!images.getDevice().equals(weights.getDevice())) {
+            throw new IllegalArgumentException(what + " are on " + images.getDevice() + " but the model is on "
+                    + weights.getDevice());
+        }
+    }
+
+    /** y = x Wᵀ + b with PyTorch's [out, in] weight layout; the bias is optional. */
+    static NDArray linear(NDArray x, NamedParameters p, String name) {
+        return Linear.linear(x, p.get(name + ".weight"), p.find(name + ".bias")).singletonOrThrow();
+    }
+
+    /** LayerNorm over the last axis. */
+    static NDArray layerNorm(NDArray x, NamedParameters p, String name, float eps) {
+        NDArray gamma = p.get(name + ".weight");
+        return LayerNorm.layerNorm(x, gamma.getShape(), gamma, p.get(name + ".bias"), eps).singletonOrThrow();
+    }
+
+    /** Exact (erf) GELU, torch.nn.GELU(). */
+    static NDArray gelu(NDArray x) {
+        return Activation.gelu(x);
+    }
+
+    /** timm's Mlp: fc2(GELU(fc1(x))). */
+    static NDArray mlp(NDArray x, NamedParameters p, String name) {
+        return linear(gelu(linear(x, p, name + ".fc1")), p, name + ".fc2");
+    }
+
+    /** CLIP's QuickGELU: x·σ(1.702x). */
+    static NDArray quickGelu(NDArray x) {
+        return x.mul(Activation.sigmoid(x.mul(1.702f)));
+    }
+
+    /** [N, T, H·hd] → [N, H, T, hd]. */
+    static NDArray splitHeads(NDArray x, int heads) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), heads, s.get(2) / heads).transpose(0, 2, 1, 3);
+    }
+
+    /** [N, H, T, hd] → [N, T, H·hd]. */
+    static NDArray mergeHeads(NDArray x) {
+        Shape s = x.getShape();
+        return x.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
+    }
+
+    /** softmax(q·kᵀ · hd^-0.5) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] → [N,H,Tq,Tk]. */
+    static NDArray attentionWeights(NDArray q, NDArray k) {
+        float scale = (float) Math.pow(q.getShape().get(3), -0.5);
+        return q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).softmax(-1);
+    }
+
+    /** Rows of x [N, T, D] picked per sample by ids [N, K] (int64): torch.gather along the token axis. */
+    static NDArray gatherTokens(NDArray x, NDArray ids) {
+        Shape s = ids.getShape();
+        NDArray index = ids.expandDims(2).broadcast(s.get(0), s.get(1), x.getShape().get(2));
+        return x.gather(index, 1);
+    }
+
+    /** Concatenation along the token axis, owned by the first array's manager. */
+    static NDArray concatTokens(NDArray first, NDArray second) {
+        return first.concat(second, 1);
+    }
+
+    /** A slice of a parameter (e.g. pos_embed[:, 1:]) owned by {@code owner}'s manager, not the model's. */
+    static NDArray slice(NDArray param, String index, NDArray owner) {
+        return param.get(owner.getManager(), new NDIndex(index));
+    }
+
+    /** A parameter broadcast (a view, no copy) to {@code shape}, owned by {@code owner}'s manager. */
+    static NDArray expand(NDArray param, Shape shape, NDArray owner) {
+        NDArray view = param.broadcast(shape);
+        view.attach(owner.getManager());
+        return view;
+    }
+
+    /**
+     * Stochastic depth (timm DropPath) on a residual branch [N, ...]: each sample's branch is zeroed with
+     * probability {@code rate} and otherwise scaled by 1/(1-rate). Identity when rate is 0 or random is null
+     * (evaluation).
+     */
+    static NDArray dropPath(NDArray branch, double rate, Random random) {
+        if (rate == 0 || random == null) {
+            return branch;
+        }
+        long n = branch.getShape().get(0);
+        float[] keep = new float[(int) n];
+        for (int i = 0; i < n; i++) {
+            keep[i] = random.nextDouble() < 1 - rate ? (float) (1 / (1 - rate)) : 0f;
+        }
+        long[] dims = new long[branch.getShape().dimension()];
+        Arrays.fill(dims, 1);
+        dims[0] = n;
+        NDManager m = branch.getManager();
+        return branch.mul(m.create(keep, new Shape(dims)).toDevice(branch.getDevice(), false));
+    }
+}
