@@ -33,11 +33,17 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
 
     /** MAE's random_masking: ids_shuffle = argsort(U[0,1)^(N×L)), noise drawn from {@code random}. */
     public static Masking random(NDManager manager, int batch, int numPatches, double maskRatio, Random random) {
-        int keep = keepCount(numPatches, maskRatio);
         float[] noise = new float[batch * numPatches];
         for (int i = 0; i < noise.length; i++) {
             noise[i] = random.nextFloat();
         }
+        return random(manager, batch, numPatches, maskRatio, noise);
+    }
+
+    /** Random masking from given uniforms [N·L] in [0, 1), row-major (e.g. drawn per sample). */
+    public static Masking random(NDManager manager, int batch, int numPatches, double maskRatio, float[] noise) {
+        int keep = keepCount(numPatches, maskRatio);
+        requireLength(noise.length, batch, numPatches);
         NDArray keys = manager.create(noise, new Shape(batch, numPatches));
         return fromShuffle(keys.argSort(1, true), keep);
     }
@@ -56,13 +62,27 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         if (s.dimension() != 2) {
             throw new IllegalArgumentException("importance: expected [N, L], got " + s);
         }
+        double[] uniforms = new double[(int) (s.get(0) * s.get(1))];
+        for (int i = 0; i < uniforms.length; i++) {
+            uniforms[i] = openUnit(random);
+        }
+        return semantic(importance, maskRatio, uniforms);
+    }
+
+    /** Semantic-aware masking from given uniforms [N·L] in (0, 1), row-major (e.g. drawn per sample). */
+    public static Masking semantic(NDArray importance, double maskRatio, double[] uniforms) {
+        Shape s = importance.getShape();
+        if (s.dimension() != 2) {
+            throw new IllegalArgumentException("importance: expected [N, L], got " + s);
+        }
         int batch = (int) s.get(0);
         int numPatches = (int) s.get(1);
         int keep = keepCount(numPatches, maskRatio);
+        requireLength(uniforms.length, batch, numPatches);
         checkWeights(importance);
         float[] gumbel = new float[batch * numPatches];
         for (int i = 0; i < gumbel.length; i++) {
-            gumbel[i] = (float) -Math.log(-Math.log(openUnit(random)));
+            gumbel[i] = (float) -Math.log(-Math.log(uniforms[i]));
         }
         NDManager m = importance.getManager();
         NDArray w = importance.toType(DataType.FLOAT32, false).maximum(Float.MIN_NORMAL);
@@ -104,8 +124,15 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         }
     }
 
+    private static void requireLength(int length, int batch, int numPatches) {
+        if (length != batch * numPatches) {
+            throw new IllegalArgumentException("masking noise: expected " + batch + " x " + numPatches
+                    + " values, got " + length);
+        }
+    }
+
     /** Uniform on the open interval (0, 1): 53 random bits, shifted half a step off zero. */
-    private static double openUnit(Random random) {
+    public static double openUnit(Random random) {
         return ((random.nextLong() >>> 11) + 0.5) * 0x1.0p-53;
     }
 

@@ -109,6 +109,11 @@ public final class AdamW implements StatefulOptimizer {
     }
 
     @Override
+    public void initializeState(Map<String, NDArray> params) {
+        ensureState(params);
+    }
+
+    @Override
     public OptimizerState state() {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         expAvg.forEach((name, m) -> tensors.put(EXP_AVG + name, m));

@@ -107,6 +107,11 @@ public final class Lars implements StatefulOptimizer {
     }
 
     @Override
+    public void initializeState(Map<String, NDArray> params) {
+        ensureState(params);
+    }
+
+    @Override
     public OptimizerState state() {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         mu.forEach((name, m) -> tensors.put(MU + name, m));

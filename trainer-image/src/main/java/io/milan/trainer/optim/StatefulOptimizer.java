@@ -18,6 +18,12 @@ public interface StatefulOptimizer {
 
     List<ParamGroup> groups();
 
+    /**
+     * Creates the (zero) state of every parameter now rather than at the first step, so all ranks hold state
+     * tensors of the same names and shapes before rank 0's resumed state is broadcast to them.
+     */
+    void initializeState(Map<String, NDArray> params);
+
     /** The live state tensors and step count. */
     OptimizerState state();
 

@@ -1,0 +1,67 @@
+package io.milan.trainer.cli;
+
+import io.milan.trainer.data.FashionMnistConverter;
+import io.milan.trainer.train.PretrainRun;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code milan-trainer}: the trainer's command line. Subcommands mirror the reference scripts (pretrain =
+ * main_pretrain.py, ...) with the same flag names, so the seed's command lines run unchanged.
+ * Exit codes: 0 done, 1 the run failed (message on stderr), 2 bad command line.
+ */
+@Command(name = "milan-trainer", mixinStandardHelpOptions = true, version = "milan-trainer 0.1.0",
+        description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
+        subcommands = {MilanTrainer.Pretrain.class, FashionMnistConverter.class})
+public final class MilanTrainer implements Callable<Integer> {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #run(String...)} with errors written to {@code err}. */
+    public static int run(java.io.PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new MilanTrainer());
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof IllegalArgumentException) {
+                // Bad values found by validation: a usage error, reported like picocli's own.
+                commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
+            commandLine.getErr().println(commandLine.getCommandName() + " failed: " + e);
+            e.printStackTrace(commandLine.getErr());
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 2;
+    }
+
+    @Command(name = "pretrain", mixinStandardHelpOptions = true,
+            description = "MILAN pretraining (main_pretrain.py).")
+    static final class Pretrain implements Callable<Integer> {
+        @Mixin
+        PretrainOptions options = new PretrainOptions();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
+                    .toArray(new String[0])).run();
+            return 0;
+        }
+    }
+}

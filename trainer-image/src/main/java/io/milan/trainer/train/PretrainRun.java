@@ -1,0 +1,286 @@
+package io.milan.trainer.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.google.gson.Gson;
+import io.milan.api.Progress;
+import io.milan.trainer.checkpoint.Checkpoint;
+import io.milan.trainer.checkpoint.CheckpointPolicy;
+import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.cli.CommonOptions;
+import io.milan.trainer.cli.ModelName;
+import io.milan.trainer.cli.PretrainOptions;
+import io.milan.trainer.data.Batch;
+import io.milan.trainer.data.BatchLoader;
+import io.milan.trainer.data.DistributedSampler;
+import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.data.TrainTransform;
+import io.milan.trainer.dist.DistConfig;
+import io.milan.trainer.dist.ProcessGroup;
+import io.milan.trainer.model.ClipTeacher;
+import io.milan.trainer.model.DecoderConfig;
+import io.milan.trainer.model.EncoderTeacher;
+import io.milan.trainer.model.Masking;
+import io.milan.trainer.model.MilanPretrainModel;
+import io.milan.trainer.model.NamedParameters;
+import io.milan.trainer.model.PretrainConfig;
+import io.milan.trainer.model.Teacher;
+import io.milan.trainer.model.TeacherOutput;
+import io.milan.trainer.model.ViTConfig;
+import io.milan.trainer.optim.AccumulationSchedule;
+import io.milan.trainer.optim.AdamW;
+import io.milan.trainer.optim.CosineSchedule;
+import io.milan.trainer.optim.Gradients;
+import io.milan.trainer.optim.NonFiniteCheck;
+import io.milan.trainer.optim.ParamGroups;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * MILAN pretraining (the reference's main_pretrain.py + engine_pretrain.py): per micro-batch the frozen teacher
+ * makes targets and cls attention, the masking is drawn, the student predicts every token, and the loss goes
+ * backward on every local device; at accumulation boundaries gradients are averaged over devices and processes
+ * and AdamW steps. Rank 0 writes checkpoints, log.txt and progress.
+ */
+public final class PretrainRun {
+    private static final Logger LOG = LoggerFactory.getLogger(PretrainRun.class);
+    private static final int PRINT_FREQ = 20;
+
+    private final PretrainOptions o;
+    private final CommonOptions c;
+    private final String[] commandLine;
+
+    public PretrainRun(PretrainOptions options, String[] commandLine) {
+        this.o = options;
+        this.c = options.common;
+        this.commandLine = commandLine.clone();
+    }
+
+    /** Trains to the last epoch; throws (so the process exits non-zero) on any error. */
+    public void run() throws Exception {
+        o.validate();
+        DistConfig dist = DistConfig.fromEnv(System.getenv()).withTimeout(Duration.ofSeconds(c.distTimeoutSeconds));
+        List<Device> devices = Devices.resolve(c.device, dist.localDevices());
+        // Checked before joining the group, so a bad path fails every rank at once with the same message.
+        ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
+        ViTConfig encoder = encoderConfig(o.model, c);
+
+        try (NDManager root = NDManager.newBaseManager();
+                ProcessGroup group = ProcessGroup.join(dist);
+                RunReporter reporter = new RunReporter(group.isPrimary(), dist.attempt(), o.epochs)) {
+            List<Teacher> teachers = new ArrayList<>();
+            List<MilanPretrainModel> models = new ArrayList<>();
+            for (Device device : devices) {
+                NDManager m = root.newSubManager(device);
+                Teacher teacher = loadTeacher(m, encoder);
+                teachers.add(teacher);
+                PretrainConfig config = new PretrainConfig(encoder,
+                        new DecoderConfig(o.decoderDim, o.decoderDepth, o.decoderHeads, 4, teacher.dim(),
+                                o.changeDecoder));
+                models.add(MilanPretrainModel.create(config, m, c.seed));
+            }
+            requireSamePatches(teachers.get(0), encoder);
+            List<Map<String, NDArray>> replicaParams = new ArrayList<>();
+            models.forEach(model -> replicaParams.add(model.parameters().asMap()));
+            try (DataParallel parallel = new DataParallel(group, replicaParams)) {
+                train(root, devices, group, parallel, models, teachers, data, reporter);
+            } finally {
+                models.forEach(MilanPretrainModel::close);
+                teachers.forEach(Teacher::close);
+            }
+        }
+    }
+
+    private void train(NDManager root, List<Device> devices, ProcessGroup group, DataParallel parallel,
+            List<MilanPretrainModel> models, List<Teacher> teachers, ImageFolder data, RunReporter reporter)
+            throws Exception {
+        NamedParameters params = models.get(0).parameters();
+        int world = group.worldSize();
+        int processBatch = o.batchSize * devices.size();
+        int effectiveBatch = processBatch * world * c.accumIter;
+        double lr0 = CosineSchedule.absoluteLr(c.lr, o.blr, o.batchSize * devices.size(), c.accumIter, world);
+        CosineSchedule schedule = new CosineSchedule(lr0, o.minLr, o.warmupEpochs, o.epochs);
+        AdamW adam = AdamW.forPretraining(
+                ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
+        CheckpointStore store = new CheckpointStore(c.outputDir);
+        CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
+        TrainingLog log = new TrainingLog(c.outputDir);
+        if (group.isPrimary()) {
+            Files.createDirectories(c.outputDir);
+            LOG.info("Model: {} encoder {}x{} px, patch {}, {} parameters ({} trainable); decoder {} x{} ({})",
+                    o.model, c.inputSize, c.inputSize, encoder(models).patchSize(), params.numel(),
+                    params.numelTrainable(), o.decoderDim, o.decoderDepth, o.changeDecoder ? "prompting" : "MAE");
+            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}",
+                    String.format("%.2e", lr0 * 256 / effectiveBatch), String.format("%.2e", lr0), c.accumIter,
+                    effectiveBatch);
+        }
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, parallel, params, adam, root);
+        parallel.afterStep(); // local replicas take the (resumed) weights
+        long globalStep = start.globalStep();
+        int patches = encoder(models).numPatches();
+
+        try (BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
+                new BatchLoader.Options(processBatch, true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers),
+                        c.maxBadImageFraction, c.seed))) {
+            long runStartNanos = System.nanoTime();
+            for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
+                int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
+                        false);
+                for (MilanPretrainModel m : models) {
+                    Gradients.zero(m.parameters().asMap(), m.parameters().trainableNames());
+                }
+                double lossSum = 0;
+                double lrSum = 0;
+                int iterations;
+                double lr = 0;
+                try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
+                    iterations = batches.batches();
+                    if (iterations == 0) {
+                        throw new IllegalArgumentException("--data_path " + data.root() + " has " + data.size()
+                                + " images, fewer than one batch of " + processBatch + " per process x " + world
+                                + " processes");
+                    }
+                    AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
+                    long epochStart = System.nanoTime();
+                    for (int it = 0; it < iterations; it++) {
+                        if (accumulation.setsLearningRate(it)) {
+                            lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
+                        }
+                        double loss;
+                        try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
+                            loss = microBatch(batch, step, parallel, models, teachers, epoch, it, lr, patches,
+                                    accumulation.lossScale());
+                        }
+                        if (accumulation.isStepBoundary(it)) {
+                            parallel.averageGradients();
+                            if (c.clipGrad != null) {
+                                NonFiniteCheck.requireFiniteGradNorm(
+                                        Gradients.clipGlobalNorm(params.asMap(), params.trainableNames(), c.clipGrad),
+                                        epoch, it);
+                            }
+                            adam.step(params.asMap(), lr);
+                            Gradients.zero(params.asMap(), params.trainableNames());
+                            parallel.afterStep();
+                            globalStep++;
+                        }
+                        lossSum += loss;
+                        lrSum += lr;
+                        double seconds = (System.nanoTime() - epochStart) / 1e9;
+                        double imagesPerSecond = (it + 1) * (double) processBatch * world / seconds;
+                        double eta = (seconds / (it + 1)) * ((long) (o.epochs - epoch) * iterations - it - 1);
+                        if (group.isPrimary()) {
+                            Progress p = reporter.progress(epoch, it + 1, iterations, globalStep, imagesPerSecond,
+                                    eta, lossSum / (it + 1), lr);
+                            reporter.progress(p);
+                            if (it % PRINT_FREQ == 0 || it + 1 == iterations) {
+                                System.out.println(new ProgressLine(epoch, o.epochs, it, iterations, lr, loss,
+                                        lossSum / (it + 1), imagesPerSecond, eta).format());
+                            }
+                        }
+                    }
+                }
+                // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter).
+                double[] totals = parallel.sum(lossSum, iterations);
+                double meanLoss = totals[0] / totals[1];
+                double meanLr = lrSum / iterations;
+                if (group.isPrimary()) {
+                    epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, params, adam, store, policy, log,
+                            reporter);
+                }
+            }
+            double total = (System.nanoTime() - runStartNanos) / 1e9;
+            if (group.isPrimary()) {
+                LOG.info("Training time {}", ProgressLine.timedelta(total));
+                reporter.finished(new Gson().toJson(Map.of("phase", "finished", "epochs", o.epochs,
+                        "globalStep", globalStep)));
+            }
+            group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
+        }
+    }
+
+    /** One micro-batch on every local device; returns its loss (mean over the devices). */
+    private double microBatch(Batch batch, NDManager step, DataParallel parallel, List<MilanPretrainModel> models,
+            List<Teacher> teachers, int epoch, int it, double lr, int patches, double lossScale) {
+        NDList arrays = batch.toNDList(step);
+        List<NDList> parts = parallel.replicas().split(new NDList(arrays.get(0), arrays.get(2)));
+        double lossSum = 0;
+        for (int r = 0; r < models.size(); r++) {
+            NDArray images = parts.get(r).get(0);
+            long[] indices = parts.get(r).get(1).toLongArray();
+            double[] noise = MaskNoise.open(c.seed, epoch, indices, patches);
+            try (TeacherOutput target = teachers.get(r).forward(images);
+                    Masking masking = o.attnMask
+                            ? Masking.semantic(target.importance(), o.maskRatio, noise)
+                            : Masking.random(images.getManager(), indices.length, patches, o.maskRatio,
+                                    MaskNoise.asFloats(noise));
+                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                MilanPretrainModel.Output out = models.get(r).forward(images, target, masking);
+                double loss = out.loss().getFloat();
+                NonFiniteCheck.requireFiniteLoss(loss, epoch, it, lr);
+                collector.backward(out.loss().mul(lossScale));
+                lossSum += loss;
+            }
+        }
+        return lossSum / models.size();
+    }
+
+    private void epochEnd(int epoch, long globalStep, double meanLoss, double meanLr, int iterations,
+            NamedParameters params, AdamW adam, CheckpointStore store, CheckpointPolicy policy, TrainingLog log,
+            RunReporter reporter) throws Exception {
+        Path saved = null;
+        if (policy.shouldSave(epoch, o.epochs)) {
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put(CheckpointStore.ARGS, new Gson().toJson(commandLine));
+            meta.put(CheckpointStore.SEED, Integer.toString(c.seed));
+            saved = store.save(new Checkpoint(epoch, globalStep, params.asMap(), adam.state(), meta));
+            store.prune(epoch, c.keepCheckpoints);
+        }
+        log.append(TrainingLog.pretrainStats(epoch, meanLr, meanLoss));
+        reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, 0, 0, meanLoss, meanLr), null);
+        if (saved != null) {
+            reporter.checkpoint(epoch, saved);
+        }
+        LOG.info("Epoch {} done: train_loss {} (log.txt{})", epoch, String.format("%.4f", meanLoss),
+                saved == null ? "" : ", " + saved.getFileName());
+    }
+
+    private Teacher loadTeacher(NDManager manager, ViTConfig student) throws Exception {
+        if (o.teacher.equals("clip")) {
+            return ClipTeacher.load(o.teacherPath, manager);
+        }
+        ViTConfig teacher = o.teacherModel == null ? student : encoderConfig(o.teacherModel, c);
+        Path file = Files.isDirectory(o.teacherPath) ? o.teacherPath.resolve("model.safetensors") : o.teacherPath;
+        return EncoderTeacher.load(file, teacher, manager);
+    }
+
+    private static void requireSamePatches(Teacher teacher, ViTConfig encoder) {
+        if (teacher.numPatches() != encoder.numPatches()) {
+            throw new IllegalArgumentException("--teacher_path: the teacher sees " + teacher.numPatches()
+                    + " patches but the student " + encoder.numPatches() + " (--input_size " + encoder.imageSize()
+                    + ", --patch_size " + encoder.patchSize() + "); their tokens must correspond one to one");
+        }
+    }
+
+    private static ViTConfig encoder(List<MilanPretrainModel> models) {
+        return models.get(0).config().encoder();
+    }
+
+    /** The named size at --input_size / --patch_size. */
+    static ViTConfig encoderConfig(String model, CommonOptions c) {
+        ModelName name = ModelName.parse(model);
+        ViTConfig base = ViTConfig.named(name.shortName());
+        int patch = c.patchSize != null ? c.patchSize : name.defaultPatchSize();
+        return new ViTConfig(c.inputSize, patch, 3, base.dim(), base.depth(), base.heads(), base.mlpRatio(), 0);
+    }
+}

@@ -1,0 +1,77 @@
+package io.milan.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.milan.trainer.checkpoint.Checkpoint;
+import io.milan.trainer.checkpoint.CheckpointException;
+import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.model.NamedParameters;
+import io.milan.trainer.optim.OptimizerState;
+import io.milan.trainer.optim.StatefulOptimizer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code --resume}: rank 0 alone reads the output directory (only it writes checkpoints there), then every rank
+ * receives rank 0's weights, optimizer state and position, so all start identical — also on a fresh start.
+ */
+final class ResumeSync {
+    private static final Logger LOG = LoggerFactory.getLogger(ResumeSync.class);
+
+    /** Where training continues: the next epoch and the optimizer steps taken so far. */
+    record Position(int startEpoch, long globalStep, Integer resumedFrom) {
+    }
+
+    private ResumeSync() {
+    }
+
+    static Position apply(String resume, CheckpointStore store, DataParallel parallel, NamedParameters params,
+            StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
+        optimizer.initializeState(params.asMap());
+        String header = "none";
+        if (parallel.group().isPrimary()) {
+            Optional<Checkpoint> found = store.resume(resume, manager);
+            if (found.isPresent()) {
+                Checkpoint c = found.get();
+                try {
+                    List<String> unused = params.copyFrom(c.model());
+                    if (!unused.isEmpty()) {
+                        LOG.warn("Checkpoint of epoch {} has tensors the model does not use: {}", c.epoch(), unused);
+                    }
+                    if (c.optimizer() == null) {
+                        throw new CheckpointException("checkpoint of epoch " + c.epoch() + " in " + store.directory()
+                                + " has no optimizer state, so training cannot continue exactly; pass it as"
+                                + " --finetune/--teacher_path instead of --resume");
+                    }
+                    optimizer.loadState(c.optimizer(), params.asMap());
+                } finally {
+                    c.model().values().forEach(NDArray::close);
+                    if (c.optimizer() != null) {
+                        c.optimizer().tensors().values().forEach(NDArray::close);
+                    }
+                }
+                header = c.epoch() + "," + c.globalStep() + "," + optimizer.stepCount();
+                LOG.info("Resuming after epoch {} (step {}) from {}", c.epoch(), c.globalStep(), store.directory());
+            }
+        }
+        header = new String(parallel.group().broadcastBytes(header.getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8);
+        parallel.broadcastFromPrimary(params.asMap());
+        OptimizerState state = optimizer.state();
+        parallel.broadcastFromPrimary(state.tensors());
+        if (header.equals("none")) {
+            return new Position(0, 0, null);
+        }
+        String[] f = header.split(",");
+        int epoch = Integer.parseInt(f[0]);
+        if (!parallel.group().isPrimary()) {
+            optimizer.loadState(new OptimizerState(state.kind(), Long.parseLong(f[2]),
+                    new LinkedHashMap<>(state.tensors())), params.asMap());
+        }
+        return new Position(epoch + 1, Long.parseLong(f[1]), epoch);
+    }
+}

@@ -1,0 +1,95 @@
+package io.milan.trainer.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.milan.trainer.checkpoint.SafeTensors;
+import io.milan.trainer.cli.MilanTrainer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pretrain command end to end on real data: learning, log.txt, checkpoints, exact resume. */
+class PretrainRunTest {
+    @TempDir
+    static Path shared;
+    static Path data;
+    static Path teacher;
+
+    @BeforeAll
+    static void prepare() throws Exception {
+        data = TinyRun.dataset(shared);
+        teacher = TinyRun.randomTeacher(shared);
+    }
+
+    @Test
+    void lossFallsAndEveryEpochIsLoggedAndCheckpointed(@TempDir Path out) throws Exception {
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, out, 4)));
+        List<String> lines = Files.readAllLines(out.resolve("log.txt"));
+        assertEquals(4, lines.size(), "one JSON line per epoch: " + lines);
+        double first = stat(lines.get(0), "train_loss");
+        double last = stat(lines.get(3), "train_loss");
+        for (int e = 0; e < 4; e++) {
+            assertEquals(e, (int) stat(lines.get(e), "epoch"));
+            assertTrue(Files.exists(out.resolve("checkpoint-" + e + ".safetensors")), "checkpoint of epoch " + e);
+        }
+        // A random teacher's features are learnable: 4 short epochs must cut the loss by at least 10%.
+        assertTrue(last < 0.9 * first, "train_loss went from " + first + " to " + last);
+    }
+
+    @Test
+    void resumingGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path straight, @TempDir Path resumed)
+            throws Exception {
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, straight, 2)));
+        // "Interrupted" after epoch 0: the same run with --epochs 2 but stopped early is modelled by deleting
+        // epoch 1's checkpoint and log line, then resuming.
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, resumed, 2)));
+        Files.delete(resumed.resolve("checkpoint-1.safetensors"));
+        Files.delete(resumed.resolve("checkpoint-1.optim.safetensors"));
+        List<String> log = Files.readAllLines(resumed.resolve("log.txt"));
+        Files.write(resumed.resolve("log.txt"), log.subList(0, 1));
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, resumed, 2, "--resume", "auto")));
+
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-1.safetensors"), m).tensors();
+            Map<String, NDArray> b = SafeTensors.read(resumed.resolve("checkpoint-1.safetensors"), m).tensors();
+            assertEquals(a.keySet(), b.keySet());
+            for (String name : a.keySet()) {
+                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after resume");
+            }
+        }
+        assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
+    }
+
+    @Test
+    void badFlagsAreUsageErrorsNamingTheFlag() {
+        assertEquals(2, MilanTrainer.run("pretrain", "--mask_ratio", "1.0"));
+        assertEquals(2, MilanTrainer.run("pretrain", "--no_such_flag"));
+        assertEquals(2, MilanTrainer.run("pretrain", "--batch_size", "many"));
+    }
+
+    @Test
+    void missingDatasetFailsWithItsPath(@TempDir Path out) {
+        StringWriter err = new StringWriter();
+        int code = MilanTrainer.run(new PrintWriter(err, true),
+                TinyRun.pretrain(shared.resolve("nowhere"), teacher, out, 2));
+        assertEquals(1, code);
+        assertTrue(err.toString().contains(shared.resolve("nowhere").resolve("train").toString()), err.toString());
+        assertTrue(Files.notExists(out.resolve("log.txt")));
+    }
+
+    private static double stat(String line, String key) {
+        JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+        return o.get(key).getAsDouble();
+    }
+}
