@@ -1,6 +1,7 @@
 package io.milan.trainer.cli;
 
 import io.milan.trainer.data.FashionMnistConverter;
+import io.milan.trainer.train.EncoderFiles;
 import io.milan.trainer.train.PretrainRun;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Mixin;
  */
 @Command(name = "milan-trainer", mixinStandardHelpOptions = true, version = "milan-trainer 0.1.0",
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
-        subcommands = {MilanTrainer.Pretrain.class, FashionMnistConverter.class})
+        subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -61,6 +62,25 @@ public final class MilanTrainer implements Callable<Integer> {
         public Integer call() throws Exception {
             new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
                     .toArray(new String[0])).run();
+            return 0;
+        }
+    }
+
+    @Command(name = "init-encoder", mixinStandardHelpOptions = true,
+            description = "Writes a randomly initialised encoder (reference initialisation) as a safetensors file"
+                    + " usable as --teacher encoder: a random-feature teacher for smoke tests and baselines.")
+    static final class InitEncoder implements Callable<Integer> {
+        @CommandLine.Option(names = "--model", required = true, description = "Encoder size, e.g. vit_tiny.")
+        String model;
+        @Mixin
+        CommonOptions common = new CommonOptions();
+        @CommandLine.Option(names = "--output", required = true, description = "The .safetensors file to write.")
+        java.nio.file.Path output;
+
+        @Override
+        public Integer call() throws Exception {
+            EncoderFiles.writeRandom(PretrainRun.encoderConfig(model, common), common.seed, output);
+            System.out.println("Wrote " + output);
             return 0;
         }
     }

@@ -277,7 +277,7 @@ public final class PretrainRun {
     }
 
     /** The named size at --input_size / --patch_size. */
-    static ViTConfig encoderConfig(String model, CommonOptions c) {
+    public static ViTConfig encoderConfig(String model, CommonOptions c) {
         ModelName name = ModelName.parse(model);
         ViTConfig base = ViTConfig.named(name.shortName());
         int patch = c.patchSize != null ? c.patchSize : name.defaultPatchSize();

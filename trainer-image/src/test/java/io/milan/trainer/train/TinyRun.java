@@ -1,20 +1,12 @@
 package io.milan.trainer.train;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.data.FashionMnistConverter;
-import io.milan.trainer.model.DecoderConfig;
-import io.milan.trainer.model.MilanPretrainModel;
-import io.milan.trainer.model.PretrainConfig;
 import io.milan.trainer.model.ViTConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /** A small but real pretraining setup: Fashion-MNIST at 16 px, vit_tiny with patch 4, a random encoder teacher. */
 final class TinyRun {
@@ -39,19 +31,9 @@ final class TinyRun {
     /** A randomly initialised vit_tiny encoder saved as a teacher checkpoint. */
     static Path randomTeacher(Path dir) throws IOException {
         ViTConfig base = ViTConfig.named("vit_tiny");
-        ViTConfig encoder = new ViTConfig(SIZE, PATCH, 3, base.dim(), base.depth(), base.heads(), 4, 0);
         Path file = dir.resolve("teacher.safetensors");
-        try (NDManager m = NDManager.newBaseManager();
-                MilanPretrainModel model = MilanPretrainModel.create(
-                        new PretrainConfig(encoder, new DecoderConfig(64, 1, 4, 4, 192, true)), m, 1234)) {
-            Map<String, NDArray> weights = new LinkedHashMap<>();
-            model.parameters().asMap().forEach((name, array) -> {
-                if (MilanPretrainModel.ENCODER_PARAMETER.test(name)) {
-                    weights.put(name, array);
-                }
-            });
-            SafeTensors.write(file, weights, Map.of());
-        }
+        EncoderFiles.writeRandom(new ViTConfig(SIZE, PATCH, 3, base.dim(), base.depth(), base.heads(), 4, 0), 1234,
+                file);
         return file;
     }
 
