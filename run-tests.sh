@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 e2e/ensure-prereqs.sh
+trainer-image/ensure-data.sh
 ./mvnw -B -ntp verify "$@"

@@ -25,10 +25,12 @@ public class RunStatus {
     @JsonPropertyDescription("Human-readable summary of the current state.")
     public String message;
 
-    @JsonPropertyDescription("Current attempt of the pod group, 1-based.")
+    @JsonPropertyDescription("Current attempt of the pod group, 1-based: each gang restart and each resume after"
+            + " a suspension starts a new one (a new Job).")
     public Integer attempt;
 
-    @JsonPropertyDescription("Gang restarts so far (attempt - 1).")
+    @JsonPropertyDescription("Gang restarts after a pod failure so far (bounded by spec.restartPolicy.maxRestarts);"
+            + " resuming a suspended run is not one.")
     public Integer restarts;
 
     @JsonPropertyDescription("When the pod group was first created (RFC 3339); run-shaping spec fields are"
