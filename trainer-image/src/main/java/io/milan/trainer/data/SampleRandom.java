@@ -19,6 +19,15 @@ public final class SampleRandom {
         return new SplittableRandom(h);
     }
 
+    /**
+     * The generator of batch-level randomness (Mixup/CutMix) for batch {@code batch} of {@code epoch} on
+     * {@code rank}: each rank mixes its own batch, as the reference's per-process numpy state does. Salted so
+     * it never coincides with a sample's stream.
+     */
+    public static SplittableRandom forBatch(long seed, int epoch, long batch, int rank) {
+        return forSample(seed ^ 0x6D69787570L, epoch, batch, -1 - rank); // "mixup"; attempts are >= 0
+    }
+
     /** SplitMix64's finaliser: a bijective 64-bit mixer. */
     private static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

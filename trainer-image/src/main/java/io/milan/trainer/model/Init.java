@@ -32,6 +32,34 @@ final class Init {
         return v;
     }
 
+    /**
+     * timm's {@code trunc_normal_(std=std)}: N(0, std²) restricted to its default bounds [-2, 2] (absolute
+     * values, not multiples of std), drawn by rejection, which has the same distribution.
+     */
+    static float[] truncNormal(Random random, double std, long count) {
+        float[] v = new float[Math.toIntExact(count)];
+        for (int i = 0; i < v.length; i++) {
+            double x;
+            do {
+                x = random.nextGaussian() * std;
+            } while (x < -2 || x > 2);
+            v[i] = (float) x;
+        }
+        return v;
+    }
+
+    /** How a Linear weight [fanOut, fanIn] starts. */
+    @FunctionalInterface
+    interface MatrixInit {
+        float[] draw(Random random, int fanOut, int fanIn);
+
+        /** MAE's initialize_weights: xavier_uniform. */
+        MatrixInit XAVIER = Init::xavierUniform;
+
+        /** timm's ViT _init_weights: trunc_normal(std 0.02). */
+        MatrixInit TIMM = (random, fanOut, fanIn) -> truncNormal(random, 0.02, (long) fanOut * fanIn);
+    }
+
     static float[] constant(float value, long count) {
         float[] v = new float[Math.toIntExact(count)];
         Arrays.fill(v, value);

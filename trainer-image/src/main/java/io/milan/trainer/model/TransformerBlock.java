@@ -36,12 +36,18 @@ final class TransformerBlock {
 
     /** Adds the block's parameters with the reference init: xavier_uniform weights (qkv as one [3D, D]), zero biases. */
     static void addParameters(NamedParameters.Builder b, String prefix, int dim, int mlpHidden, Random r) {
-        addLayerNorm(b, prefix + ".norm1", dim);
-        addLinear(b, prefix + ".attn.qkv", dim, 3 * dim, r);
-        addLinear(b, prefix + ".attn.proj", dim, dim, r);
-        addLayerNorm(b, prefix + ".norm2", dim);
-        addLinear(b, prefix + ".mlp.fc1", dim, mlpHidden, r);
-        addLinear(b, prefix + ".mlp.fc2", mlpHidden, dim, r);
+        addParameters(b, prefix, dim, mlpHidden, r, Init.MatrixInit.XAVIER, true);
+    }
+
+    /** As above with another Linear weight init (zero biases, LayerNorm 1/0 either way) and trainability. */
+    static void addParameters(NamedParameters.Builder b, String prefix, int dim, int mlpHidden, Random r,
+            Init.MatrixInit weights, boolean trainable) {
+        addLayerNorm(b, prefix + ".norm1", dim, trainable);
+        addLinear(b, prefix + ".attn.qkv", dim, 3 * dim, r, weights, trainable);
+        addLinear(b, prefix + ".attn.proj", dim, dim, r, weights, trainable);
+        addLayerNorm(b, prefix + ".norm2", dim, trainable);
+        addLinear(b, prefix + ".mlp.fc1", dim, mlpHidden, r, weights, trainable);
+        addLinear(b, prefix + ".mlp.fc2", mlpHidden, dim, r, weights, trainable);
     }
 
     /** x [N, T, D] → [N, T, D]; {@code random} drives drop path (null = evaluation). */
@@ -70,12 +76,21 @@ final class TransformerBlock {
     }
 
     static void addLinear(NamedParameters.Builder b, String name, int in, int out, Random r) {
-        b.add(name + ".weight", new Shape(out, in), Init.xavierUniform(r, out, in), true);
-        b.add(name + ".bias", new Shape(out), Init.constant(0, out), true);
+        addLinear(b, name, in, out, r, Init.MatrixInit.XAVIER, true);
+    }
+
+    static void addLinear(NamedParameters.Builder b, String name, int in, int out, Random r,
+            Init.MatrixInit weights, boolean trainable) {
+        b.add(name + ".weight", new Shape(out, in), weights.draw(r, out, in), trainable);
+        b.add(name + ".bias", new Shape(out), Init.constant(0, out), trainable);
     }
 
     static void addLayerNorm(NamedParameters.Builder b, String name, int dim) {
-        b.add(name + ".weight", new Shape(dim), Init.constant(1, dim), true);
-        b.add(name + ".bias", new Shape(dim), Init.constant(0, dim), true);
+        addLayerNorm(b, name, dim, true);
+    }
+
+    static void addLayerNorm(NamedParameters.Builder b, String name, int dim, boolean trainable) {
+        b.add(name + ".weight", new Shape(dim), Init.constant(1, dim), trainable);
+        b.add(name + ".bias", new Shape(dim), Init.constant(0, dim), trainable);
     }
 }

@@ -48,18 +48,34 @@ public final class VitEncoder {
      * conv bias PyTorch's default U(±1/sqrt(C·p·p)), cls_token N(0, 0.02²), blocks as {@link TransformerBlock}.
      */
     static void addParameters(NamedParameters.Builder b, ViTConfig c, Random r) {
+        addParameters(b, c, r, EncoderVariant.PRETRAINING);
+    }
+
+    /**
+     * Adds the encoder's parameters as {@code variant} says. With timm's init (the fine-tuning ViT of
+     * models_vit.py): cls_token trunc_normal(0.02), Linear weights trunc_normal(0.02), the conv keeps PyTorch's
+     * default U(±1/sqrt(C·p·p)) for weight and bias. pos_embed always starts as the sin-cos table.
+     */
+    static void addParameters(NamedParameters.Builder b, ViTConfig c, Random r, EncoderVariant variant) {
         int d = c.dim();
         int fanIn = c.inChannels() * c.patchSize() * c.patchSize();
-        b.add("cls_token", new Shape(1, 1, d), Init.normal(r, 0.02, d), true);
+        boolean timm = variant.timmInit();
+        boolean trainable = variant.trainable();
+        b.add("cls_token", new Shape(1, 1, d), timm ? Init.truncNormal(r, 0.02, d) : Init.normal(r, 0.02, d),
+                trainable);
         b.add("pos_embed", new Shape(1, 1 + c.numPatches(), d),
-                PositionEmbedding.sinCos2d(d, c.gridSize(), true), false);
+                PositionEmbedding.sinCos2d(d, c.gridSize(), true), trainable && variant.learnablePosEmbed());
         b.add("patch_embed.proj.weight", new Shape(d, c.inChannels(), c.patchSize(), c.patchSize()),
-                Init.xavierUniform(r, d, fanIn), true);
-        b.add("patch_embed.proj.bias", new Shape(d), Init.uniform(r, 1 / Math.sqrt(fanIn), d), true);
+                timm ? Init.uniform(r, 1 / Math.sqrt(fanIn), (long) d * fanIn) : Init.xavierUniform(r, d, fanIn),
+                trainable);
+        b.add("patch_embed.proj.bias", new Shape(d), Init.uniform(r, 1 / Math.sqrt(fanIn), d), trainable);
+        Init.MatrixInit weights = timm ? Init.MatrixInit.TIMM : Init.MatrixInit.XAVIER;
         for (int i = 0; i < c.depth(); i++) {
-            TransformerBlock.addParameters(b, "blocks." + i, d, c.mlpHidden(), r);
+            TransformerBlock.addParameters(b, "blocks." + i, d, c.mlpHidden(), r, weights, trainable);
         }
-        TransformerBlock.addLayerNorm(b, "norm", d);
+        if (variant.finalNorm()) {
+            TransformerBlock.addLayerNorm(b, "norm", d, trainable);
+        }
     }
 
     public ViTConfig config() {
