@@ -57,8 +57,8 @@ public class CommonOptions {
     public String device = "auto";
 
     @Option(names = "--dist_timeout", description = "Seconds a rank waits for a peer before failing"
-            + " (default: ${DEFAULT-VALUE}).")
-    public int distTimeoutSeconds = 300;
+            + " (default: MILAN_DIST_TIMEOUT, else 300).")
+    public Integer distTimeoutSeconds;
 
     @Option(names = "--max_bad_images", description = "Fraction of unreadable images tolerated per epoch"
             + " (default: ${DEFAULT-VALUE}).")
@@ -80,7 +80,7 @@ public class CommonOptions {
                 "--patch_size must divide --input_size " + inputSize + ", got " + patchSize);
         require(numWorkers >= 0, "--num_workers must be >= 0, got " + numWorkers);
         require(keepCheckpoints >= 0, "--keep_checkpoints must be >= 0, got " + keepCheckpoints);
-        require(distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
+        require(distTimeoutSeconds == null || distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
         require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,
                 "--max_bad_images must be in [0, 1], got " + maxBadImageFraction);
         require(device.equals("cpu") || device.equals("cuda") || device.equals("auto"),

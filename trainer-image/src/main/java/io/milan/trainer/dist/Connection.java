@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.NetworkChannel;
 import java.nio.channels.SelectionKey;
@@ -188,7 +189,7 @@ final class Connection implements AutoCloseable {
         if (pending != null) {
             return pending;
         }
-        String detail = e instanceof ClosedSelectorException || e instanceof java.nio.channels.ClosedChannelException
+        String detail = e instanceof ClosedSelectorException || e instanceof ClosedChannelException
                 ? "the connection was closed locally" : e.getClass().getSimpleName() + ": " + e.getMessage();
         return lost(detail, e);
     }

@@ -3,7 +3,6 @@ package io.milan.trainer.dist;
 import io.milan.trainer.dist.DistributedException.Link;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.List;
 import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +24,6 @@ final class Ring implements AutoCloseable {
 
     private final int rank;
     private final int size;
-    private final List<Peer> peers;
     private final RingLinks links;
     private final Duration timeout;
     private final int chunkBytes;
@@ -45,7 +43,6 @@ final class Ring implements AutoCloseable {
     Ring(RingLinks links, int rank, Duration timeout, int chunkBytes) {
         this.rank = rank;
         this.size = links.peers().size();
-        this.peers = links.peers();
         this.links = links;
         this.timeout = timeout;
         this.chunkBytes = chunkBytes;
@@ -62,10 +59,6 @@ final class Ring implements AutoCloseable {
 
     int size() {
         return size;
-    }
-
-    List<Peer> peers() {
-        return peers;
     }
 
     int chunkBytes() {

@@ -1,6 +1,7 @@
 package io.milan.trainer.dist;
 
 import java.nio.ByteBuffer;
+import java.util.function.IntFunction;
 
 /** Broadcast from rank 0 and all-gather, on the ring. */
 final class RingCollectives {
@@ -16,7 +17,7 @@ final class RingCollectives {
      * @param destination   where a non-root stores the data, given the length rank 0 announces
      */
     static Region broadcast(Ring ring, long seq, Region rootData, long expectedTotal,
-            java.util.function.IntFunction<Region> destination) {
+            IntFunction<Region> destination) {
         Region result;
         if (ring.rank() == 0) {
             ring.send(Frame.Op.BROADCAST, seq, rootData, 0, rootData.length());

@@ -35,7 +35,7 @@ public final class ClassificationLoss {
         NDArray logProbs = logits.logSoftmax(-1);
         NDArray nll = pick(logProbs, labels).neg();
         NDArray smooth = logProbs.mean(new int[] {-1}).neg();
-        return nll.mul((float) (1 - smoothing)).add(smooth.mul((float) smoothing)).mean();
+        return Layers.scale(nll, 1 - smoothing).add(Layers.scale(smooth, smoothing)).mean();
     }
 
     /** {@code torch.nn.CrossEntropyLoss()}: mean of −log_softmax(logits)[n, label_n]. */

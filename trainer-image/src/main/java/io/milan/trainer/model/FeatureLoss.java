@@ -23,6 +23,6 @@ public final class FeatureLoss {
         }
         NDArray p = pred.normalize(2, -1, NORM_EPS);
         NDArray t = target.normalize(2, -1, NORM_EPS);
-        return p.mul(t).sum(new int[] {-1}).mul(-2).add(2).mean();
+        return Layers.scale(p.mul(t).sum(new int[] {-1}), -2).add(2).mean();
     }
 }

@@ -17,7 +17,7 @@ import java.util.Random;
  * parameters' manager (they would live as long as the model), so every op here puts the activation first, and
  * slices/broadcasts of parameters are moved to the activation's manager.
  */
-final class Layers {
+public final class Layers {
 
     private Layers() {
     }
@@ -58,7 +58,18 @@ final class Layers {
 
     /** CLIP's QuickGELU: x·σ(1.702x). */
     static NDArray quickGelu(NDArray x) {
-        return x.mul(Activation.sigmoid(x.mul(1.702f)));
+        return x.mul(Activation.sigmoid(scale(x, 1.702)));
+    }
+
+    /**
+     * x · v for a constant v. Not {@code x.mul(Number)}: DJL 0.36 wraps the number in a tensor that borrows a
+     * Java buffer and releases it at once, while autograd keeps that tensor for backward — after a garbage
+     * collection backward reads freed memory (wrong gradients, NaN). A libtorch-owned scalar is safe.
+     */
+    public static NDArray scale(NDArray x, double v) {
+        try (NDArray scalar = x.getManager().full(new Shape(), (float) v, x.getDataType(), x.getDevice())) {
+            return x.mul(scalar);
+        }
     }
 
     /** [N, T, H·hd] → [N, H, T, hd]. */
@@ -76,7 +87,7 @@ final class Layers {
     /** softmax(q·kᵀ · hd^-0.5) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] → [N,H,Tq,Tk]. */
     static NDArray attentionWeights(NDArray q, NDArray k) {
         float scale = (float) Math.pow(q.getShape().get(3), -0.5);
-        return q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).softmax(-1);
+        return scale(q.matMul(k.transpose(0, 1, 3, 2)), scale).softmax(-1);
     }
 
     /** Rows of x [N, T, D] picked per sample by ids [N, K] (int64): torch.gather along the token axis. */
@@ -121,6 +132,7 @@ final class Layers {
         Arrays.fill(dims, 1);
         dims[0] = n;
         NDManager m = branch.getManager();
-        return branch.mul(m.create(keep, new Shape(dims)).toDevice(branch.getDevice(), false));
+        // duplicate(): a libtorch-owned copy, since mul keeps the mask for backward (see scale()).
+        return branch.mul(m.create(keep, new Shape(dims)).toDevice(branch.getDevice(), false).duplicate());
     }
 }

@@ -24,6 +24,7 @@ import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.ClipTeacher;
 import io.milan.trainer.model.DecoderConfig;
 import io.milan.trainer.model.EncoderTeacher;
+import io.milan.trainer.model.Layers;
 import io.milan.trainer.model.Masking;
 import io.milan.trainer.model.MilanPretrainModel;
 import io.milan.trainer.model.NamedParameters;
@@ -70,7 +71,10 @@ public final class PretrainRun {
     /** Trains to the last epoch; throws (so the process exits non-zero) on any error. */
     public void run() throws Exception {
         o.validate();
-        DistConfig dist = DistConfig.fromEnv(System.getenv()).withTimeout(Duration.ofSeconds(c.distTimeoutSeconds));
+        DistConfig dist = DistConfig.fromEnv(System.getenv());
+        if (c.distTimeoutSeconds != null) {
+            dist = dist.withTimeout(Duration.ofSeconds(c.distTimeoutSeconds));
+        }
         List<Device> devices = Devices.resolve(c.device, dist.localDevices());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
         ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
@@ -228,7 +232,7 @@ public final class PretrainRun {
                 MilanPretrainModel.Output out = models.get(r).forward(images, target, masking);
                 double loss = out.loss().getFloat();
                 NonFiniteCheck.requireFiniteLoss(loss, epoch, it, lr);
-                collector.backward(out.loss().mul(lossScale));
+                collector.backward(Layers.scale(out.loss(), lossScale));
                 lossSum += loss;
             }
         }

@@ -37,6 +37,14 @@ final class MilanTraining {
     static final int GLOBAL_BATCH = 8;
     static final double LR = 1e-3;
     static final double MASK_RATIO = 0.75;
+    /**
+     * Adam's ε, above float rounding noise. Some gradients are mathematically zero (the key bias of attention:
+     * softmax ignores a constant added to every logit) and come out as ~1e-10 noise whose value depends on the
+     * summation order; with the usual ε = 1e-8, Adam's first steps turn that noise into lr-sized moves of random
+     * sign, different for every split (PyTorch DDP vs one GPU alike). With ε = 1e-6 such noise moves a weight by
+     * ~1e-4·lr while every real gradient here (≥ 1e-5) still takes near-full Adam steps.
+     */
+    static final double ADAM_EPS = 1e-6;
 
     private MilanTraining() {
     }
@@ -56,8 +64,8 @@ final class MilanTraining {
         ReplicaGroup replicas = new ReplicaGroup(replicaParams);
         replicas.copyWeightsFromPrimary();
 
-        AdamW adam = AdamW.forPretraining(ParamGroups.pretrain(models.get(0).parameters().shapes(),
-                models.get(0).parameters().trainableNames(), 0.05), manager);
+        AdamW adam = new AdamW(ParamGroups.pretrain(models.get(0).parameters().shapes(),
+                models.get(0).parameters().trainableNames(), 0.05), 0.9, 0.95, ADAM_EPS, manager);
         int perProcess = GLOBAL_BATCH / group.worldSize();
         int first = group.rank() * perProcess;
         int patches = CONFIG.encoder().numPatches();

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# All-reduce bandwidth of the trainer's ring (io.milan.trainer.dist) between separate processes on 127.0.0.1,
+# beside iperf3's raw loopback TCP throughput measured in the same run. Prints a table (algbw, busbw as
+# nccl-tests define them, and busbw / iperf3).
+#
+#   trainer-image/bench/allreduce.sh [--ranks 2,4] [--sizes-mib 1,4,16,64,100,400] [--iperf-seconds 5]
+#
+# Env: MILAN_BUILD_DIR (default trainer-image/target) is where the module is compiled; JAVA_OPTS is passed to
+# the benchmark JVM, and any -Dmilan.dist.* in it on to the ranks (e.g. -Dmilan.dist.chunkBytes=4194304).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+build_dir="${MILAN_BUILD_DIR:-$repo/trainer-image/target}"
+cd "$repo"
+
+if ! command -v iperf3 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing iperf3 from Debian ..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null
+  else
+    echo "iperf3 is missing: apt-get install iperf3 (the table will show n/a for it)" >&2
+  fi
+fi
+
+classpath_file="$build_dir/bench-classpath.txt"
+mvn_args=(-q -pl trainer-image compile dependency:build-classpath -Dmdep.outputFile="$classpath_file"
+  -Dmilan.buildDir="$build_dir")
+./mvnw -o "${mvn_args[@]}" || ./mvnw "${mvn_args[@]}"
+
+export DJL_OFFLINE=true
+# shellcheck disable=SC2086
+exec java ${JAVA_OPTS:-} -cp "$build_dir/classes:$(cat "$classpath_file")" io.milan.trainer.dist.AllReduceBench "$@"
