@@ -1,0 +1,91 @@
+package io.milan.operator.naming;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Deterministic names of a run's children. Run names may be 253-character DNS subdomains (dots, leading digits),
+ * but a Service name must be a DNS-1035 label (at most 63, starting with a letter) and an Indexed Job's pods use
+ * {@code <job>-<index>} as their hostname, which must be a 63-character label too. So every child name derives
+ * from a <em>base</em> of at most {@value #MAX_BASE} characters: the run name itself when it already fits, else a
+ * sanitised prefix plus 8 hex digits of the full name's SHA-256 (distinct runs keep distinct names).
+ */
+public final class ChildNames {
+    /** Job = base + "-a" + attempt (up to 6 digits) = 58; its pods' hostnames add "-" + index (up to 4 digits). */
+    public static final int MAX_BASE = 50;
+    public static final int MAX_JOB_NAME = 58;
+    private static final Pattern DNS_1035_LABEL = Pattern.compile("[a-z]([-a-z0-9]*[a-z0-9])?");
+    private static final int HASH_LENGTH = 8;
+
+    private final String base;
+
+    private ChildNames(String base) {
+        this.base = base;
+    }
+
+    public static ChildNames of(String runName) {
+        return new ChildNames(base(runName));
+    }
+
+    /** The base: also the value of the {@code milan.io/run} label (labels hold at most 63 characters). */
+    public String base() {
+        return base;
+    }
+
+    /** Headless Service; the pods' subdomain. */
+    public String service() {
+        return base;
+    }
+
+    /** ServiceAccount, Role and RoleBinding of the trainer. */
+    public String trainerAccount() {
+        return base + "-trainer";
+    }
+
+    /** Volcano / coscheduling PodGroup. */
+    public String podGroup() {
+        return base;
+    }
+
+    /** The Job of one attempt (1-based): names are never reused across attempts. */
+    public String job(int attempt) {
+        if (attempt < 1 || attempt > 999_999) {
+            throw new IllegalArgumentException("attempt must be in [1, 999999], got " + attempt);
+        }
+        return base + "-a" + attempt;
+    }
+
+    /** Rank 0's stable DNS name within the namespace: the MASTER_ADDR of every pod. */
+    public String masterAddress(int attempt) {
+        return job(attempt) + "-0." + service();
+    }
+
+    static String base(String runName) {
+        if (runName.length() <= MAX_BASE && DNS_1035_LABEL.matcher(runName).matches()) {
+            return runName;
+        }
+        String cleaned = runName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+        if (cleaned.isEmpty() || !Character.isLetter(cleaned.charAt(0))) {
+            cleaned = "r-" + cleaned;
+        }
+        int room = MAX_BASE - HASH_LENGTH - 1;
+        if (cleaned.length() > room) {
+            cleaned = cleaned.substring(0, room);
+        }
+        cleaned = cleaned.replaceAll("-+$", "");
+        return cleaned + "-" + hash(runName);
+    }
+
+    private static String hash(String s) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest).substring(0, HASH_LENGTH);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JVM", e);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.milan.operator.podgroup;
+
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.milan.api.MilanPretrainSpec;
+import io.milan.api.RunSpec;
+import io.milan.api.StorageLocation;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The storage locations of a run and how each reaches the trainer container: a claim mounted at the location's
+ * path (read-only for inputs), an emptyDir for an output without a claim, or nothing for a path that exists in the
+ * image.
+ */
+public final class RunVolumes {
+    /** Output directory when spec.output is unset. */
+    public static final String DEFAULT_OUTPUT_PATH = "/milan/output";
+
+    /**
+     * One location of the run.
+     *
+     * @param volume volume name in the pod
+     * @param field the spec field it comes from, for error messages
+     */
+    public record Location(String volume, String field, StorageLocation location, boolean readOnly) {
+        boolean hasClaim() {
+            return location.claimName != null && !location.claimName.isBlank();
+        }
+    }
+
+    private RunVolumes() {
+    }
+
+    /** Every location of the run, inputs first. */
+    public static List<Location> locations(RunSpec spec, ResolvedPretrained pretrained) {
+        List<Location> all = new ArrayList<>();
+        all.add(new Location("dataset", "spec.dataset", spec.dataset, true));
+        if (spec instanceof MilanPretrainSpec p && p.teacher != null && p.teacher.weights != null) {
+            all.add(new Location("teacher", "spec.teacher.weights", p.teacher.weights, true));
+        }
+        if (pretrained != null && pretrained.mount() != null) {
+            all.add(new Location("pretrained", "spec.pretrained", pretrained.mount(), true));
+        }
+        all.add(new Location("output", "spec.output", output(spec), false));
+        return all;
+    }
+
+    /** Where checkpoints and log.txt go. */
+    public static StorageLocation output(RunSpec spec) {
+        return spec.output != null ? spec.output : new StorageLocation(DEFAULT_OUTPUT_PATH, null);
+    }
+
+    /** Without a claim the output is an emptyDir: checkpoints do not survive a gang restart. */
+    public static boolean outputIsEphemeral(RunSpec spec) {
+        StorageLocation out = output(spec);
+        return out.claimName == null || out.claimName.isBlank();
+    }
+
+    public static List<Volume> volumes(List<Location> locations) {
+        List<Volume> volumes = new ArrayList<>();
+        for (Location l : locations) {
+            if (l.hasClaim()) {
+                volumes.add(new VolumeBuilder().withName(l.volume())
+                        .withNewPersistentVolumeClaim(l.location().claimName, l.readOnly()).build());
+            } else if (!l.readOnly()) {
+                volumes.add(new VolumeBuilder().withName(l.volume()).withNewEmptyDir().endEmptyDir().build());
+            }
+        }
+        return volumes;
+    }
+
+    public static List<VolumeMount> mounts(List<Location> locations) {
+        List<VolumeMount> mounts = new ArrayList<>();
+        for (Location l : locations) {
+            if (l.hasClaim() || !l.readOnly()) {
+                mounts.add(new VolumeMountBuilder().withName(l.volume())
+                        .withMountPath(l.location().path)
+                        .withSubPath(l.hasClaim() ? l.location().subPath : null)
+                        .withReadOnly(l.readOnly() ? Boolean.TRUE : null)
+                        .build());
+            }
+        }
+        return mounts;
+    }
+}

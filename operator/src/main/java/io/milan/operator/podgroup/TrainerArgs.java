@@ -1,0 +1,105 @@
+package io.milan.operator.podgroup;
+
+import io.milan.api.FinetuneDefaults;
+import io.milan.api.FinetuneMode;
+import io.milan.api.MilanFinetuneSpec;
+import io.milan.api.MilanPretrainSpec;
+import io.milan.api.RunSpec;
+import io.milan.api.TeacherKind;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The trainer's command line, derived from the spec field by field ({@code milan-trainer <subcommand> <flags>},
+ * flag names as in the reference CLI). Every value is passed explicitly, so the trainer's own defaults never
+ * matter; boolean flags appear only when true. Every attempt passes {@code --resume auto}.
+ */
+public final class TrainerArgs {
+    public static final String ENTRYPOINT = "milan-trainer";
+
+    private final List<String> args = new ArrayList<>();
+
+    private TrainerArgs() {
+    }
+
+    public static List<String> pretrain(MilanPretrainSpec s, String outputDir) {
+        TrainerArgs a = new TrainerArgs();
+        a.args.add("pretrain");
+        a.common(s, s.batchSize, s.epochs, s.warmupEpochs, s.blr, s.minLr, s.weightDecay, s.clipGrad,
+                s.checkpointInterval, outputDir);
+        a.flag("--mask_ratio", s.maskRatio);
+        a.flag("--teacher", s.teacher.kind == TeacherKind.ENCODER ? "encoder" : "clip");
+        a.flag("--teacher_path", s.teacher.weights.path);
+        if (s.teacher.model != null) {
+            a.flag("--teacher_model", s.teacher.model.cliName);
+        }
+        a.bool("--change_decoder", s.promptingDecoder);
+        a.bool("--attn_mask", s.semanticMasking);
+        return List.copyOf(a.args);
+    }
+
+    public static List<String> finetune(MilanFinetuneSpec s, String outputDir, String checkpointPath) {
+        TrainerArgs a = new TrainerArgs();
+        boolean linprobe = s.mode == FinetuneMode.LINPROBE;
+        a.args.add(linprobe ? "linprobe" : "finetune");
+        a.common(s, FinetuneDefaults.batchSize(s), FinetuneDefaults.epochs(s), FinetuneDefaults.warmupEpochs(s),
+                FinetuneDefaults.blr(s), FinetuneDefaults.minLr(s), FinetuneDefaults.weightDecay(s), s.clipGrad,
+                s.checkpointInterval, outputDir);
+        a.flag("--finetune", checkpointPath);
+        a.flag("--nb_classes", s.numClasses);
+        a.bool("--dist_eval", s.distEval);
+        if (!linprobe) {
+            a.flag("--layer_decay", s.layerDecay);
+            a.flag("--drop_path", s.dropPath);
+            a.flag("--mixup", s.mixup);
+            a.flag("--cutmix", s.cutmix);
+            a.flag("--mixup_switch_prob", s.mixupSwitchProb);
+            a.flag("--smoothing", s.smoothing);
+            a.flag("--reprob", s.reprob);
+            // An empty policy is passed as such: it disables RandAugment (omitting it would mean the default).
+            a.flag("--aa", s.randAugment == null ? "" : s.randAugment);
+            a.args.add(Boolean.FALSE.equals(s.globalPool) ? "--cls_token" : "--global_pool");
+        }
+        return List.copyOf(a.args);
+    }
+
+    private void common(RunSpec s, int batchSize, int epochs, int warmupEpochs, double blr, double minLr,
+            double weightDecay, Double clipGrad, int checkpointInterval, String outputDir) {
+        flag("--model", s.model.cliName);
+        flag("--input_size", s.inputSize);
+        flag("--patch_size", s.patchSize != null ? s.patchSize : s.model.patchSize);
+        flag("--batch_size", batchSize);
+        flag("--accum_iter", s.accumIter);
+        flag("--epochs", epochs);
+        flag("--warmup_epochs", warmupEpochs);
+        flag("--blr", blr);
+        if (s.lr != null) {
+            flag("--lr", s.lr);
+        }
+        flag("--min_lr", minLr);
+        flag("--weight_decay", weightDecay);
+        if (clipGrad != null) {
+            flag("--clip_grad", clipGrad);
+        }
+        flag("--data_path", s.dataset.path);
+        flag("--output_dir", outputDir);
+        flag("--log_dir", outputDir);
+        flag("--seed", s.seed);
+        flag("--num_workers", s.numWorkers);
+        flag("--checkpoint_interval", checkpointInterval);
+        flag("--keep_checkpoints", s.keepCheckpoints);
+        // The trainer picks the newest valid checkpoint in output_dir, or starts fresh when there is none.
+        flag("--resume", "auto");
+    }
+
+    private void flag(String name, Object value) {
+        args.add(name);
+        args.add(String.valueOf(value));
+    }
+
+    private void bool(String name, Boolean value) {
+        if (Boolean.TRUE.equals(value)) {
+            args.add(name);
+        }
+    }
+}

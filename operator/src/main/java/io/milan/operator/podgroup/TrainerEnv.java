@@ -1,0 +1,53 @@
+package io.milan.operator.podgroup;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.milan.api.report.RunReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** The environment of every trainer pod: rendezvous, attempt and the reporter's run reference. */
+public final class TrainerEnv {
+    public static final String MASTER_ADDR = "MASTER_ADDR";
+    public static final String MASTER_PORT = "MASTER_PORT";
+    public static final String WORLD_SIZE = "WORLD_SIZE";
+    public static final String NODE_RANK = "NODE_RANK";
+    public static final String NPROC_PER_NODE = "NPROC_PER_NODE";
+    public static final String DJL_OFFLINE = "DJL_OFFLINE";
+    /** The Job controller writes each pod's completion index into this annotation. */
+    public static final String COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
+
+    /** Names the operator sets; spec.env may not override them. */
+    public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK,
+            NPROC_PER_NODE, DJL_OFFLINE, RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME,
+            RunReference.ENV_NAMESPACE);
+
+    private TrainerEnv() {
+    }
+
+    public static List<EnvVar> of(RenderInput in) {
+        List<EnvVar> env = new ArrayList<>();
+        env.add(value(MASTER_ADDR, in.names().masterAddress(in.attempt())));
+        env.add(value(MASTER_PORT, String.valueOf(in.spec().masterPort)));
+        // One trainer process per pod drives all of the pod's GPUs.
+        env.add(value(WORLD_SIZE, String.valueOf(in.spec().nodes)));
+        env.add(new EnvVarBuilder().withName(NODE_RANK).withNewValueFrom().withNewFieldRef()
+                .withFieldPath("metadata.annotations['" + COMPLETION_INDEX_ANNOTATION + "']")
+                .endFieldRef().endValueFrom().build());
+        env.add(value(NPROC_PER_NODE, String.valueOf(in.spec().devicesPerNode())));
+        env.add(value(RunReference.ENV_ATTEMPT, String.valueOf(in.attempt())));
+        env.add(value(RunReference.ENV_KIND, in.kind().kind));
+        env.add(value(RunReference.ENV_NAME, in.runName()));
+        env.add(value(RunReference.ENV_NAMESPACE, in.namespace()));
+        env.add(value(DJL_OFFLINE, "true"));
+        if (in.spec().env != null) {
+            env.addAll(in.spec().env);
+        }
+        return env;
+    }
+
+    private static EnvVar value(String name, String value) {
+        return new EnvVarBuilder().withName(name).withValue(value).build();
+    }
+}

@@ -1,0 +1,96 @@
+package io.milan.operator.reconcile;
+
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.milan.api.CleanPodPolicy;
+import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.podgroup.GangPodGroup;
+import io.milan.operator.podgroup.RenderInput;
+import java.net.HttpURLConnection;
+import java.util.Collection;
+
+/**
+ * Writes a run's children. Creation is create-if-absent: names are deterministic, so "already exists" means the
+ * child is there (made by an earlier reconcile or a previous operator instance) and is adopted as is.
+ */
+final class Children {
+    private final KubernetesClient client;
+
+    Children(KubernetesClient client) {
+        this.client = client;
+    }
+
+    /** Creates the child unless one of that name exists. */
+    <T extends HasMetadata> void createIfAbsent(T child) {
+        try {
+            client.resource(child).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Creates the PodGroup of a gang scheduler unless it exists; false when the scheduler's CRD is not installed.
+     */
+    boolean createGangPodGroup(GangPodGroup gang, RenderInput in) {
+        var type = new ResourceDefinitionContext.Builder().withGroup(gang.group).withVersion(gang.version)
+                .withKind(GangPodGroup.KIND).withPlural("podgroups").withNamespaced(true).build();
+        try {
+            client.genericKubernetesResources(type).inNamespace(in.namespace()).resource(gang.render(in)).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
+                return false;
+            }
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                throw e;
+            }
+        }
+        return true;
+    }
+
+    /** Deletes a Job; foreground propagation keeps it until its pods are gone. */
+    void deleteJob(Job job) {
+        if (job.getMetadata().getDeletionTimestamp() == null) {
+            client.resource(job).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        }
+    }
+
+    /** Whether a Job of that name exists, asking the API server (not the cache). */
+    boolean jobExists(String namespace, String name) {
+        return client.batch().v1().jobs().inNamespace(namespace).withName(name).get() != null;
+    }
+
+    /**
+     * Applies the clean-pod policy to the Jobs of an ended run: All deletes them with their pods; Running suspends
+     * unfinished ones, so the Job controller removes active pods and keeps finished pods for their logs; None
+     * leaves everything. Idempotent: safe on every reconcile of an ended run.
+     */
+    void cleanPods(CleanPodPolicy policy, Collection<Job> jobs) {
+        CleanPodPolicy p = policy != null ? policy : CleanPodPolicy.RUNNING;
+        for (Job job : jobs) {
+            if (job.getMetadata().getDeletionTimestamp() != null) {
+                continue;
+            }
+            switch (p) {
+                case ALL -> client.resource(job).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+                case RUNNING -> {
+                    if (!JobConditions.isFinished(job) && !JobConditions.isSuspended(job)) {
+                        client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace())
+                                .withName(job.getMetadata().getName())
+                                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":true}}");
+                    }
+                }
+                case NONE -> {
+                }
+            }
+        }
+    }
+}

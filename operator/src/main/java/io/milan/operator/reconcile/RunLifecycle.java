@@ -1,0 +1,40 @@
+package io.milan.operator.reconcile;
+
+import io.fabric8.kubernetes.client.CustomResource;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunSpec;
+import io.milan.api.RunStatus;
+import io.milan.operator.config.OperatorSettings;
+import io.milan.operator.events.RunEvents;
+import io.milan.operator.metrics.RunMetrics;
+import java.time.Clock;
+
+/**
+ * What both reconcilers share: configuration, clock, events and metrics. Each reconcile is a fresh
+ * {@link RunReconcile}, so no state survives between reconciles except what is in status.
+ */
+public final class RunLifecycle {
+    /** Field manager of the operator's server-side applies (the trainer's is milan-trainer). */
+    public static final String FIELD_MANAGER = "milan-operator";
+
+    final OperatorSettings settings;
+    final Clock clock;
+    final RunEvents events;
+    final RunMetrics metrics;
+
+    public RunLifecycle(OperatorSettings settings, Clock clock, RunMetrics metrics) {
+        this.settings = settings;
+        this.clock = clock;
+        this.events = new RunEvents(clock);
+        this.metrics = metrics;
+    }
+
+    public <R extends CustomResource<? extends RunSpec, RunStatus>> UpdateControl<R> reconcile(RunKind kind, R run,
+            Context<R> context) {
+        MilanPretrain pretrain = kind == RunKind.FINETUNE
+                ? context.getSecondaryResource(MilanPretrain.class).orElse(null) : null;
+        return new RunReconcile<>(this, kind, run, context, pretrain).execute();
+    }
+}

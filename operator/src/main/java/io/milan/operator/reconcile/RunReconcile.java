@@ -1,0 +1,395 @@
+package io.milan.operator.reconcile;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.milan.api.MilanFinetuneSpec;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RestartPolicy;
+import io.milan.api.RunPhase;
+import io.milan.api.RunSpec;
+import io.milan.api.RunStatus;
+import io.milan.operator.events.RunEvents;
+import io.milan.operator.lifecycle.Backoff;
+import io.milan.operator.lifecycle.GangFailure;
+import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.lifecycle.PretrainGate;
+import io.milan.operator.naming.ChildNames;
+import io.milan.operator.podgroup.GangPodGroup;
+import io.milan.operator.podgroup.HeadlessService;
+import io.milan.operator.podgroup.JobRenderer;
+import io.milan.operator.podgroup.RenderInput;
+import io.milan.operator.podgroup.ResolvedPretrained;
+import io.milan.operator.podgroup.RunVolumes;
+import io.milan.operator.podgroup.TrainerRbac;
+import io.milan.operator.status.DerivedValues;
+import io.milan.operator.status.OperatorStatus;
+import io.milan.operator.status.RunConditions;
+import io.milan.operator.status.Timestamps;
+import io.milan.operator.validation.SpecValidator;
+import java.net.HttpURLConnection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One reconcile of one run, observe-then-act: read the run's Jobs and pods from the informer caches, decide the
+ * next step from them and from status (attempt, restart time, start time: everything a restarted operator needs),
+ * act on the children, and return the operator's status fields for a server-side apply.
+ *
+ * <p>Life of a run: Pending (waiting for a pretrain, creating the pod group, pods being scheduled) → Queued (Kueue
+ * has not admitted the Job) → Running → Succeeded; a failed pod → Restarting (whole group deleted, next attempt
+ * after a backoff) → Pending ...; out of restarts, past the deadline or an invalid spec → Failed. spec.suspend
+ * → Suspended from any non-final phase; unsuspending starts the next attempt, which resumes from the latest
+ * checkpoint.
+ */
+final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
+    private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
+    private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
+
+    private final RunLifecycle shared;
+    private final RunKind kind;
+    private final R run;
+    private final Context<R> context;
+    private final MilanPretrain pretrain;
+    private final RunSpec spec;
+    private final RunStatus status;
+    private final ChildNames names;
+    private final Instant now;
+    private final Children children;
+    private final RunObservation observed;
+
+    private Duration requeue;
+    private boolean deleteRun;
+
+    RunReconcile(RunLifecycle shared, RunKind kind, R run, Context<R> context, MilanPretrain pretrain) {
+        this.shared = shared;
+        this.kind = kind;
+        this.run = run;
+        this.context = context;
+        this.pretrain = pretrain;
+        this.spec = run.getSpec();
+        this.status = OperatorStatus.copyOf(run.getStatus());
+        this.names = ChildNames.of(run.getMetadata().getName());
+        this.now = shared.clock.instant();
+        this.children = new Children(context.getClient());
+        this.observed = new RunObservation(List.copyOf(context.getSecondaryResources(Job.class)),
+                List.copyOf(context.getSecondaryResources(Pod.class)));
+    }
+
+    UpdateControl<R> execute() {
+        if (run.isMarkedForDeletion()) {
+            // The garbage collector removes the children; create nothing new for a run on its way out.
+            return UpdateControl.noUpdate();
+        }
+        decide();
+        if (deleteRun) {
+            context.getClient().resource(run).delete();
+            return UpdateControl.noUpdate();
+        }
+        UpdateControl<R> control = OperatorStatus.same(run.getStatus(), status)
+                ? UpdateControl.noUpdate() : UpdateControl.patchStatus(withStatus(status));
+        if (requeue != null) {
+            control.rescheduleAfter(requeue.isNegative() ? Duration.ZERO : requeue);
+        }
+        return control;
+    }
+
+    private void decide() {
+        status.observedGeneration = run.getMetadata().getGeneration();
+        if (status.phase != null && status.phase.isFinal()) {
+            afterEnd();
+            return;
+        }
+        DerivedValues derived = DerivedValues.of(spec);
+        status.worldSize = derived.worldSize();
+        status.effectiveBatchSize = derived.effectiveBatchSize();
+        status.effectiveLr = derived.effectiveLr();
+        if (status.restarts == null) {
+            status.restarts = 0;
+        }
+        if (status.phase == null) {
+            moveTo(RunPhase.Pending, "Accepted", "accepted; preparing the pod group");
+        }
+        List<String> errors = SpecValidator.validate(spec, null);
+        if (!errors.isEmpty()) {
+            fail("InvalidSpec", String.join("; ", errors));
+            return;
+        }
+        if (deadlinePassed()) {
+            fail("DeadlineExceeded", "active for more than spec.activeDeadlineSeconds (" + spec.activeDeadlineSeconds
+                    + " s) since " + status.startTime);
+            return;
+        }
+        if (Boolean.TRUE.equals(spec.suspend)) {
+            suspend();
+        } else {
+            Job current = observed.liveJob(status.podGroup);
+            if (current != null) {
+                observe(current);
+            } else {
+                startNextAttempt();
+            }
+        }
+        if (!status.phase.isFinal()) {
+            checkAgainAtDeadline();
+        }
+    }
+
+    // ---- observe the current attempt ----
+
+    private void observe(Job job) {
+        List<Pod> own = observed.podsOf(job);
+        var failure = GangFailure.detect(job, own);
+        if (failure.isPresent()) {
+            gangFailed(failure.get());
+        } else if (JobConditions.isComplete(job)) {
+            succeed();
+        } else if (JobConditions.isSuspended(job)) {
+            String name = job.getMetadata().getName();
+            if (spec.queueName != null) {
+                moveTo(RunPhase.Queued, "WaitingForAdmission", "Job " + name + " waits for Kueue to admit it"
+                        + " (queue " + spec.queueName + ")");
+            } else {
+                moveTo(RunPhase.Queued, "JobSuspended", "Job " + name + " is suspended");
+            }
+        } else {
+            long started = RunObservation.started(own);
+            String count = started + "/" + spec.nodes + " pods running (attempt " + status.attempt + ")";
+            if (started >= spec.nodes) {
+                moveTo(RunPhase.Running, "PodsRunning", count);
+            } else {
+                moveTo(RunPhase.Pending, "WaitingForPods", count + RunObservation.unschedulableHint(own));
+            }
+        }
+    }
+
+    private void gangFailed(GangFailure failure) {
+        RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
+        int restarts = status.restarts == null ? 0 : status.restarts;
+        if (restarts >= policy.maxRestarts) {
+            fail(policy.maxRestarts == 0 ? "PodFailed" : "RestartLimitExceeded", failure.summary()
+                    + (policy.maxRestarts == 0 ? "; gang restarts are off (spec.restartPolicy.maxRestarts is 0)"
+                            : "; no gang restarts left (" + policy.maxRestarts + " used)"));
+            return;
+        }
+        // Gang semantics: the whole group goes, and comes back as the next attempt after a backoff.
+        observed.jobs().forEach(children::deleteJob);
+        status.restarts = restarts + 1;
+        Duration delay = Backoff.delay(policy, status.restarts);
+        status.nextRestartTime = Timestamps.format(now.plus(delay));
+        moveTo(RunPhase.Restarting, "GangRestart", failure.summary() + "; restarting the whole group as attempt "
+                + (status.attempt + 1) + " in " + delay.toSeconds() + " s (restart " + status.restarts + " of "
+                + policy.maxRestarts + ")");
+        shared.metrics.restarted(kind);
+        requeueIn(delay);
+    }
+
+    // ---- start an attempt ----
+
+    private void startNextAttempt() {
+        int attempt = status.attempt == null ? 1 : status.attempt;
+        boolean attemptRan = names.job(attempt).equals(status.podGroup);
+        if (attemptRan && ACTIVE.contains(status.phase)) {
+            // The current attempt's Job is gone from the cache: not there yet, or deleted behind our back.
+            if (children.jobExists(run.getMetadata().getNamespace(), status.podGroup)) {
+                requeueIn(SHORT_WAIT);
+            } else {
+                gangFailed(GangFailure.deleted(status.podGroup));
+            }
+            return;
+        }
+        if (status.phase == RunPhase.Restarting && status.nextRestartTime != null) {
+            Instant due = Timestamps.parse(status.nextRestartTime);
+            if (now.isBefore(due)) {
+                requeueIn(Duration.between(now, due));
+                return;
+            }
+        }
+        // A Job name is never reused: an attempt whose Job existed is followed by a new one.
+        int next = attemptRan ? attempt + 1 : attempt;
+        ResolvedPretrained pretrained = null;
+        if (spec instanceof MilanFinetuneSpec finetune) {
+            PretrainGate.Result gate = PretrainGate.resolve(finetune, pretrain);
+            if (gate.failed()) {
+                fail("PretrainFailed", gate.message());
+                return;
+            }
+            if (!gate.isReady()) {
+                moveTo(RunPhase.Pending, "WaitingForPretrain", gate.message());
+                return; // the pretrain is watched: its next change brings us back
+            }
+            pretrained = gate.pretrained();
+            List<String> errors = SpecValidator.validate(spec, pretrained);
+            if (!errors.isEmpty()) {
+                fail("InvalidSpec", String.join("; ", errors));
+                return;
+            }
+            status.pretrainedCheckpoint = pretrained.checkpointPath();
+        }
+        long leftovers = observed.podsStillRunningOutside(names.job(next));
+        if (leftovers > 0) {
+            // Two generations of the gang must never train at once: they would share the output directory.
+            status.message = "waiting for " + leftovers + " pod(s) of earlier attempts to terminate";
+            requeueIn(SHORT_WAIT);
+            return;
+        }
+        createPodGroup(new RenderInput(kind, run, spec, names, next, pretrained, shared.settings));
+    }
+
+    private void createPodGroup(RenderInput in) {
+        try {
+            children.createIfAbsent(HeadlessService.render(in));
+            children.createIfAbsent(TrainerRbac.serviceAccount(in));
+            children.createIfAbsent(TrainerRbac.role(in));
+            children.createIfAbsent(TrainerRbac.roleBinding(in));
+            GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
+            if (gang != null && !children.createGangPodGroup(gang, in)) {
+                fail("GangSchedulerMissing", "spec.gangScheduler is " + spec.gangScheduler.name().toLowerCase()
+                        + " but the cluster has no " + gang.crdDescription() + " CRD; install the scheduler or"
+                        + " set spec.gangScheduler to none");
+                return;
+            }
+            children.createIfAbsent(JobRenderer.render(in));
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 422 || e.getCode() == HttpURLConnection.HTTP_BAD_REQUEST) {
+                fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(e));
+                return;
+            }
+            throw e;
+        }
+        String job = names.job(in.attempt());
+        status.attempt = in.attempt();
+        status.podGroup = job;
+        status.nextRestartTime = null;
+        if (status.startTime == null) {
+            status.startTime = Timestamps.format(now);
+            if (RunVolumes.outputIsEphemeral(spec)) {
+                event(RunEvents.WARNING, "EphemeralOutput", ephemeralNote());
+            }
+        }
+        String created = "created Job " + job + " (attempt " + in.attempt() + ", " + spec.nodes + " pods)";
+        event(RunEvents.NORMAL, "PodGroupCreated", created);
+        if (spec.queueName != null) {
+            moveTo(RunPhase.Queued, "WaitingForAdmission", created + "; waiting for Kueue to admit it (queue "
+                    + spec.queueName + ")");
+        } else {
+            moveTo(RunPhase.Pending, "PodGroupCreated", created);
+        }
+    }
+
+    // ---- suspend, end, deadline ----
+
+    private void suspend() {
+        observed.jobs().forEach(children::deleteJob);
+        status.nextRestartTime = null;
+        moveTo(RunPhase.Suspended, "SuspendedBySpec", "spec.suspend is true: the pods are removed; the run"
+                + " resumes from its latest checkpoint when spec.suspend is set back to false");
+    }
+
+    private void succeed() {
+        status.completionTime = Timestamps.format(now);
+        status.nextRestartTime = null;
+        moveTo(RunPhase.Succeeded, "Completed", "all " + spec.nodes + " pods of attempt " + status.attempt
+                + " completed");
+        children.cleanPods(spec.cleanPodPolicy, observed.jobs());
+        checkAgainAtTtl();
+    }
+
+    private void fail(String reason, String message) {
+        status.completionTime = Timestamps.format(now);
+        status.nextRestartTime = null;
+        moveTo(RunPhase.Failed, reason, message);
+        children.cleanPods(spec.cleanPodPolicy, observed.jobs());
+        checkAgainAtTtl();
+    }
+
+    /** An ended run: keep the clean-pod policy applied and delete the run when its TTL is up. */
+    private void afterEnd() {
+        children.cleanPods(spec.cleanPodPolicy, observed.jobs());
+        if (spec.ttlSecondsAfterFinished != null && status.completionTime != null) {
+            Instant expiry = Timestamps.parse(status.completionTime).plusSeconds(spec.ttlSecondsAfterFinished);
+            if (!now.isBefore(expiry)) {
+                event(RunEvents.NORMAL, "Expired", "deleted " + spec.ttlSecondsAfterFinished
+                        + " s after it finished (spec.ttlSecondsAfterFinished)");
+                deleteRun = true;
+            } else {
+                requeueIn(Duration.between(now, expiry));
+            }
+        }
+    }
+
+    private void checkAgainAtTtl() {
+        if (spec.ttlSecondsAfterFinished != null) {
+            requeueIn(Duration.ofSeconds(spec.ttlSecondsAfterFinished));
+        }
+    }
+
+    private boolean deadlinePassed() {
+        return spec.activeDeadlineSeconds != null && status.startTime != null
+                && !now.isBefore(Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds));
+    }
+
+    private void checkAgainAtDeadline() {
+        if (spec.activeDeadlineSeconds != null && status.startTime != null) {
+            Instant deadline = Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds);
+            requeueIn(Duration.between(now, deadline));
+        }
+    }
+
+    // ---- status ----
+
+    private void moveTo(RunPhase phase, String reason, String message) {
+        RunPhase before = status.phase;
+        String shown = !phase.isFinal() && RunVolumes.outputIsEphemeral(spec) ? message + "; " + ephemeralNote()
+                : message;
+        status.phase = phase;
+        status.message = shown;
+        status.conditions = RunConditions.next(status.conditions, phase, reason, shown,
+                run.getMetadata().getGeneration(), now);
+        if (before != phase) {
+            boolean bad = phase == RunPhase.Failed || phase == RunPhase.Restarting;
+            event(bad ? RunEvents.WARNING : RunEvents.NORMAL, reason, message);
+        }
+    }
+
+    private static String ephemeralNote() {
+        return "spec.output has no claimName, so checkpoints live in an emptyDir and do not survive a gang restart";
+    }
+
+    private void event(String type, String reason, String message) {
+        shared.events.record(context.getClient(), run, type, reason, message);
+    }
+
+    @SuppressWarnings("unchecked")
+    private R withStatus(RunStatus s) {
+        try {
+            R fresh = (R) kind.type.getDeclaredConstructor().newInstance();
+            fresh.setMetadata(new ObjectMetaBuilder().withName(run.getMetadata().getName())
+                    .withNamespace(run.getMetadata().getNamespace()).build());
+            fresh.setSpec(null);
+            fresh.setStatus(s);
+            return fresh;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(kind.kind + " has a public no-argument constructor", e);
+        }
+    }
+
+    // ---- observation helpers ----
+
+    private void requeueIn(Duration d) {
+        if (requeue == null || d.compareTo(requeue) < 0) {
+            requeue = d;
+        }
+    }
+
+    private static String apiMessage(KubernetesClientException e) {
+        return e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
+                : e.getMessage();
+    }
+}

@@ -1,0 +1,64 @@
+package io.milan.operator.status;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.milan.api.RunPhase;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Conditions derived from the phase, in the style of Keycloak's status aggregator: every type is always present,
+ * exactly the phase's own type is True ({@code Ready} is True while Running or Succeeded), and
+ * {@code lastTransitionTime} changes only when a condition's status does, so watchers (kstatus, Argo CD, Flux)
+ * see real transitions only.
+ */
+public final class RunConditions {
+    public static final String READY = "Ready";
+    public static final List<String> TYPES =
+            List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed");
+
+    private RunConditions() {
+    }
+
+    public static List<Condition> next(List<Condition> previous, RunPhase phase, String reason, String message,
+            long generation, Instant now) {
+        Map<String, Condition> before = previous == null ? Map.of()
+                : previous.stream().collect(Collectors.toMap(Condition::getType, Function.identity(), (a, b) -> b));
+        List<Condition> out = new ArrayList<>();
+        for (String type : TYPES) {
+            boolean on = isTrue(type, phase);
+            String status = on ? "True" : "False";
+            Condition old = before.get(type);
+            String since = old != null && status.equals(old.getStatus()) && old.getLastTransitionTime() != null
+                    ? old.getLastTransitionTime() : Timestamps.format(now);
+            out.add(new ConditionBuilder()
+                    .withType(type)
+                    .withStatus(status)
+                    .withReason(on ? reason : phase.name())
+                    .withMessage(on ? message : "phase is " + phase)
+                    .withObservedGeneration(generation)
+                    .withLastTransitionTime(since)
+                    .build());
+        }
+        return out;
+    }
+
+    static boolean isTrue(String type, RunPhase phase) {
+        if (READY.equals(type)) {
+            return phase == RunPhase.Running || phase == RunPhase.Succeeded;
+        }
+        return type.equals(phase.name());
+    }
+
+    /** The condition of a type, or null. */
+    public static Condition find(List<Condition> conditions, String type) {
+        if (conditions == null) {
+            return null;
+        }
+        return conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    }
+}

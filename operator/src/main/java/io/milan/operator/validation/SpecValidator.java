@@ -1,0 +1,76 @@
+package io.milan.operator.validation;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.milan.api.RunSpec;
+import io.milan.operator.podgroup.ResolvedPretrained;
+import io.milan.operator.podgroup.RunVolumes;
+import io.milan.operator.podgroup.TrainerEnv;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Checks the CRD schema cannot express (they span fields, or depend on what the operator sets). Each error names
+ * the field. The schema and its CEL rules catch the rest when the run is applied.
+ */
+public final class SpecValidator {
+    private static final Pattern LABEL_VALUE = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?");
+    private static final Pattern EXTENDED_RESOURCE =
+            Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
+    private static final Set<String> PULL_POLICIES = Set.of("Always", "IfNotPresent", "Never");
+
+    private SpecValidator() {
+    }
+
+    /** @param pretrained the resolved encoder of a fine-tune (null for a pretrain, or while not resolved) */
+    public static List<String> validate(RunSpec spec, ResolvedPretrained pretrained) {
+        List<String> errors = new ArrayList<>();
+        int patch = spec.patchSize != null ? spec.patchSize : spec.model.patchSize;
+        if (spec.inputSize % patch != 0) {
+            errors.add("spec.inputSize " + spec.inputSize + " must be a multiple of the patch size " + patch
+                    + (spec.patchSize != null ? " (spec.patchSize)" : " (the default of " + spec.model.cliName
+                    + "; set spec.patchSize)"));
+        }
+        if (spec.gpusPerNode != null && spec.gpusPerNode > 0 && (spec.gpuResourceName == null
+                || !EXTENDED_RESOURCE.matcher(spec.gpuResourceName).matches())) {
+            errors.add("spec.gpuResourceName '" + spec.gpuResourceName + "' must be a domain-qualified extended"
+                    + " resource name such as nvidia.com/gpu");
+        }
+        if (spec.queueName != null && (spec.queueName.length() > 63
+                || !LABEL_VALUE.matcher(spec.queueName).matches())) {
+            errors.add("spec.queueName '" + spec.queueName + "' must be a valid label value (at most 63"
+                    + " alphanumerics, '-', '_' or '.')");
+        }
+        if (spec.imagePullPolicy != null && !PULL_POLICIES.contains(spec.imagePullPolicy)) {
+            errors.add("spec.imagePullPolicy '" + spec.imagePullPolicy + "' must be Always, IfNotPresent or Never");
+        }
+        if (spec.image != null && spec.image.isBlank()) {
+            errors.add("spec.image must not be empty (leave it unset for the operator's default image)");
+        }
+        if (spec.env != null) {
+            for (int i = 0; i < spec.env.size(); i++) {
+                EnvVar e = spec.env.get(i);
+                if (e.getName() != null && TrainerEnv.RESERVED.contains(e.getName())) {
+                    errors.add("spec.env[" + i + "].name " + e.getName() + " is set by the operator and cannot be"
+                            + " overridden");
+                }
+            }
+        }
+        Map<String, String> fieldByMountPath = new HashMap<>();
+        for (RunVolumes.Location l : RunVolumes.locations(spec, pretrained)) {
+            boolean mounted = !l.readOnly() || (l.location().claimName != null && !l.location().claimName.isBlank());
+            if (!mounted) {
+                continue;
+            }
+            String other = fieldByMountPath.putIfAbsent(l.location().path, l.field());
+            if (other != null) {
+                errors.add(l.field() + ".path " + l.location().path + " is also the mount path of " + other
+                        + "; each mounted location needs its own path");
+            }
+        }
+        return errors;
+    }
+}

@@ -1,0 +1,108 @@
+package io.milan.operator.it;
+
+import static io.milan.operator.it.Cluster.awaitPhase;
+import static io.milan.operator.it.Cluster.awaitStatus;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.milan.api.CheckpointStatus;
+import io.milan.api.MilanFinetune;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
+import io.milan.api.StorageLocation;
+import io.milan.api.report.RunReference;
+import io.milan.api.report.StatusReporter;
+import io.milan.testsupport.TestCluster;
+import io.milan.testsupport.WithLocalCluster;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A fine-tune that references a pretrain waits for it, then starts from the checkpoint the pretrain reported. */
+@WithLocalCluster
+class FinetuneChainIT {
+    private static KubernetesClient client;
+    private static TestCluster cluster;
+    private static InProcessOperator operator;
+
+    @BeforeAll
+    static void start(KubernetesClient c, TestCluster tc) {
+        client = c;
+        cluster = tc;
+        PodSecurity.enforceRestricted(client, cluster.namespace());
+        operator = InProcessOperator.start(client, cluster.namespace());
+    }
+
+    @AfterAll
+    static void stop() {
+        operator.close();
+        Claims.deleteVolumes(client, cluster.namespace());
+    }
+
+    @Test
+    void theFinetuneWaitsForItsPretrainThenStartsFromItsFinalCheckpoint() {
+        Claims.createBound(client, cluster.namespace(), "pt-output");
+        MilanPretrain pretrain = TestRuns.pretrain("encoder", 1);
+        pretrain.getSpec().output = new StorageLocation("/output", "pt-output");
+        client.resource(TestRuns.finetune("classifier", "encoder")).create();
+
+        RunStatus waiting = awaitStatus(client, MilanFinetune.class, "classifier", "waiting for the pretrain",
+                s -> s.phase == RunPhase.Pending && s.message != null && s.message.contains("does not exist"));
+        assertTrue(waiting.message.contains("MilanPretrain encoder"), waiting.message);
+
+        client.resource(pretrain).create();
+        awaitPhase(client, MilanPretrain.class, "encoder", RunPhase.Running);
+        RunStatus stillWaiting = awaitStatus(client, MilanFinetune.class, "classifier", "waiting on phase Running",
+                s -> s.message != null && s.message.contains("(phase: Running)"));
+        assertEquals(RunPhase.Pending, stillWaiting.phase);
+        assertTrue(Cluster.jobsOfRun(client, "classifier").isEmpty(), "no pod group while waiting");
+
+        // The pretrain's trainer reports its last checkpoint, then its pods complete.
+        try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
+                new RunReference("MilanPretrain", "encoder", cluster.namespace()))) {
+            CheckpointStatus last = new CheckpointStatus();
+            last.epoch = 2;
+            last.path = "/output/checkpoint-2.safetensors";
+            last.time = "2026-01-01T00:00:00Z";
+            reporter.checkpoint(last);
+            reporter.flush(Duration.ofSeconds(30));
+        }
+        Cluster.completeAllPods(client, "encoder-a1", 1);
+        awaitPhase(client, MilanPretrain.class, "encoder", RunPhase.Succeeded);
+
+        RunStatus started = awaitStatus(client, MilanFinetune.class, "classifier", "pod group created",
+                s -> s.podGroup != null);
+        assertEquals("/milan/pretrained/checkpoint-2.safetensors", started.pretrainedCheckpoint);
+        Job job = Cluster.job(client, "classifier-a1");
+        var pod = job.getSpec().getTemplate().getSpec();
+        List<String> args = pod.getContainers().get(0).getArgs();
+        assertEquals("finetune", args.get(0));
+        assertEquals("/milan/pretrained/checkpoint-2.safetensors", args.get(args.indexOf("--finetune") + 1));
+        Volume pretrained = pod.getVolumes().stream().filter(v -> v.getName().equals("pretrained")).findFirst()
+                .orElseThrow();
+        assertEquals("pt-output", pretrained.getPersistentVolumeClaim().getClaimName());
+        assertEquals(Boolean.TRUE, pretrained.getPersistentVolumeClaim().getReadOnly());
+        awaitPhase(client, MilanFinetune.class, "classifier", RunPhase.Running);
+    }
+
+    @Test
+    void aFailedPretrainFailsTheFinetuneWaitingForIt() {
+        MilanPretrain pretrain = TestRuns.pretrain("broken-encoder", 1);
+        pretrain.getSpec().restartPolicy.maxRestarts = 0;
+        client.resource(pretrain).create();
+        client.resource(TestRuns.finetune("orphan", "broken-encoder")).create();
+        awaitPhase(client, MilanPretrain.class, "broken-encoder", RunPhase.Running);
+
+        Cluster.endPod(client, Cluster.awaitRunningPods(client, "broken-encoder-a1", 1).get(0), "Failed", 2);
+        awaitPhase(client, MilanPretrain.class, "broken-encoder", RunPhase.Failed);
+        RunStatus failed = awaitPhase(client, MilanFinetune.class, "orphan", RunPhase.Failed);
+        assertTrue(failed.message.startsWith("MilanPretrain broken-encoder failed"), failed.message);
+        assertEquals("PretrainFailed", RunLifecycleIT.reason(failed, "Failed"));
+    }
+}

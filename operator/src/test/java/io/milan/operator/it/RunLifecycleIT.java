@@ -1,0 +1,227 @@
+package io.milan.operator.it;
+
+import static io.milan.operator.it.Cluster.awaitPhase;
+import static io.milan.operator.it.Cluster.awaitRunningPods;
+import static io.milan.operator.it.Cluster.awaitStatus;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.milan.api.CleanPodPolicy;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
+import io.milan.operator.naming.ChildNames;
+import io.milan.testsupport.Await;
+import io.milan.testsupport.TestCluster;
+import io.milan.testsupport.WithLocalCluster;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A run's life against the real control plane: success, gang restarts, restart limit, deadline, TTL, bad spec. */
+@WithLocalCluster
+class RunLifecycleIT {
+    private static KubernetesClient client;
+    private static InProcessOperator operator;
+
+    @BeforeAll
+    static void start(KubernetesClient c, TestCluster cluster) {
+        client = c;
+        PodSecurity.enforceRestricted(client, cluster.namespace());
+        operator = InProcessOperator.start(client, cluster.namespace());
+    }
+
+    @AfterAll
+    static void stop() {
+        operator.close();
+    }
+
+    @Test
+    void aRunGetsItsChildrenAndSucceedsWhenAllPodsComplete() {
+        MilanPretrain run = TestRuns.pretrain("ok", 2);
+        run.getSpec().gpusPerNode = 1;
+        run.getSpec().cleanPodPolicy = CleanPodPolicy.NONE;
+        client.resource(run).create();
+
+        RunStatus running = awaitPhase(client, MilanPretrain.class, "ok", RunPhase.Running);
+        assertEquals(1, running.attempt);
+        assertEquals(0, running.restarts);
+        assertEquals("ok-a1", running.podGroup);
+        assertEquals(2, running.worldSize);
+        assertEquals(16, running.effectiveBatchSize, "8 per device x 1 GPU x 2 nodes");
+        assertEquals(16 * 1.5e-4 / 256, running.effectiveLr, 1e-15);
+        assertNotNull(running.startTime);
+        assertEquals(1L, running.observedGeneration);
+        assertEquals("True", condition(running, "Ready"));
+        assertTrue(running.message.contains("emptyDir"), "no output claim: " + running.message);
+
+        MilanPretrain created = Cluster.get(client, MilanPretrain.class, "ok");
+        for (HasMetadata child : List.of(
+                client.services().withName("ok").get(),
+                client.serviceAccounts().withName("ok-trainer").get(),
+                client.rbac().roles().withName("ok-trainer").get(),
+                client.rbac().roleBindings().withName("ok-trainer").get(),
+                Cluster.job(client, "ok-a1"))) {
+            assertNotNull(child);
+            var owner = child.getMetadata().getOwnerReferences().get(0);
+            assertEquals(created.getMetadata().getUid(), owner.getUid(), child.getKind());
+            assertEquals(Boolean.TRUE, owner.getController(), child.getKind());
+        }
+        List<Pod> pods = awaitRunningPods(client, "ok-a1", 2);
+        assertEquals("ok-a1-0", pods.get(0).getSpec().getHostname(), "stable hostname of rank 0");
+        assertEquals("ok", pods.get(0).getSpec().getSubdomain());
+        assertEquals("1", pods.get(0).getSpec().getContainers().get(0).getResources().getLimits()
+                .get("nvidia.com/gpu").getAmount());
+        assertEquals("ok-a1-0.ok", env(pods.get(1), "MASTER_ADDR"));
+
+        Cluster.completeAllPods(client, "ok-a1", 2);
+        RunStatus done = awaitPhase(client, MilanPretrain.class, "ok", RunPhase.Succeeded);
+        assertNotNull(done.completionTime);
+        assertEquals("True", condition(done, "Succeeded"));
+        assertEquals("False", condition(done, "Running"));
+        assertEquals(2, Cluster.podsOf(client, "ok-a1").size(), "cleanPodPolicy None keeps the pods");
+        List<String> reasons = Await.until("events of run ok", Cluster.TIMEOUT, () -> eventReasons("ok"),
+                r -> r.contains("Completed"));
+        assertTrue(reasons.containsAll(List.of("Accepted", "PodGroupCreated", "PodsRunning")), reasons.toString());
+    }
+
+    @Test
+    void oneFailedPodRestartsTheWholeGroupAsTheNextAttempt() {
+        MilanPretrain run = TestRuns.pretrain("flaky", 2);
+        run.getSpec().restartPolicy.maxRestarts = 2;
+        client.resource(run).create();
+        awaitPhase(client, MilanPretrain.class, "flaky", RunPhase.Running);
+
+        Pod rank1 = awaitRunningPods(client, "flaky-a1", 2).get(1);
+        Cluster.endPod(client, rank1, "Failed", 3);
+
+        RunStatus second = awaitStatus(client, MilanPretrain.class, "flaky", "attempt 2 running",
+                s -> s.attempt == 2 && s.phase == RunPhase.Running);
+        assertEquals(1, second.restarts);
+        assertEquals("flaky-a2", second.podGroup);
+        assertNull(second.nextRestartTime);
+        Await.until("Job flaky-a1 deleted", Cluster.TIMEOUT, () -> Cluster.job(client, "flaky-a1"), j -> j == null);
+        Job next = Cluster.job(client, "flaky-a2");
+        var container = next.getSpec().getTemplate().getSpec().getContainers().get(0);
+        int resume = container.getArgs().indexOf("--resume");
+        assertEquals("auto", container.getArgs().get(resume + 1));
+        assertEquals("2", container.getEnv().stream().filter(e -> e.getName().equals("MILAN_ATTEMPT"))
+                .findFirst().orElseThrow().getValue());
+        assertEquals(1.0, operator.restarts("MilanPretrain"), "milan_restarts_total");
+        assertTrue(eventReasons("flaky").contains("GangRestart"));
+    }
+
+    @Test
+    void runningOutOfRestartsFailsTheRunNamingThePod() {
+        MilanPretrain run = TestRuns.pretrain("doomed", 1);
+        run.getSpec().restartPolicy.maxRestarts = 1;
+        run.getSpec().cleanPodPolicy = CleanPodPolicy.ALL;
+        client.resource(run).create();
+
+        awaitPhase(client, MilanPretrain.class, "doomed", RunPhase.Running);
+        Cluster.endPod(client, awaitRunningPods(client, "doomed-a1", 1).get(0), "Failed", 1);
+        awaitStatus(client, MilanPretrain.class, "doomed", "attempt 2 running",
+                s -> s.attempt == 2 && s.phase == RunPhase.Running);
+        Pod last = awaitRunningPods(client, "doomed-a2", 1).get(0);
+        Cluster.endPod(client, last, "Failed", 137);
+
+        RunStatus failed = awaitPhase(client, MilanPretrain.class, "doomed", RunPhase.Failed);
+        assertEquals(1, failed.restarts);
+        assertTrue(failed.message.contains("pod " + last.getMetadata().getName() + " failed"), failed.message);
+        assertTrue(failed.message.contains("exit code 137"), failed.message);
+        assertTrue(failed.message.contains("failed on request"), "termination message: " + failed.message);
+        assertEquals("RestartLimitExceeded", reason(failed, "Failed"));
+        assertNotNull(failed.completionTime);
+        Await.until("cleanPodPolicy All deletes the Jobs", Cluster.TIMEOUT,
+                () -> Cluster.jobsOfRun(client, "doomed"), List::isEmpty);
+    }
+
+    @Test
+    void theActiveDeadlineFailsTheRunAndStopsItsPods() {
+        MilanPretrain run = TestRuns.pretrain("slow", 1);
+        run.getSpec().activeDeadlineSeconds = 3L;
+        client.resource(run).create();
+
+        RunStatus failed = awaitPhase(client, MilanPretrain.class, "slow", RunPhase.Failed);
+        assertEquals("DeadlineExceeded", reason(failed, "Failed"));
+        assertTrue(failed.message.contains("spec.activeDeadlineSeconds (3 s)"), failed.message);
+        Job job = Await.until("cleanPodPolicy Running suspends the Job", Cluster.TIMEOUT,
+                () -> Cluster.job(client, "slow-a1"), j -> j != null && Boolean.TRUE.equals(j.getSpec().getSuspend()));
+        assertNotNull(job);
+        Await.until("running pods removed", Cluster.TIMEOUT, () -> Cluster.podsOf(client, "slow-a1"),
+                List::isEmpty);
+    }
+
+    @Test
+    void aFinishedRunDeletesItselfAfterItsTtl() {
+        MilanPretrain run = TestRuns.pretrain("short-lived", 1);
+        run.getSpec().ttlSecondsAfterFinished = 2;
+        client.resource(run).create();
+        awaitPhase(client, MilanPretrain.class, "short-lived", RunPhase.Running);
+        Cluster.completeAllPods(client, "short-lived-a1", 1);
+        awaitPhase(client, MilanPretrain.class, "short-lived", RunPhase.Succeeded);
+
+        Await.until("run deleted after its TTL", Cluster.TIMEOUT,
+                () -> Cluster.get(client, MilanPretrain.class, "short-lived"), r -> r == null);
+    }
+
+    @Test
+    void aSpecTheSchemaCannotCatchFailsWithAMessageNamingTheField() {
+        MilanPretrain run = TestRuns.pretrain("bad", 1);
+        run.getSpec().inputSize = 30; // not a multiple of patchSize 4
+        client.resource(run).create();
+
+        RunStatus failed = awaitPhase(client, MilanPretrain.class, "bad", RunPhase.Failed);
+        assertEquals("InvalidSpec", reason(failed, "Failed"));
+        assertTrue(failed.message.contains("spec.inputSize 30 must be a multiple of the patch size 4"),
+                failed.message);
+        assertTrue(Cluster.jobsOfRun(client, "bad").isEmpty(), "no pod group for an invalid run");
+    }
+
+    @Test
+    void aRunWithA253CharacterNameGetsChildrenTheApiServerAccepts() {
+        String name = "m".repeat(80) + "." + "n".repeat(80) + "." + "o".repeat(91);
+        assertEquals(253, name.length());
+        client.resource(TestRuns.pretrain(name, 2)).create();
+
+        RunStatus running = awaitPhase(client, MilanPretrain.class, name, RunPhase.Running);
+        ChildNames names = ChildNames.of(name);
+        assertEquals(names.job(1), running.podGroup);
+        assertTrue(running.podGroup.length() <= 58, running.podGroup);
+        assertNotNull(client.services().withName(names.service()).get());
+        assertNotNull(client.rbac().roles().withName(names.trainerAccount()).get());
+        List<Pod> pods = awaitRunningPods(client, running.podGroup, 2);
+        assertEquals(running.podGroup + "-1", pods.get(1).getSpec().getHostname());
+        assertEquals(name, env(pods.get(0), "MILAN_RUN_NAME"), "the reporter gets the full name");
+        assertEquals(List.of(name), client.rbac().roles().withName(names.trainerAccount()).get().getRules().get(0)
+                .getResourceNames());
+    }
+
+    private static List<String> eventReasons(String run) {
+        return client.v1().events().list().getItems().stream()
+                .filter(e -> run.equals(e.getInvolvedObject().getName()))
+                .map(Event::getReason).toList();
+    }
+
+    static String condition(RunStatus s, String type) {
+        return s.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow().getStatus();
+    }
+
+    static String reason(RunStatus s, String type) {
+        return s.conditions.stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow().getReason();
+    }
+
+    static String env(Pod pod, String name) {
+        return pod.getSpec().getContainers().get(0).getEnv().stream().filter(e -> e.getName().equals(name))
+                .map(EnvVar::getValue).findFirst().orElseThrow();
+    }
+}

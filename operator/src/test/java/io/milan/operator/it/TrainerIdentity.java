@@ -1,0 +1,48 @@
+package io.milan.operator.it;
+
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.milan.api.report.RunReference;
+import io.milan.api.report.StatusReporter;
+import io.milan.operator.naming.ChildNames;
+import io.milan.testsupport.Await;
+import java.time.Duration;
+
+/**
+ * A client that authenticates as a run's trainer ServiceAccount, as the reporter inside a trainer pod does with
+ * its mounted token: what it may do is exactly what the per-run Role grants.
+ */
+final class TrainerIdentity {
+    private TrainerIdentity() {
+    }
+
+    static KubernetesClient clientFor(KubernetesClient admin, String namespace, String runName) {
+        String account = ChildNames.of(runName).trainerAccount();
+        Await.until("ServiceAccount " + account, Cluster.TIMEOUT,
+                () -> admin.serviceAccounts().inNamespace(namespace).withName(account).get(),
+                (ServiceAccount sa) -> sa != null);
+        String token = admin.serviceAccounts().inNamespace(namespace).withName(account)
+                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+                .getStatus().getToken();
+        Config base = admin.getConfiguration();
+        Config asTrainer = new ConfigBuilder(Config.empty())
+                .withMasterUrl(base.getMasterUrl())
+                .withCaCertData(base.getCaCertData())
+                .withCaCertFile(base.getCaCertFile())
+                .withTrustCerts(base.isTrustCerts())
+                .withOauthToken(token)
+                .withNamespace(namespace)
+                .withRequestRetryBackoffLimit(0)
+                .build();
+        return new KubernetesClientBuilder().withConfig(asTrainer).build();
+    }
+
+    /** The real reporter, writing as the run's trainer; progress at most every 200 ms. */
+    static StatusReporter reporterFor(KubernetesClient admin, String namespace, RunReference run) {
+        return StatusReporter.forRun(run, clientFor(admin, namespace, run.name()), Duration.ofMillis(200));
+    }
+}

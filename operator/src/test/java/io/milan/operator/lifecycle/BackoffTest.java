@@ -1,0 +1,28 @@
+package io.milan.operator.lifecycle;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.milan.api.RestartPolicy;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class BackoffTest {
+    @Test
+    void doublesFromTheFirstDelayUpToTheCap() {
+        RestartPolicy p = new RestartPolicy();
+        p.backoffSeconds = 10;
+        p.maxBackoffSeconds = 60;
+        assertEquals(Duration.ofSeconds(10), Backoff.delay(p, 1));
+        assertEquals(Duration.ofSeconds(20), Backoff.delay(p, 2));
+        assertEquals(Duration.ofSeconds(40), Backoff.delay(p, 3));
+        assertEquals(Duration.ofSeconds(60), Backoff.delay(p, 4));
+        assertEquals(Duration.ofSeconds(60), Backoff.delay(p, 500), "no overflow");
+    }
+
+    @Test
+    void zeroBackoffRestartsAtOnce() {
+        RestartPolicy p = new RestartPolicy();
+        p.backoffSeconds = 0;
+        assertEquals(Duration.ZERO, Backoff.delay(p, 3));
+    }
+}

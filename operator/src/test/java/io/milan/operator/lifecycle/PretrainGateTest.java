@@ -1,0 +1,92 @@
+package io.milan.operator.lifecycle;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.milan.api.CheckpointStatus;
+import io.milan.api.MilanFinetune;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
+import io.milan.api.StorageLocation;
+import io.milan.operator.Fixtures;
+import org.junit.jupiter.api.Test;
+
+class PretrainGateTest {
+    private final MilanFinetune ft = Fixtures.finetune("finetune-vit-base.yaml");
+    private final MilanPretrain pt = Fixtures.pretrain("pretrain-vit-base.yaml");
+
+    @Test
+    void waitsWhileThePretrainIsMissingOrNotDone() {
+        var missing = PretrainGate.resolve(ft.getSpec(), null);
+        assertFalse(missing.isReady());
+        assertFalse(missing.failed());
+        assertTrue(missing.message().contains("milan-vit-base"), missing.message());
+
+        pt.setStatus(status(RunPhase.Running));
+        var running = PretrainGate.resolve(ft.getSpec(), pt);
+        assertFalse(running.isReady());
+        assertEquals("waiting for MilanPretrain milan-vit-base to succeed (phase: Running)", running.message());
+    }
+
+    @Test
+    void failsWhenThePretrainFailed() {
+        pt.setStatus(status(RunPhase.Failed));
+        pt.getStatus().message = "no gang restarts left";
+        var r = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(r.failed());
+        assertEquals("MilanPretrain milan-vit-base failed: no gang restarts left", r.message());
+    }
+
+    @Test
+    void startsFromTheFinalCheckpointOnThePretrainsClaim() {
+        pt.getSpec().output.subPath = "runs/base";
+        pt.setStatus(status(RunPhase.Succeeded));
+        pt.getStatus().checkpoint = new CheckpointStatus();
+        pt.getStatus().checkpoint.path = "/output/checkpoint-399.safetensors";
+        var r = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(r.isReady());
+        assertEquals("/milan/pretrained/checkpoint-399.safetensors", r.pretrained().checkpointPath());
+        assertEquals("milan-vit-base-output", r.pretrained().mount().claimName);
+        assertEquals("runs/base", r.pretrained().mount().subPath);
+        assertEquals("/milan/pretrained", r.pretrained().mount().path);
+    }
+
+    @Test
+    void failsWhenTheCheckpointCannotBeReached() {
+        pt.setStatus(status(RunPhase.Succeeded));
+        assertTrue(PretrainGate.resolve(ft.getSpec(), pt).message().contains("reported no checkpoint"));
+
+        pt.getStatus().checkpoint = new CheckpointStatus();
+        pt.getStatus().checkpoint.path = "/elsewhere/c.safetensors";
+        var outside = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(outside.failed());
+        assertTrue(outside.message().contains("not under its output path /output"), outside.message());
+
+        pt.getStatus().checkpoint.path = "/output/c.safetensors";
+        pt.getSpec().output = null;
+        var ephemeral = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(ephemeral.failed());
+        assertTrue(ephemeral.message().contains("emptyDir"), ephemeral.message());
+    }
+
+    @Test
+    void aCheckpointLocationIsUsedDirectly() {
+        ft.getSpec().pretrained.pretrainRef = null;
+        ft.getSpec().pretrained.checkpoint = new StorageLocation("/weights/milan.safetensors", "weights");
+        var r = PretrainGate.resolve(ft.getSpec(), null);
+        assertEquals("/weights/milan.safetensors", r.pretrained().checkpointPath());
+        assertEquals("weights", r.pretrained().mount().claimName);
+
+        ft.getSpec().pretrained.checkpoint = new StorageLocation("/opt/milan/encoder.safetensors", null);
+        assertNull(PretrainGate.resolve(ft.getSpec(), null).pretrained().mount(), "a path in the image");
+    }
+
+    private static RunStatus status(RunPhase phase) {
+        RunStatus s = new RunStatus();
+        s.phase = phase;
+        return s;
+    }
+}

@@ -1,0 +1,317 @@
+package io.milan.operator.podgroup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.milan.api.FinetuneMode;
+import io.milan.api.GangScheduler;
+import io.milan.api.MilanFinetune;
+import io.milan.api.MilanPretrain;
+import io.milan.api.StorageLocation;
+import io.milan.operator.Fixtures;
+import io.milan.operator.naming.Labels;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class JobRendererTest {
+
+    @Test
+    void thePretrainExampleBecomesTheReferenceCommandLine() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
+
+        assertEquals(List.of("milan-trainer"), c.getCommand());
+        assertEquals(List.of("pretrain",
+                "--model", "vit_base", "--input_size", "224", "--patch_size", "16",
+                "--batch_size", "256", "--accum_iter", "2", "--epochs", "400", "--warmup_epochs", "40",
+                "--blr", "1.5E-4", "--min_lr", "0.0", "--weight_decay", "0.05",
+                "--data_path", "/data/imagenet", "--output_dir", "/output", "--log_dir", "/output",
+                "--seed", "0", "--num_workers", "10", "--checkpoint_interval", "20", "--keep_checkpoints", "3",
+                "--resume", "auto",
+                "--mask_ratio", "0.75", "--teacher", "clip", "--teacher_path", "/teacher/model.safetensors",
+                "--change_decoder", "--attn_mask"), c.getArgs());
+    }
+
+    @Test
+    void optionalAndBooleanFlagsFollowTheSpec() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().promptingDecoder = false;
+        run.getSpec().clipGrad = 3.0;
+        List<String> args = container(JobRenderer.render(Fixtures.input(run, 1))).getArgs();
+
+        assertFalse(args.contains("--change_decoder"), "false booleans are left out");
+        assertTrue(args.contains("--attn_mask"));
+        assertEquals("0.001", after(args, "--lr"), "an absolute lr is passed");
+        assertEquals("3.0", after(args, "--clip_grad"));
+        assertEquals("4", after(args, "--patch_size"), "spec.patchSize wins over the model default");
+        assertEquals("encoder", after(args, "--teacher"));
+        assertEquals("vit_tiny", after(args, "--teacher_model"));
+    }
+
+    @Test
+    void finetuneArgumentsUseModeDependentDefaults() {
+        MilanFinetune run = Fixtures.finetune("finetune-vit-base.yaml");
+        run.getSpec().batchSize = null;
+        run.getSpec().blr = null;
+        run.getSpec().warmupEpochs = null;
+        var pretrained = new ResolvedPretrained("/milan/pretrained/checkpoint-399.safetensors", null);
+        List<String> args = container(JobRenderer.render(Fixtures.input(run, 1, pretrained))).getArgs();
+
+        assertEquals("finetune", args.get(0));
+        assertEquals("128", after(args, "--batch_size"));
+        assertEquals("1.0E-4", after(args, "--blr"));
+        assertEquals("5", after(args, "--warmup_epochs"));
+        assertEquals("/milan/pretrained/checkpoint-399.safetensors", after(args, "--finetune"));
+        assertEquals("1000", after(args, "--nb_classes"));
+        assertEquals("0.65", after(args, "--layer_decay"));
+        assertEquals("rand-m9-mstd0.5-inc1", after(args, "--aa"));
+        assertTrue(args.contains("--dist_eval"));
+        assertTrue(args.contains("--global_pool"));
+        assertEquals("auto", after(args, "--resume"));
+    }
+
+    @Test
+    void linearProbingHasItsOwnDefaultsAndNoFinetuneOnlyFlags() {
+        MilanFinetune run = Fixtures.finetune("linprobe-vit-base.yaml");
+        run.getSpec().batchSize = null;
+        run.getSpec().blr = null;
+        run.getSpec().weightDecay = null;
+        run.getSpec().warmupEpochs = null;
+        List<String> args = container(JobRenderer.render(Fixtures.input(run, 1,
+                new ResolvedPretrained("/ckpt.safetensors", null)))).getArgs();
+
+        assertEquals("linprobe", args.get(0));
+        assertEquals("2048", after(args, "--batch_size"));
+        assertEquals("0.05", after(args, "--blr"));
+        assertEquals("0.0", after(args, "--weight_decay"));
+        assertEquals("10", after(args, "--warmup_epochs"));
+        for (String finetuneOnly : List.of("--layer_decay", "--mixup", "--aa", "--global_pool", "--cls_token")) {
+            assertFalse(args.contains(finetuneOnly), finetuneOnly);
+        }
+    }
+
+    @Test
+    void anEmptyRandAugmentPolicyIsPassedToDisableIt() {
+        MilanFinetune run = Fixtures.finetune("quickstart-cpu-finetune.yaml");
+        run.getSpec().globalPool = false;
+        List<String> args = container(JobRenderer.render(Fixtures.input(run, 1,
+                new ResolvedPretrained("/x.safetensors", null)))).getArgs();
+        assertEquals("", after(args, "--aa"));
+        assertTrue(args.contains("--cls_token"));
+        assertFalse(args.contains("--global_pool"));
+        assertEquals(FinetuneMode.FINETUNE, run.getSpec().mode);
+    }
+
+    @Test
+    void theJobIsAnIndexedGangWithoutRetriesOfItsOwn() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        Job job = JobRenderer.render(Fixtures.input(run, 3));
+
+        assertEquals("quickstart-a3", job.getMetadata().getName());
+        assertEquals("Indexed", job.getSpec().getCompletionMode());
+        assertEquals(2, job.getSpec().getCompletions());
+        assertEquals(2, job.getSpec().getParallelism());
+        assertEquals(0, job.getSpec().getBackoffLimit());
+        assertNull(job.getSpec().getSuspend(), "no queue: not suspended");
+        PodSpec pod = job.getSpec().getTemplate().getSpec();
+        assertEquals("Never", pod.getRestartPolicy());
+        assertEquals("quickstart", pod.getSubdomain());
+        assertEquals("quickstart-trainer", pod.getServiceAccountName());
+        assertEquals(Boolean.TRUE, pod.getAutomountServiceAccountToken());
+        assertEquals("FallbackToLogsOnError", container(job).getTerminationMessagePolicy());
+
+        var owner = job.getMetadata().getOwnerReferences().get(0);
+        assertEquals(Boolean.TRUE, owner.getController());
+        assertEquals(run.getMetadata().getUid(), owner.getUid());
+        assertEquals("MilanPretrain", owner.getKind());
+        assertEquals("3", job.getSpec().getTemplate().getMetadata().getLabels().get(Labels.ATTEMPT));
+        assertEquals("quickstart", job.getSpec().getTemplate().getMetadata().getAnnotations()
+                .get(Labels.RUN_NAME_ANNOTATION));
+    }
+
+    @Test
+    void everyPodGetsTheRendezvousAndReporterEnvironment() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().masterPort = 23456;
+        Map<String, EnvVar> env = container(JobRenderer.render(Fixtures.input(run, 2))).getEnv().stream()
+                .collect(Collectors.toMap(EnvVar::getName, Function.identity()));
+
+        assertEquals("quickstart-a2-0.quickstart", env.get("MASTER_ADDR").getValue());
+        assertEquals("23456", env.get("MASTER_PORT").getValue());
+        assertEquals("2", env.get("WORLD_SIZE").getValue());
+        assertEquals("metadata.annotations['batch.kubernetes.io/job-completion-index']",
+                env.get("NODE_RANK").getValueFrom().getFieldRef().getFieldPath());
+        assertEquals("1", env.get("NPROC_PER_NODE").getValue(), "a CPU pod is one device");
+        assertEquals("2", env.get("MILAN_ATTEMPT").getValue());
+        assertEquals("MilanPretrain", env.get("MILAN_RUN_KIND").getValue());
+        assertEquals("quickstart", env.get("MILAN_RUN_NAME").getValue());
+        assertEquals("team-a", env.get("MILAN_RUN_NAMESPACE").getValue());
+        assertEquals("true", env.get("DJL_OFFLINE").getValue());
+    }
+
+    @Test
+    void gpusAreRequestedAndLimitedUnderTheConfiguredResourceName() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().gpuResourceName = "amd.com/gpu";
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
+        assertEquals(new Quantity("8"), c.getResources().getRequests().get("amd.com/gpu"));
+        assertEquals(new Quantity("8"), c.getResources().getLimits().get("amd.com/gpu"));
+        assertEquals(new Quantity("48"), c.getResources().getRequests().get("cpu"), "spec.resources kept");
+        assertEquals(new Quantity("400Gi"), c.getResources().getLimits().get("memory"));
+        assertEquals("8", envValue(c, "NPROC_PER_NODE"));
+
+        MilanPretrain cpu = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        Container cpuContainer = container(JobRenderer.render(Fixtures.input(cpu, 1)));
+        assertFalse(cpuContainer.getResources().getLimits().containsKey("nvidia.com/gpu"));
+    }
+
+    @Test
+    void claimsAreMountedInputsReadOnlyAndAnOutputWithoutClaimIsAnEmptyDir() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().dataset.subPath = "imagenet-1k";
+        PodSpec pod = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec();
+        Map<String, Volume> volumes = pod.getVolumes().stream()
+                .collect(Collectors.toMap(Volume::getName, Function.identity()));
+        Map<String, VolumeMount> mounts = pod.getContainers().get(0).getVolumeMounts().stream()
+                .collect(Collectors.toMap(VolumeMount::getName, Function.identity()));
+
+        assertEquals("imagenet", volumes.get("dataset").getPersistentVolumeClaim().getClaimName());
+        assertEquals(Boolean.TRUE, volumes.get("dataset").getPersistentVolumeClaim().getReadOnly());
+        assertEquals("/data/imagenet", mounts.get("dataset").getMountPath());
+        assertEquals("imagenet-1k", mounts.get("dataset").getSubPath());
+        assertEquals(Boolean.TRUE, mounts.get("dataset").getReadOnly());
+        assertEquals("clip-vit-base-patch16", volumes.get("teacher").getPersistentVolumeClaim().getClaimName());
+        assertEquals("/teacher/model.safetensors", mounts.get("teacher").getMountPath());
+        assertEquals("milan-vit-base-output", volumes.get("output").getPersistentVolumeClaim().getClaimName());
+        assertNull(mounts.get("output").getReadOnly(), "output is writable");
+
+        run.getSpec().output = null;
+        PodSpec ephemeral = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec();
+        Volume out = ephemeral.getVolumes().stream().filter(v -> v.getName().equals("output")).findFirst()
+                .orElseThrow();
+        assertTrue(out.getEmptyDir() != null, "emptyDir output");
+        assertEquals(RunVolumes.DEFAULT_OUTPUT_PATH, after(ephemeral.getContainers().get(0).getArgs(),
+                "--output_dir"));
+        assertTrue(RunVolumes.outputIsEphemeral(run.getSpec()));
+    }
+
+    @Test
+    void aReferencedPretrainsClaimIsMountedReadOnly() {
+        MilanFinetune run = Fixtures.finetune("finetune-vit-base.yaml");
+        StorageLocation mount = new StorageLocation(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, "pt-out");
+        var pretrained = new ResolvedPretrained("/milan/pretrained/checkpoint-9.safetensors", mount);
+        PodSpec pod = JobRenderer.render(Fixtures.input(run, 1, pretrained)).getSpec().getTemplate().getSpec();
+        Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals("pretrained")).findFirst().orElseThrow();
+        assertEquals("pt-out", v.getPersistentVolumeClaim().getClaimName());
+        assertEquals(Boolean.TRUE, v.getPersistentVolumeClaim().getReadOnly());
+        VolumeMount m = pod.getContainers().get(0).getVolumeMounts().stream()
+                .filter(x -> x.getName().equals("pretrained")).findFirst().orElseThrow();
+        assertEquals("/milan/pretrained", m.getMountPath());
+    }
+
+    @Test
+    void schedulingFieldsArePassedThrough() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().nodeSelector = Map.of("gpu.type", "h100");
+        run.getSpec().tolerations = List.of(new TolerationBuilder().withKey("nvidia.com/gpu")
+                .withOperator("Exists").withEffect("NoSchedule").build());
+        run.getSpec().affinity = new AffinityBuilder().withNewNodeAffinity()
+                .withNewRequiredDuringSchedulingIgnoredDuringExecution().addNewNodeSelectorTerm()
+                .addNewMatchExpression().withKey("zone").withOperator("In").withValues("a").endMatchExpression()
+                .endNodeSelectorTerm().endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build();
+        run.getSpec().priorityClassName = "training-high";
+        PodSpec pod = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec();
+
+        assertEquals(Map.of("gpu.type", "h100"), pod.getNodeSelector());
+        assertEquals("nvidia.com/gpu", pod.getTolerations().get(0).getKey());
+        assertEquals("zone", pod.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+                .getNodeSelectorTerms().get(0).getMatchExpressions().get(0).getKey());
+        assertEquals("training-high", pod.getPriorityClassName());
+        assertNull(pod.getSchedulerName(), "default scheduler without a gang scheduler");
+    }
+
+    @Test
+    void aKueueQueueLabelsTheJobAndCreatesItSuspended() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().queueName = "team-a-gpus";
+        Job job = JobRenderer.render(Fixtures.input(run, 1));
+        assertEquals("team-a-gpus", job.getMetadata().getLabels().get(JobRenderer.KUEUE_QUEUE_LABEL));
+        assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
+    }
+
+    @Test
+    void gangSchedulersGetTheirSchedulerNameAndGroupMembership() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().gangScheduler = GangScheduler.VOLCANO;
+        var input = Fixtures.input(run, 1);
+        var pod = JobRenderer.render(input).getSpec().getTemplate();
+        assertEquals("volcano", pod.getSpec().getSchedulerName());
+        assertEquals("quickstart", pod.getMetadata().getAnnotations().get(GangPodGroup.VOLCANO_GROUP_ANNOTATION));
+        var volcano = GangPodGroup.VOLCANO.render(input);
+        assertEquals("scheduling.volcano.sh/v1beta1", volcano.getApiVersion());
+        assertEquals(2, ((Map<?, ?>) volcano.getAdditionalProperties().get("spec")).get("minMember"));
+
+        run.getSpec().gangScheduler = GangScheduler.COSCHEDULING;
+        pod = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate();
+        assertEquals("scheduler-plugins-scheduler", pod.getSpec().getSchedulerName());
+        assertEquals("quickstart", pod.getMetadata().getLabels().get(GangPodGroup.COSCHEDULING_GROUP_LABEL));
+        assertEquals("scheduling.x-k8s.io/v1alpha1", GangPodGroup.COSCHEDULING.render(input).getApiVersion());
+    }
+
+    @Test
+    void podsPassTheRestrictedPodSecurityProfile() {
+        PodSpec pod = JobRenderer.render(Fixtures.input(Fixtures.pretrain("pretrain-vit-base.yaml"), 1))
+                .getSpec().getTemplate().getSpec();
+        assertEquals(Boolean.TRUE, pod.getSecurityContext().getRunAsNonRoot());
+        assertEquals("RuntimeDefault", pod.getSecurityContext().getSeccompProfile().getType());
+        assertTrue(pod.getSecurityContext().getRunAsUser() > 0);
+        var sc = pod.getContainers().get(0).getSecurityContext();
+        assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
+        assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
+        assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
+        assertEquals(Boolean.FALSE, sc.getPrivileged());
+        for (Volume v : pod.getVolumes()) {
+            assertNull(v.getHostPath(), "no hostPath volumes");
+        }
+        assertNull(pod.getHostNetwork());
+    }
+
+    @Test
+    void aSpecImageWinsOverTheOperatorDefault() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        assertEquals("milan-trainer:0.1.0", container(JobRenderer.render(Fixtures.input(run, 1))).getImage());
+        run.getSpec().image = "registry.local/milan-trainer:cuda";
+        run.getSpec().imagePullPolicy = "IfNotPresent";
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
+        assertEquals("registry.local/milan-trainer:cuda", c.getImage());
+        assertEquals("IfNotPresent", c.getImagePullPolicy());
+    }
+
+    static Container container(Job job) {
+        return job.getSpec().getTemplate().getSpec().getContainers().get(0);
+    }
+
+    static String after(List<String> args, String flag) {
+        int i = args.indexOf(flag);
+        assertTrue(i >= 0 && i + 1 < args.size(), flag + " missing in " + args);
+        return args.get(i + 1);
+    }
+
+    static String envValue(Container c, String name) {
+        return c.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow().getValue();
+    }
+}

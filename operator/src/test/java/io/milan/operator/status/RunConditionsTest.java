@@ -1,0 +1,58 @@
+package io.milan.operator.status;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.milan.api.RunPhase;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RunConditionsTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+    private static final Instant T1 = Instant.parse("2026-01-01T00:05:00Z");
+    private static final Instant T2 = Instant.parse("2026-01-01T00:09:00Z");
+
+    @Test
+    void exactlyThePhasesConditionIsTrueAndReadyWhileRunning() {
+        List<Condition> c = RunConditions.next(null, RunPhase.Running, "PodsRunning", "2/2 pods running", 3, T0);
+        assertEquals(RunConditions.TYPES.size(), c.size());
+        assertEquals("True", get(c, "Running").getStatus());
+        assertEquals("True", get(c, "Ready").getStatus());
+        assertEquals("PodsRunning", get(c, "Running").getReason());
+        assertEquals("False", get(c, "Failed").getStatus());
+        assertEquals(3L, get(c, "Failed").getObservedGeneration());
+        c.stream().filter(x -> !x.getType().equals("Ready") && !x.getType().equals("Running"))
+                .forEach(x -> assertEquals("False", x.getStatus(), x.getType()));
+    }
+
+    @Test
+    void lastTransitionTimeMovesOnlyWhenTheStatusDoes() {
+        List<Condition> first = RunConditions.next(null, RunPhase.Pending, "PodGroupCreated", "m", 1, T0);
+        List<Condition> second = RunConditions.next(first, RunPhase.Pending, "WaitingForPods", "1/2", 1, T1);
+        assertEquals("2026-01-01T00:00:00Z", get(second, "Running").getLastTransitionTime());
+        assertEquals("2026-01-01T00:00:00Z", get(second, "Ready").getLastTransitionTime());
+
+        List<Condition> third = RunConditions.next(second, RunPhase.Running, "PodsRunning", "2/2", 2, T2);
+        assertEquals("2026-01-01T00:09:00Z", get(third, "Running").getLastTransitionTime());
+        assertEquals("2026-01-01T00:09:00Z", get(third, "Ready").getLastTransitionTime());
+        assertEquals("2026-01-01T00:00:00Z", get(third, "Failed").getLastTransitionTime(), "still False");
+        assertEquals(2L, get(third, "Failed").getObservedGeneration());
+        assertNotEquals(get(second, "Running").getStatus(), get(third, "Running").getStatus());
+    }
+
+    @Test
+    void readyStaysTrueFromRunningToSucceeded() {
+        List<Condition> running = RunConditions.next(null, RunPhase.Running, "PodsRunning", "m", 1, T0);
+        List<Condition> done = RunConditions.next(running, RunPhase.Succeeded, "Completed", "done", 1, T1);
+        assertEquals("True", get(done, "Ready").getStatus());
+        assertEquals("2026-01-01T00:00:00Z", get(done, "Ready").getLastTransitionTime());
+        assertEquals("True", get(done, "Succeeded").getStatus());
+        assertEquals("False", get(done, "Running").getStatus());
+    }
+
+    private static Condition get(List<Condition> c, String type) {
+        return RunConditions.find(c, type);
+    }
+}
