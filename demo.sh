@@ -23,10 +23,10 @@ TRAINER=(java -cp "trainer-image/target/milan-trainer-0.1.0-SNAPSHOT.jar:trainer
   io.milan.trainer.cli.MilanTrainer)
 
 say "2/3 MILAN pretraining on CPU (Fashion-MNIST at 16 px, vit_tiny/4, $EPOCHS epochs)"
-DATA=$CACHE/datasets/fashion-mnist-16-10pct
+DATA=$CACHE/datasets/fashion-mnist-16-5pct
 if [ ! -d "$DATA" ]; then
   mkdir -p "$CACHE/datasets"
-  "${TRAINER[@]}" prepare-fashion-mnist --output "$DATA" --size 16 --train-fraction 0.1
+  "${TRAINER[@]}" prepare-fashion-mnist --output "$DATA" --size 16 --train-fraction 0.05
 fi
 rm -rf "$WORK" && mkdir -p "$WORK"
 "${TRAINER[@]}" init-encoder --model vit_tiny --input_size 16 --patch_size 4 --seed 7 \
