@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Tests of the Helm chart charts/milan-operator:
+#   - its CRDs are byte-identical to crds/manifests/ (the generated API);
+#   - the Argo CD health checks (argocd/*.lua) give the expected status and message on sample runs (lua5.1);
+#   - helm lint, and helm template in both RBAC modes x 1 and 2 replicas, with checks of the rendered objects:
+#     RBAC rules identical to operator/src/main/kubernetes/rbac.yaml, restricted security context, probes,
+#     metrics Service/ServiceMonitor, dashboard metrics that the operator's code defines, leader election;
+#   - values the chart must refuse are refused;
+#   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`.
+# helm is built from Go modules into ${MILAN_CACHE:-/var/cache/milan}/helm-<version> on first use.
+# Usage: charts/test.sh          exit status 0 only when every check passed
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+chart=$here/milan-operator
+cache=${MILAN_CACHE:-/var/cache/milan}
+helm_version=v3.22.0
+helm=$cache/helm-$helm_version/helm
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+# check NAME COMMAND...: one assertion; the command's own output explains a failure.
+check() {
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+ensure_tools() {
+  local missing=()
+  command -v lua5.1 >/dev/null || missing+=(lua5.1)
+  command -v yq >/dev/null || missing+=(yq)
+  command -v jq >/dev/null || missing+=(jq)
+  if ((${#missing[@]})); then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
+  fi
+  if [[ ! -x $helm ]]; then
+    echo "building helm $helm_version from the Go module proxy into $(dirname "$helm")" >&2
+    local tmp=$cache/helm-$helm_version.tmp gomod minor pkg=helm.sh/helm/v3/pkg
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    # As helm's Makefile does: the default Kubernetes version of `helm template`/`lint` follows client-go
+    # (v0.N -> 1.N); without it helm assumes 1.20.
+    gomod=$(go mod download -json "helm.sh/helm/v3@$helm_version" | jq -r .GoMod)
+    minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
+    GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath GOBIN=$tmp go install -ldflags "-s -w
+      -X helm.sh/helm/v3/internal/version.version=$helm_version
+      -X $pkg/lint/rules.k8sVersionMajor=1 -X $pkg/lint/rules.k8sVersionMinor=$minor
+      -X $pkg/chartutil.k8sVersionMajor=1 -X $pkg/chartutil.k8sVersionMinor=$minor" \
+      "helm.sh/helm/v3/cmd/helm@$helm_version"
+    rm -rf "$(dirname "$helm")" && mv "$tmp" "$(dirname "$helm")"
+  fi
+}
+
+# ---- CRDs ------------------------------------------------------------------------------------------------
+crds_identical() {
+  local ok=true f
+  for f in "$root"/crds/manifests/*; do
+    cmp -s "$f" "$chart/crds/$(basename "$f")" || { echo "  differs or missing: crds/$(basename "$f")"; ok=false; }
+  done
+  for f in "$chart"/crds/*; do
+    [[ -e $root/crds/manifests/$(basename "$f") ]] || { echo "  not in crds/manifests: $(basename "$f")"; ok=false; }
+  done
+  $ok || echo "  fix: cp crds/manifests/* charts/milan-operator/crds/"
+  $ok
+}
+
+# ---- rendering helpers -------------------------------------------------------------------------------------
+# render NAME ARGS...: helm template into $work/NAME.yaml and, as a JSON array of objects, $work/NAME.json.
+render() {
+  local name=$1
+  shift
+  "$helm" template milan "$chart" --namespace milan-system --include-crds "$@" >"$work/$name.yaml" &&
+    yq -s -c '[.[] | select(. != null)]' "$work/$name.yaml" >"$work/$name.json"
+}
+# q NAME JQ: runs a jq filter on a rendering.
+q() { jq -e "$2" "$work/$1.json" >/dev/null; }
+expected_rules() { yq -c -S "select(.kind == \"$1\" and .metadata.name == \"$2\") | .rules" "$root/operator/src/main/kubernetes/rbac.yaml"; }
+
+# The checks every rendering must pass.
+check_rendering() {
+  local n=$1 replicas=$2 le=$3
+  local dep='.[] | select(.kind == "Deployment")'
+  local c="$dep | .spec.template.spec.containers[0]"
+  check "$n: CRDs of both kinds" q "$n" '[.[] | select(.kind == "CustomResourceDefinition") | .metadata.name] | sort == ["milanfinetunes.milan.io", "milanpretrains.milan.io"]'
+  check "$n: replicas = $replicas" q "$n" "$dep | .spec.replicas == $replicas"
+  check "$n: pod runs as a numeric non-root UID" q "$n" "$dep | .spec.template.spec.securityContext | .runAsNonRoot == true and (.runAsUser | type == \"number\" and . > 0)"
+  check "$n: seccomp RuntimeDefault" q "$n" "$dep | .spec.template.spec.securityContext.seccompProfile.type == \"RuntimeDefault\""
+  check "$n: container restricted (no escalation, drop ALL, read-only root)" q "$n" "$c | .securityContext | .allowPrivilegeEscalation == false and .capabilities.drop == [\"ALL\"] and .readOnlyRootFilesystem == true and .runAsNonRoot == true and (.capabilities.add // [] | length == 0)"
+  check "$n: writable /tmp is an emptyDir" q "$n" "$dep | .spec.template.spec | (.containers[0].volumeMounts[] | select(.mountPath == \"/tmp\") | .name) as \$v | .volumes[] | select(.name == \$v) | has(\"emptyDir\")"
+  check "$n: probes on /q/health/live and /q/health/ready" q "$n" "$c | .livenessProbe.httpGet.path == \"/q/health/live\" and .readinessProbe.httpGet.path == \"/q/health/ready\" and .livenessProbe.httpGet.port == \"http\""
+  check "$n: resources requested and memory limited" q "$n" "$c | .resources.requests.cpu and .resources.requests.memory and .resources.limits.memory"
+  check "$n: leader election env = $le" q "$n" "$c | .env[] | select(.name == \"MILAN_LEADER_ELECTION_ENABLED\") | .value == \"$le\""
+  check "$n: trainer image and UID passed to the operator" q "$n" "$c | ([.env[] | {(.name): .value}] | add) as \$e | \$e.MILAN_TRAINER_IMAGE == \"milan/trainer:0.1.0\" and \$e.MILAN_TRAINER_RUN_AS_USER == \"10001\""
+  check "$n: metrics Service port named http" q "$n" '.[] | select(.kind == "Service") | .spec.ports[0] | .name == "http" and .targetPort == "http"'
+  check "$n: ServiceAccount used by the pod" q "$n" "(.[] | select(.kind == \"ServiceAccount\") | .metadata.name) as \$sa | $dep | .spec.template.spec.serviceAccountName == \$sa"
+  if [[ $le == true ]]; then
+    check "$n: leader-election Role = rbac.yaml's" q "$n" "[.[] | select(.kind == \"Role\" and (.metadata.name | endswith(\"-leader-election\"))) | .rules] == [$(expected_rules Role milan-operator-leader-election)]"
+    check "$n: leader-election Role bound in the release namespace" q "$n" '[.[] | select(.kind == "RoleBinding" and (.metadata.name | endswith("-leader-election"))) | .metadata.namespace] == ["milan-system"]'
+  else
+    check "$n: no leader-election Role" q "$n" '[.[] | select(.metadata.name | endswith("-leader-election"))] | length == 0'
+  fi
+  if ((replicas > 1)); then
+    check "$n: PodDisruptionBudget keeps one replica" q "$n" '.[] | select(.kind == "PodDisruptionBudget") | .spec.minAvailable == 1'
+  else
+    check "$n: no PodDisruptionBudget for one replica" q "$n" '[.[] | select(.kind == "PodDisruptionBudget")] | length == 0'
+  fi
+}
+
+check_cluster_mode() {
+  local n=$1 rules
+  rules=$(expected_rules ClusterRole milan-operator)
+  check "$n: ClusterRole rules = operator/src/main/kubernetes/rbac.yaml" q "$n" "[.[] | select(.kind == \"ClusterRole\") | .rules] == [$rules]"
+  check "$n: ClusterRoleBinding to the ServiceAccount" q "$n" '.[] | select(.kind == "ClusterRoleBinding") | .subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}]'
+  check "$n: no namespaced operator Role" q "$n" '[.[] | select(.kind == "Role" and (.metadata.name | endswith("-leader-election") | not))] | length == 0'
+  check "$n: watches all namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "JOSDK_ALL_NAMESPACES"'
+}
+
+check_namespaces_mode() {
+  local n=$1 rules
+  rules=$(expected_rules ClusterRole milan-operator)
+  check "$n: no ClusterRole or ClusterRoleBinding" q "$n" '[.[] | select(.kind == "ClusterRole" or .kind == "ClusterRoleBinding")] | length == 0'
+  check "$n: a Role per watched namespace, rules = rbac.yaml's" q "$n" "[.[] | select(.kind == \"Role\" and (.metadata.name | endswith(\"-leader-election\") | not))] | (map(.metadata.namespace) | sort == [\"team-a\", \"team-b\"]) and all(.rules == $rules)"
+  check "$n: a RoleBinding per watched namespace to the ServiceAccount" q "$n" '[.[] | select(.kind == "RoleBinding" and (.metadata.name | endswith("-leader-election") | not))] | (map(.metadata.namespace) | sort == ["team-a", "team-b"]) and all(.subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}])'
+  check "$n: watches exactly those namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "team-a,team-b"'
+}
+
+# Every milan_* series the dashboard queries must come from a meter the operator's code registers
+# (Micrometer "milan.x" is Prometheus milan_x, plus _total for counters and _seconds_* for timers).
+dashboard_metrics_exist() {
+  local ok=true metric meter
+  for metric in $(jq -r '.. | .expr? // empty' "$chart/files/dashboard.json" | grep -o 'milan_[a-z_]*' | sort -u); do
+    meter=$(sed -E 's/_(total|seconds_bucket|seconds_count|seconds_sum|seconds)$//; s/_/./g' <<<"$metric")
+    if ! grep -rqF "\"$meter\"" "$root/operator/src/main/java"; then
+      echo "  $metric: no meter \"$meter\" in operator/src/main/java"
+      ok=false
+    fi
+  done
+  $ok
+}
+
+# must_fail NAME REASON ARGS...: helm template must refuse these values, with REASON (a fixed string) in its
+# error output.
+must_fail() {
+  local name=$1 reason=$2
+  shift 2
+  if "$helm" template milan "$chart" "$@" >"$work/refused.out" 2>&1; then
+    fail "refused: $name (it rendered)"
+  elif grep -qF -- "$reason" "$work/refused.out"; then
+    pass "refused: $name ($(grep -F -- "$reason" "$work/refused.out" | head -1 | sed 's/^[[:space:]]*//' | cut -c1-100))"
+  else
+    cat "$work/refused.out"
+    fail "refused: $name, but not because of '$reason'"
+  fi
+}
+
+cluster_available() {
+  [[ -n ${KUBECONFIG:-} ]] && kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1
+}
+
+# ------------------------------------------------------------------------------------------------------------
+ensure_tools
+echo "helm: $("$helm" version --short)"
+
+check "chart CRDs identical to crds/manifests/" crds_identical
+
+echo "--- Argo CD health checks (lua5.1)"
+if lua5.1 "$chart/argocd/test.lua" "$chart/argocd" >"$work/lua.out" 2>&1; then
+  pass "argocd: $(tail -n 1 "$work/lua.out")"
+else
+  cat "$work/lua.out"
+  fail "argocd: $(tail -n 1 "$work/lua.out")"
+fi
+
+echo "--- helm lint"
+# lint NAME ARGS...: helm lint --strict must pass; its summary line goes into the report.
+lint() {
+  local name=$1
+  shift
+  if "$helm" lint --strict "$chart" "$@" >"$work/lint.out" 2>&1; then
+    pass "helm lint --strict ($name): $(tail -n 1 "$work/lint.out")"
+  else
+    cat "$work/lint.out"
+    fail "helm lint --strict ($name)"
+  fi
+}
+lint defaults
+lint "namespaces mode, 2 replicas, ServiceMonitor, dashboard" \
+  --set watch.mode=namespaces --set 'watch.namespaces={team-a,team-b}' --set replicaCount=2 \
+  --set leaderElection.enabled=true --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true
+
+echo "--- helm template"
+for mode in cluster namespaces; do
+  for replicas in 1 2; do
+    n=$mode-$replicas
+    args=(--set "replicaCount=$replicas")
+    le=false
+    ((replicas == 1)) || { args+=(--set leaderElection.enabled=true); le=true; }
+    [[ $mode == cluster ]] || args+=(--set watch.mode=namespaces --set 'watch.namespaces={team-a,team-b}')
+    if render "$n" "${args[@]}" 2>"$work/$n.err"; then
+      pass "$n: rendered $(jq length "$work/$n.json") objects ($(jq -r 'map(.kind) | group_by(.) | map("\(length) \(.[0])") | join(", ")' "$work/$n.json"))"
+    else
+      cat "$work/$n.err"
+      fail "$n: helm template"
+      continue
+    fi
+    check_rendering "$n" "$replicas" "$le"
+    if [[ $mode == cluster ]]; then check_cluster_mode "$n"; else check_namespaces_mode "$n"; fi
+  done
+done
+
+n=namespaces-default
+render "$n" --set watch.mode=namespaces || fail "$n: helm template"
+check "$n: without a list, only the release namespace" q "$n" '[.[] | select(.kind == "Role") | .metadata.namespace] == ["milan-system"]'
+
+n=monitoring
+render "$n" --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true || fail "$n: helm template"
+check "$n: ServiceMonitor scrapes port http at /q/metrics" q "$n" '.[] | select(.kind == "ServiceMonitor") | .spec.endpoints == [{"port": "http", "path": "/q/metrics", "interval": "30s", "scrapeTimeout": "10s"}]'
+check "$n: ServiceMonitor selects the metrics Service" q "$n" '(.[] | select(.kind == "Service") | .metadata.labels) as $l | .[] | select(.kind == "ServiceMonitor") | .spec.selector.matchLabels | to_entries | all($l[.key] == .value)'
+check "$n: dashboard ConfigMap holds valid JSON with 5 panels" q "$n" '.[] | select(.kind == "ConfigMap") | .data["milan-operator.json"] | fromjson | .panels | length == 5'
+check "$n: dashboard ConfigMap labelled for Grafana's sidecar" q "$n" '.[] | select(.kind == "ConfigMap") | .metadata.labels.grafana_dashboard == "1"'
+check "dashboard queries only metrics the operator defines" dashboard_metrics_exist
+
+echo "--- values the chart refuses"
+must_fail "2 replicas without leader election" "needs leaderElection.enabled=true" --set replicaCount=2
+must_fail "unknown watch mode" "at '/watch/mode'" --set watch.mode=everything
+must_fail "watch.namespaces in cluster mode" "only used with watch.mode=namespaces" --set 'watch.namespaces={a}'
+must_fail "privilege escalation" "at '/securityContext/allowPrivilegeEscalation'" \
+  --set securityContext.allowPrivilegeEscalation=true
+must_fail "running as root allowed" "at '/podSecurityContext/runAsNonRoot'" --set podSecurityContext.runAsNonRoot=false
+must_fail "trainer UID 0" "at '/trainer/runAsUser'" --set trainer.runAsUser=0
+must_fail "an env name the chart sets" "at '/extraEnv/0/name'" --set 'extraEnv[0].name=MILAN_TRAINER_IMAGE' \
+  --set 'extraEnv[0].value=x'
+must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \
+  --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
+
+echo "--- API server validation"
+if cluster_available; then
+  # Each rendering, in namespaces that exist on any cluster. A dry run changes nothing, so it may take over
+  # fields (of CRDs applied earlier by someone else) without asking.
+  for args in "" "--set replicaCount=2 --set leaderElection.enabled=true" \
+    "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}"; do
+    # shellcheck disable=SC2086
+    "$helm" template milan "$chart" --namespace default --include-crds --set grafanaDashboard.enabled=true $args \
+      >"$work/server.yaml"
+    if kubectl apply --server-side --force-conflicts --dry-run=server --field-manager=milan-chart-test -f "$work/server.yaml" \
+      >"$work/server.out" 2>&1; then
+      pass "kubectl apply --server-side --dry-run=server (${args:-defaults}): $(grep -c 'server dry run' "$work/server.out") objects accepted"
+    else
+      cat "$work/server.out"
+      fail "kubectl apply --server-side --dry-run=server (${args:-defaults})"
+    fi
+  done
+else
+  echo "no cluster reachable through KUBECONFIG: the API-server dry run is not part of this run;" \
+    "the client-side checks above are"
+fi
+
+echo
+echo "charts/test.sh: $passed passed, $failed failed"
+((failed == 0))
