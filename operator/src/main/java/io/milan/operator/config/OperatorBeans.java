@@ -21,9 +21,9 @@ public class OperatorBeans {
     OperatorSettings settings(
             @ConfigProperty(name = "milan.trainer.image", defaultValue = OperatorSettings.DEFAULT_TRAINER_IMAGE)
             String image,
-            @ConfigProperty(name = "milan.trainer.run-as-user", defaultValue = "1000") long runAsUser,
-            @ConfigProperty(name = "milan.trainer.run-as-group", defaultValue = "1000") long runAsGroup,
-            @ConfigProperty(name = "milan.trainer.fs-group", defaultValue = "1000") long fsGroup) {
+            @ConfigProperty(name = "milan.trainer.run-as-user", defaultValue = "10001") long runAsUser,
+            @ConfigProperty(name = "milan.trainer.run-as-group", defaultValue = "10001") long runAsGroup,
+            @ConfigProperty(name = "milan.trainer.fs-group", defaultValue = "10001") long fsGroup) {
         return new OperatorSettings(image, runAsUser, runAsGroup, fsGroup);
     }
 

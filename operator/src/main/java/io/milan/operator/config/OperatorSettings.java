@@ -10,7 +10,7 @@ package io.milan.operator.config;
  * @param fsGroup group that owns mounted volumes, so the trainer can write its output claim
  */
 public record OperatorSettings(String trainerImage, long runAsUser, long runAsGroup, long fsGroup) {
-    public static final String DEFAULT_TRAINER_IMAGE = "milan-trainer:0.1.0";
+    public static final String DEFAULT_TRAINER_IMAGE = "milan/trainer:0.1.0";
 
     public OperatorSettings {
         if (trainerImage == null || trainerImage.isBlank()) {

@@ -8,7 +8,8 @@ import io.milan.operator.config.OperatorSettings;
 
 /**
  * Security contexts that pass the {@code restricted} Pod Security Standard: non-root, RuntimeDefault seccomp,
- * no privilege escalation, every capability dropped.
+ * no privilege escalation, every capability dropped; and a read-only root filesystem (the trainer writes only to
+ * its output and to an emptyDir at /tmp, see {@link RunVolumes}).
  */
 public final class PodSecurity {
     private PodSecurity() {
@@ -29,6 +30,7 @@ public final class PodSecurity {
                 .withRunAsNonRoot(true)
                 .withAllowPrivilegeEscalation(false)
                 .withPrivileged(false)
+                .withReadOnlyRootFilesystem(true)
                 .withNewCapabilities().withDrop("ALL").endCapabilities()
                 .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .build();

@@ -18,6 +18,9 @@ import java.util.List;
 public final class RunVolumes {
     /** Output directory when spec.output is unset. */
     public static final String DEFAULT_OUTPUT_PATH = "/milan/output";
+    /** The only writable place besides the output: the root filesystem is read-only (JVM and DJL temp files). */
+    static final String SCRATCH_VOLUME = "tmp";
+    static final String SCRATCH_PATH = "/tmp";
 
     /**
      * One location of the run.
@@ -69,6 +72,7 @@ public final class RunVolumes {
                 volumes.add(new VolumeBuilder().withName(l.volume()).withNewEmptyDir().endEmptyDir().build());
             }
         }
+        volumes.add(new VolumeBuilder().withName(SCRATCH_VOLUME).withNewEmptyDir().endEmptyDir().build());
         return volumes;
     }
 
@@ -83,6 +87,7 @@ public final class RunVolumes {
                         .build());
             }
         }
+        mounts.add(new VolumeMountBuilder().withName(SCRATCH_VOLUME).withMountPath(SCRATCH_PATH).build());
         return mounts;
     }
 }

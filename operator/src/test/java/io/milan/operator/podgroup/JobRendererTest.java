@@ -2,6 +2,7 @@ package io.milan.operator.podgroup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -284,6 +285,12 @@ class JobRendererTest {
         assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
         assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
         assertEquals(Boolean.FALSE, sc.getPrivileged());
+        assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem());
+        // ... so /tmp must be a writable emptyDir of the pod.
+        var tmp = pod.getContainers().get(0).getVolumeMounts().stream()
+                .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
+        assertNotNull(pod.getVolumes().stream().filter(v -> v.getName().equals(tmp.getName())).findFirst()
+                .orElseThrow().getEmptyDir());
         for (Volume v : pod.getVolumes()) {
             assertNull(v.getHostPath(), "no hostPath volumes");
         }
@@ -293,7 +300,7 @@ class JobRendererTest {
     @Test
     void aSpecImageWinsOverTheOperatorDefault() {
         MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
-        assertEquals("milan-trainer:0.1.0", container(JobRenderer.render(Fixtures.input(run, 1))).getImage());
+        assertEquals("milan/trainer:0.1.0", container(JobRenderer.render(Fixtures.input(run, 1))).getImage());
         run.getSpec().image = "registry.local/milan-trainer:cuda";
         run.getSpec().imagePullPolicy = "IfNotPresent";
         Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
