@@ -1,7 +1,6 @@
 package io.milan.operator.podgroup;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.milan.api.GangScheduler;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -61,13 +60,7 @@ public enum GangPodGroup {
         GenericKubernetesResource pg = new GenericKubernetesResource();
         pg.setApiVersion(apiVersion());
         pg.setKind(KIND);
-        pg.setMetadata(new ObjectMetaBuilder()
-                .withName(in.names().podGroup())
-                .withNamespace(in.namespace())
-                .withLabels(in.labels())
-                .withAnnotations(in.annotations())
-                .withOwnerReferences(in.owner())
-                .build());
+        pg.setMetadata(in.childMetadata(in.names().podGroup()));
         pg.setAdditionalProperty("spec", spec);
         return pg;
     }

@@ -12,13 +12,7 @@ public final class HeadlessService {
 
     public static Service render(RenderInput in) {
         return new ServiceBuilder()
-                .withNewMetadata()
-                    .withName(in.names().service())
-                    .withNamespace(in.namespace())
-                    .withLabels(in.labels())
-                    .withAnnotations(in.annotations())
-                    .withOwnerReferences(in.owner())
-                .endMetadata()
+                .withMetadata(in.childMetadata(in.names().service()))
                 .withNewSpec()
                     .withClusterIP("None")
                     // Rank 0 must resolve as soon as it has an address, before any readiness.

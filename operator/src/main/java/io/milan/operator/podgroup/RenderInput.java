@@ -1,6 +1,8 @@
 package io.milan.operator.podgroup;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.milan.api.RunSpec;
@@ -28,6 +30,17 @@ public record RenderInput(RunKind kind, HasMetadata run, RunSpec spec, ChildName
 
     public String image() {
         return spec.image != null && !spec.image.isBlank() ? spec.image : settings.trainerImage();
+    }
+
+    /** Metadata of a child called {@code name}: the run's namespace, labels, annotations and owner reference. */
+    public ObjectMeta childMetadata(String name) {
+        return new ObjectMetaBuilder()
+                .withName(name)
+                .withNamespace(namespace())
+                .withLabels(labels())
+                .withAnnotations(annotations())
+                .withOwnerReferences(owner())
+                .build();
     }
 
     /** Labels of every child. */

@@ -19,25 +19,13 @@ public final class TrainerRbac {
 
     public static ServiceAccount serviceAccount(RenderInput in) {
         return new ServiceAccountBuilder()
-                .withNewMetadata()
-                    .withName(in.names().trainerAccount())
-                    .withNamespace(in.namespace())
-                    .withLabels(in.labels())
-                    .withAnnotations(in.annotations())
-                    .withOwnerReferences(in.owner())
-                .endMetadata()
+                .withMetadata(in.childMetadata(in.names().trainerAccount()))
                 .build();
     }
 
     public static Role role(RenderInput in) {
         return new RoleBuilder()
-                .withNewMetadata()
-                    .withName(in.names().trainerAccount())
-                    .withNamespace(in.namespace())
-                    .withLabels(in.labels())
-                    .withAnnotations(in.annotations())
-                    .withOwnerReferences(in.owner())
-                .endMetadata()
+                .withMetadata(in.childMetadata(in.names().trainerAccount()))
                 .withRules(
                         new PolicyRuleBuilder().withApiGroups(ApiGroup.GROUP)
                                 .withResources(in.kind().plural + "/status")
@@ -52,13 +40,7 @@ public final class TrainerRbac {
 
     public static RoleBinding roleBinding(RenderInput in) {
         return new RoleBindingBuilder()
-                .withNewMetadata()
-                    .withName(in.names().trainerAccount())
-                    .withNamespace(in.namespace())
-                    .withLabels(in.labels())
-                    .withAnnotations(in.annotations())
-                    .withOwnerReferences(in.owner())
-                .endMetadata()
+                .withMetadata(in.childMetadata(in.names().trainerAccount()))
                 .withNewRoleRef("rbac.authorization.k8s.io", "Role", in.names().trainerAccount())
                 .addNewSubject().withKind("ServiceAccount").withName(in.names().trainerAccount())
                     .withNamespace(in.namespace()).endSubject()
