@@ -5,11 +5,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Gives every rank rank 0's values of named arrays (initial or resumed weights, optimizer state), in place.
  * Call it on every rank with the same names, shapes and dtypes; that is checked first, and a difference fails
- * on every rank with the same message naming the array.
+ * on every rank with the same message naming the array. Arrays travel in name order, so the maps' own iteration
+ * orders may differ between ranks (an immutable {@code Map.copyOf} iterates in a per-JVM random order).
  */
 public final class ArrayBroadcast {
 
@@ -17,10 +19,11 @@ public final class ArrayBroadcast {
     }
 
     /** Overwrites each array with rank 0's values (any dtype, any device). */
-    public static void fromPrimary(ProcessGroup group, Map<String, NDArray> arrays) {
+    public static void fromPrimary(ProcessGroup group, Map<String, NDArray> unordered) {
         if (group.worldSize() == 1) {
             return;
         }
+        Map<String, NDArray> arrays = new TreeMap<>(unordered);
         checkSameLayout(group, arrays);
         long largest = arrays.values().stream().mapToLong(HostCopies::byteSize).max().orElse(0);
         if (largest > Integer.MAX_VALUE) {

@@ -44,6 +44,27 @@ class ArrayBroadcastTest {
     }
 
     @Test
+    void mapsThatIterateInDifferentOrdersOnEachRankStillMatchByName() {
+        int world = 2;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> primary = arrays(manager, 0, new Shape(3, 4));
+            Map<String, NDArray> reversed = new LinkedHashMap<>();
+            List<String> names = new ArrayList<>(arrays(manager, 1, new Shape(3, 4)).keySet());
+            Map<String, NDArray> other = arrays(manager, 1, new Shape(3, 4));
+            for (int i = names.size() - 1; i >= 0; i--) {
+                reversed.put(names.get(i), other.get(names.get(i)));
+            }
+            List<Map<String, NDArray>> perRank = List.of(primary, reversed);
+            ThreadRanks.run(world, 256, TIMEOUT, group -> {
+                ArrayBroadcast.fromPrimary(group, perRank.get(group.rank()));
+                return null;
+            });
+            assertArrayEquals(primary.get("weight").toFloatArray(), reversed.get("weight").toFloatArray());
+            assertArrayEquals(primary.get("step").toLongArray(), reversed.get("step").toLongArray());
+        }
+    }
+
+    @Test
     void ranksWithDifferentShapesAllFailNamingTheArray() {
         int world = 3;
         try (NDManager manager = NDManager.newBaseManager()) {
