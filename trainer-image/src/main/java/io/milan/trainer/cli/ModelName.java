@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  */
 public final class ModelName {
     private static final Pattern NAME =
-            Pattern.compile("^(?:mae_)?vit_(tiny|small|base|large|huge)(?:_patch(\\d+))?(?:_dec512d8b)?$");
+            Pattern.compile("^(?:mae_)?vit_(micro|tiny|small|base|large|huge)(?:_patch(\\d+))?(?:_dec512d8b)?$");
 
     /** Size name such as {@code base}. */
     public final String size;
@@ -26,7 +26,7 @@ public final class ModelName {
     public static ModelName parse(String value) {
         Matcher m = NAME.matcher(value.toLowerCase(Locale.ROOT));
         if (!m.matches()) {
-            throw new IllegalArgumentException("--model: unknown model '" + value + "'; expected one of vit_tiny,"
+            throw new IllegalArgumentException("--model: unknown model '" + value + "'; expected one of vit_micro, vit_tiny,"
                     + " vit_small, vit_base, vit_large, vit_huge (or the reference's mae_vit_<size>_patch<p>)");
         }
         return new ModelName(m.group(1), m.group(2) == null ? -1 : Integer.parseInt(m.group(2)));

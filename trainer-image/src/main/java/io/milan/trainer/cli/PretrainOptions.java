@@ -11,7 +11,7 @@ public class PretrainOptions {
     @Mixin
     public CommonOptions common = new CommonOptions();
 
-    @Option(names = "--model", description = "Encoder: vit_tiny|small|base|large|huge or the reference's"
+    @Option(names = "--model", description = "Encoder: vit_micro|tiny|small|base|large|huge or the reference's"
             + " mae_vit_<size>_patch<p> (default: ${DEFAULT-VALUE}).")
     public String model = "mae_vit_large_patch16";
 

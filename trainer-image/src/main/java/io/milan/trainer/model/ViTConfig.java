@@ -32,6 +32,8 @@ public record ViTConfig(int imageSize, int patchSize, int inChannels, int dim, i
     /** A reference size at 224 px: vit_small|vit_base|vit_large (patch 16), vit_huge (patch 14). */
     public static ViTConfig named(String name) {
         switch (name.toLowerCase(Locale.ROOT)) {
+            case "vit_micro": // not in the reference: 6 blocks of 128, for CPU experiments and the CPU demo
+                return new ViTConfig(224, 16, 3, 128, 6, 4, 4, 0);
             case "vit_tiny": // DeiT-Ti width; not in the reference, offered for small GPUs
                 return new ViTConfig(224, 16, 3, 192, 12, 3, 4, 0);
             case "vit_small":
@@ -44,7 +46,7 @@ public record ViTConfig(int imageSize, int patchSize, int inChannels, int dim, i
                 return new ViTConfig(224, 14, 3, 1280, 32, 16, 4, 0);
             default:
                 throw new IllegalArgumentException("unknown encoder '" + name
-                        + "'; expected vit_tiny, vit_small, vit_base, vit_large or vit_huge");
+                        + "'; expected vit_micro, vit_tiny, vit_small, vit_base, vit_large or vit_huge");
         }
     }
 

@@ -128,7 +128,7 @@ class NamedParametersTest {
                 assertThrows(IllegalArgumentException.class, () -> new ViTConfig(30, 4, 3, 16, 2, 2, 4, 0))
                         .getMessage());
         assertThrows(IllegalArgumentException.class, () -> new DecoderConfig(10, 2, 2, 4, 8, true));
-        assertEquals("unknown encoder 'vit_giant'; expected vit_tiny, vit_small, vit_base, vit_large or vit_huge",
+        assertEquals("unknown encoder 'vit_giant'; expected vit_micro, vit_tiny, vit_small, vit_base, vit_large or vit_huge",
                 assertThrows(IllegalArgumentException.class, () -> ViTConfig.named("vit_giant")).getMessage());
         assertEquals(14, ViTConfig.named("vit_huge").patchSize());
         assertEquals(256, ViTConfig.named("vit_huge").numPatches());
