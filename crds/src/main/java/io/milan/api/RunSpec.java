@@ -24,7 +24,7 @@ public abstract class RunSpec {
 
     @Default("vit_base")
     @JsonPropertyDescription("ViT encoder (--model): vit_small, vit_base, vit_large (patch 16), vit_huge"
-            + " (patch 14), or vit_tiny (192 wide, for CPU runs).")
+            + " (patch 14), vit_tiny (192 wide) or vit_micro (128 wide, 6 blocks), for CPU runs.")
     public VitModel model = VitModel.VIT_BASE;
 
     @Min(1)

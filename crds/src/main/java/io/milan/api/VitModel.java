@@ -3,10 +3,12 @@ package io.milan.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * The ViT encoders of the reference ({@code mae_vit_<size>_patch<p>}), plus {@code vit_tiny} (DeiT-Ti widths),
- * our addition for CPU runs such as the Fashion-MNIST quickstart.
+ * The ViT encoders of the reference ({@code mae_vit_<size>_patch<p>}), plus our additions for small runs:
+ * {@code vit_tiny} (DeiT-Ti widths) and {@code vit_micro} (6 blocks of 128, for CPU runs such as the
+ * Fashion-MNIST quickstart).
  */
 public enum VitModel {
+    @JsonProperty("vit_micro") VIT_MICRO("vit_micro", 128, 6, 4, 16),
     @JsonProperty("vit_tiny") VIT_TINY("vit_tiny", 192, 12, 3, 16),
     @JsonProperty("vit_small") VIT_SMALL("vit_small", 384, 12, 6, 16),
     @JsonProperty("vit_base") VIT_BASE("vit_base", 768, 12, 12, 16),
