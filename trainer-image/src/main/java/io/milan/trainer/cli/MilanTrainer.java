@@ -1,6 +1,7 @@
 package io.milan.trainer.cli;
 
 import io.milan.trainer.data.FashionMnistConverter;
+import io.milan.trainer.train.ClassifierRun;
 import io.milan.trainer.train.EncoderFiles;
 import io.milan.trainer.train.PretrainRun;
 import java.util.concurrent.Callable;
@@ -15,7 +16,9 @@ import picocli.CommandLine.Mixin;
  */
 @Command(name = "milan-trainer", mixinStandardHelpOptions = true, version = "milan-trainer 0.1.0",
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
-        subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class})
+        subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.Finetune.class, MilanTrainer.Linprobe.class,
+                MilanTrainer.Eval.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class,
+                BenchCommand.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -64,6 +67,60 @@ public final class MilanTrainer implements Callable<Integer> {
                     .toArray(new String[0])).run();
             return 0;
         }
+    }
+
+    @Command(name = "finetune", mixinStandardHelpOptions = true,
+            description = "End-to-end fine-tuning of a ViT classifier (main_finetune.py), evaluated on val/ after"
+                    + " every epoch.")
+    static final class Finetune implements Callable<Integer> {
+        @Mixin
+        FinetuneOptions options = new FinetuneOptions();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec)).run();
+            return 0;
+        }
+    }
+
+    @Command(name = "linprobe", mixinStandardHelpOptions = true,
+            description = "Linear probing of a frozen encoder (main_linprobe.py): cls token, BatchNorm without"
+                    + " affine + linear head, LARS.")
+    static final class Linprobe implements Callable<Integer> {
+        @Mixin
+        LinprobeOptions options = new LinprobeOptions();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec)).run();
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Evaluates a fine-tuned or linear-probe checkpoint (--resume FILE, or auto = newest in"
+                    + " --output_dir) on val/: top-1/top-5 printed, appended to log.txt, and with --predictions"
+                    + " FILE each image's top-5 classes and logits as CSV (main_finetune.py --eval).")
+    static final class Eval implements Callable<Integer> {
+        @Mixin
+        FinetuneOptions options = new FinetuneOptions();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            options.evalOnly = true;
+            new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec)).run();
+            return 0;
+        }
+    }
+
+    private static String[] originalArgs(CommandLine.Model.CommandSpec spec) {
+        return spec.commandLine().getParseResult().originalArgs().toArray(new String[0]);
     }
 
     @Command(name = "init-encoder", mixinStandardHelpOptions = true,

@@ -11,6 +11,7 @@ import io.milan.trainer.optim.StatefulOptimizer;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,8 +23,11 @@ import org.slf4j.LoggerFactory;
 final class ResumeSync {
     private static final Logger LOG = LoggerFactory.getLogger(ResumeSync.class);
 
-    /** Where training continues: the next epoch and the optimizer steps taken so far. */
-    record Position(int startEpoch, long globalStep, Integer resumedFrom) {
+    /**
+     * Where training continues: the next epoch and the optimizer steps taken so far; {@code metadata} is the
+     * resumed checkpoint's run metadata on rank 0 (empty elsewhere and on a fresh start).
+     */
+    record Position(int startEpoch, long globalStep, Integer resumedFrom, Map<String, String> metadata) {
     }
 
     private ResumeSync() {
@@ -31,14 +35,22 @@ final class ResumeSync {
 
     static Position apply(String resume, CheckpointStore store, DataParallel parallel, NamedParameters params,
             StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
+        return apply(resume, store, parallel, ModelState.of(params), optimizer, manager);
+    }
+
+    /** As above for a model whose checkpoints hold more than its parameters (e.g. batch-norm statistics). */
+    static Position apply(String resume, CheckpointStore store, DataParallel parallel, ModelState model,
+            StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
+        NamedParameters params = model.parameters();
         optimizer.initializeState(params.asMap());
+        Map<String, String> metadata = Map.of();
         String header = "none";
         if (parallel.group().isPrimary()) {
             Optional<Checkpoint> found = store.resume(resume, manager);
             if (found.isPresent()) {
                 Checkpoint c = found.get();
                 try {
-                    List<String> unused = params.copyFrom(c.model());
+                    List<String> unused = model.load(c.model(), store.modelFile(c.epoch()).toString());
                     if (!unused.isEmpty()) {
                         LOG.warn("Checkpoint of epoch {} has tensors the model does not use: {}", c.epoch(), unused);
                     }
@@ -55,16 +67,17 @@ final class ResumeSync {
                     }
                 }
                 header = c.epoch() + "," + c.globalStep() + "," + optimizer.stepCount();
+                metadata = c.metadata();
                 LOG.info("Resuming after epoch {} (step {}) from {}", c.epoch(), c.globalStep(), store.directory());
             }
         }
         header = new String(parallel.group().broadcastBytes(header.getBytes(StandardCharsets.UTF_8)),
                 StandardCharsets.UTF_8);
-        parallel.broadcastFromPrimary(params.asMap());
+        parallel.broadcastFromPrimary(model.stateDict());
         OptimizerState state = optimizer.state();
         parallel.broadcastFromPrimary(state.tensors());
         if (header.equals("none")) {
-            return new Position(0, 0, null);
+            return new Position(0, 0, null, metadata);
         }
         String[] f = header.split(",");
         int epoch = Integer.parseInt(f[0]);
@@ -72,6 +85,6 @@ final class ResumeSync {
             optimizer.loadState(new OptimizerState(state.kind(), Long.parseLong(f[2]),
                     new LinkedHashMap<>(state.tensors())), params.asMap());
         }
-        return new Position(epoch + 1, Long.parseLong(f[1]), epoch);
+        return new Position(epoch + 1, Long.parseLong(f[1]), epoch, metadata);
     }
 }

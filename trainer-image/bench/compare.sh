@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# DJL against PyTorch eager on the same shapes and thread count (issue 10 item 1): for each mode,
+#   encoder : ViT encoder forward+backward+AdamW on all tokens (DJL VitEncoder vs timm VisionTransformer)
+#   pretrain: the MILAN pretraining step (teacher, masking, encoder on 25% visible, prompting decoder, loss,
+#             backward, AdamW) — DJL's real step vs a PyTorch port of the reference (torch_bench.py)
+# runs `milan-trainer bench` then torch_bench.py (one after the other, never together) and prints one table:
+# img/s of each, the ratio DJL / PyTorch, and each one's MFU against the GEMM peak it measured in the same run.
+#
+#   trainer-image/bench/compare.sh [--model vit_small] [--modes encoder,pretrain] [--batch_size 8]
+#                                  [--steps 3] [--warmup 1] [--threads $(nproc)] [--teacher clip]
+#
+# Needs the PyTorch venv (bench/venv.sh makes it under /var/cache/milan/bench-venv on first use: several GB of
+# PyPI wheels; not for CI). Env: MILAN_BUILD_DIR, MILAN_BENCH_VENV, JAVA_OPTS.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=1 threads=$(nproc) teacher=clip
+while (($#)); do
+  case $1 in
+    --model) model=$2 ;; --modes) modes=$2 ;; --batch_size) batch=$2 ;; --steps) steps=$2 ;;
+    --warmup) warmup=$2 ;; --threads) threads=$2 ;; --teacher) teacher=$2 ;;
+    *) echo "compare.sh: unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+source "$here/venv.sh"
+source "$here/classpath.sh"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+echo "load before: $(uptime)"
+IFS=, read -ra mode_list <<<"$modes"
+for mode in "${mode_list[@]}"; do
+  common=(--model "$model" --batch_size "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
+    --teacher "$teacher")
+  djl=("${common[@]}")
+  [ "$mode" = encoder ] && djl+=(--encoder-only)
+  echo "== DJL $mode $model" >&2
+  # shellcheck disable=SC2086
+  out=$(java ${JAVA_OPTS:--Xmx8g} -cp "$classpath" io.milan.trainer.cli.MilanTrainer bench "${djl[@]}" 2>/dev/null)
+  printf '%s\n' "$out" >&2
+  sed -n 's/^BENCH_JSON //p' <<<"$out" >>"$results"
+  echo "== PyTorch $mode $model" >&2
+  out=$("$py" "$here/torch_bench.py" --mode "$mode" "${common[@]}")
+  printf '%s\n' "$out" >&2
+  sed -n 's/^BENCH_JSON //p' <<<"$out" >>"$results"
+done
+echo "load after: $(uptime)"
+"$py" - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {(r["mode"], r["impl"]): r for r in rows}
+pct = lambda r: f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
+print(f"{'mode':<9} {'model':<10} {'batch':>5} {'thr':>3} {'DJL img/s':>10} {'torch img/s':>11} {'DJL/torch':>9}"
+      f" {'DJL GF/s':>9} {'torch GF/s':>10} {'DJL MFU':>8} {'torch MFU':>9} {'peak DJL':>9} {'peak torch':>10}")
+for mode in dict.fromkeys(r["mode"] for r in rows):
+    d, t = by.get((mode, "djl")), by.get((mode, "torch"))
+    if not d or not t:
+        print(f"{mode}: missing a result (djl={bool(d)}, torch={bool(t)})"); continue
+    print(f"{mode:<9} {d['model']:<10} {d['batch']:>5} {d['threads']:>3} {d['img_per_s']:>10.2f} {t['img_per_s']:>11.2f}"
+          f" {d['img_per_s'] / t['img_per_s']:>8.2f}x {d['achieved_gflops']:>9.1f} {t['achieved_gflops']:>10.1f}"
+          f" {pct(d):>8} {pct(t):>9} {d['peak_gflops'] or 0:>9.1f} {t['peak_gflops'] or 0:>10.1f}")
+    print("  ms/phase DJL  : " + ", ".join(f"{k} {v:.0f}" for k, v in d["phase_ms"].items()))
+    print("  ms/phase torch: " + ", ".join(f"{k} {v:.0f}" for k, v in t["phase_ms"].items()))
+PY

@@ -1,0 +1,486 @@
+package io.milan.trainer.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.google.gson.Gson;
+import io.milan.api.EvalStatus;
+import io.milan.trainer.checkpoint.Checkpoint;
+import io.milan.trainer.checkpoint.CheckpointPolicy;
+import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.cli.ClassifierOptions;
+import io.milan.trainer.cli.CommonOptions;
+import io.milan.trainer.cli.FinetuneOptions;
+import io.milan.trainer.cli.LinprobeOptions;
+import io.milan.trainer.data.Batch;
+import io.milan.trainer.data.BatchLoader;
+import io.milan.trainer.data.DistributedSampler;
+import io.milan.trainer.data.FinetuneTrainTransform;
+import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.data.Mixup;
+import io.milan.trainer.data.SampleTransform;
+import io.milan.trainer.data.TrainTransform;
+import io.milan.trainer.dist.ArrayBroadcast;
+import io.milan.trainer.dist.ProcessGroup;
+import io.milan.trainer.eval.BestAccuracy;
+import io.milan.trainer.eval.EvalAccumulator;
+import io.milan.trainer.model.ClassificationLoss;
+import io.milan.trainer.model.Layers;
+import io.milan.trainer.model.LinearProbeModel;
+import io.milan.trainer.model.NamedParameters;
+import io.milan.trainer.model.Pooling;
+import io.milan.trainer.model.PretrainedLoader;
+import io.milan.trainer.model.VitClassifier;
+import io.milan.trainer.model.ViTConfig;
+import io.milan.trainer.optim.AccumulationSchedule;
+import io.milan.trainer.optim.AdamW;
+import io.milan.trainer.optim.CosineSchedule;
+import io.milan.trainer.optim.Gradients;
+import io.milan.trainer.optim.Lars;
+import io.milan.trainer.optim.NonFiniteCheck;
+import io.milan.trainer.optim.ParamGroups;
+import io.milan.trainer.optim.StatefulOptimizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fine-tuning (main_finetune.py + engine_finetune.py) and linear probing (main_linprobe.py) of a classifier, and
+ * evaluation of a saved one ({@code --eval}). Per epoch: micro-batches with gradient accumulation on every local
+ * device, the per-iteration warmup + cosine lr (times each group's layer-decay scale), averaged gradients,
+ * AdamW (fine-tuning, layer decay) or LARS (linear probing); then evaluation on {@code val/}, the best top-1
+ * so far, a log.txt line, the status report and a checkpoint every {@code --checkpoint_interval} epochs.
+ */
+public final class ClassifierRun {
+    private static final Logger LOG = LoggerFactory.getLogger(ClassifierRun.class);
+    /** Checkpoint metadata: which loop wrote it, and the best accuracy so far (so a resumed run continues it). */
+    static final String TASK = "task";
+    static final String MAX_ACCURACY = "max_accuracy";
+    static final String MAX_ACCURACY_EPOCH = "max_accuracy_epoch";
+
+    /** What to run. */
+    public enum Mode {
+        FINETUNE, LINPROBE, EVAL
+    }
+
+    private final ClassifierOptions o;
+    private final CommonOptions c;
+    private final Mode mode;
+    private final String[] commandLine;
+
+    public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine) {
+        this.o = options;
+        this.c = options.common;
+        this.mode = options.evalOnly ? Mode.EVAL : mode;
+        this.commandLine = commandLine.clone();
+    }
+
+    private FinetuneOptions ft() {
+        return (FinetuneOptions) o;
+    }
+
+    /** Runs to the end; throws (so the process exits non-zero) on any error. */
+    public void run() throws Exception {
+        o.validate();
+        RunEnvironment env = RunEnvironment.resolve(c);
+        // Checked before joining the group, so a bad path fails every rank at once with the same message.
+        ImageFolder val = ImageFolder.scan(c.dataPath.resolve("val"));
+        ImageFolder train = mode == Mode.EVAL ? null : ImageFolder.scan(c.dataPath.resolve("train"));
+        if (train != null) {
+            requireClasses(train, o.nbClasses, "--nb_classes " + o.nbClasses);
+            requireClasses(val, o.nbClasses, "--nb_classes " + o.nbClasses);
+        }
+        ViTConfig encoder = PretrainRun.encoderConfig(o.model, c);
+        int workers = Math.max(1, c.numWorkers);
+        try (NDManager root = NDManager.newBaseManager();
+                ProcessGroup group = ProcessGroup.join(env.dist());
+                RunReporter reporter = new RunReporter(group.isPrimary(), env.dist().attempt(),
+                        mode == Mode.EVAL ? 1 : o.epochs);
+                Evaluator evaluator = new Evaluator(val, c.inputSize, o.evalBatch(), workers, c.maxBadImageFraction,
+                        c.seed, group, o.distEval)) {
+            if (mode == Mode.EVAL) {
+                evaluateCheckpoint(root, env.devices().get(0), group, encoder, evaluator, reporter);
+                return;
+            }
+            List<Classifier> replicas = new ArrayList<>();
+            try {
+                for (Device device : env.devices()) {
+                    NDManager m = root.newSubManager(device);
+                    replicas.add(replicas.isEmpty() ? create(encoder, m, group.isPrimary()) : replicas.get(0)
+                            .replicate(m));
+                }
+                List<Map<String, NDArray>> replicaParams = new ArrayList<>();
+                replicas.forEach(r -> replicaParams.add(r.parameters().asMap()));
+                try (DataParallel parallel = new DataParallel(group, replicaParams)) {
+                    train(root, env.devices(), parallel, replicas, train, evaluator, reporter);
+                }
+            } finally {
+                replicas.forEach(Classifier::close);
+            }
+        }
+    }
+
+    /** Replica 0: a fresh model; rank 0 loads --finetune into it (the others receive it by broadcast). */
+    private Classifier create(ViTConfig encoder, NDManager m, boolean primary) throws Exception {
+        Path pretrained = o.finetune.isEmpty() ? null : Path.of(o.finetune);
+        if (mode == Mode.FINETUNE) {
+            VitClassifier model = VitClassifier.create(encoder.withDropPath(ft().dropPath), o.nbClasses, o.pooling, m,
+                    c.seed);
+            if (pretrained != null && primary) {
+                PretrainedLoader.Report report = PretrainedLoader.load(model, pretrained);
+                LOG.info("Load pre-trained checkpoint from {}", report.summary());
+                LOG.info("Unexpected (ignored) keys: {}", report.unexpected());
+                if (report.loaded().isEmpty()) {
+                    model.close();
+                    throw new IllegalArgumentException("--finetune " + pretrained + ": none of its tensors matches"
+                            + " the model (is it a checkpoint of a ViT encoder with these names?)");
+                }
+            }
+            return Classifier.finetune(model);
+        }
+        LinearProbeModel model = LinearProbeModel.create(encoder, o.nbClasses, m, c.seed);
+        if (pretrained != null && primary) {
+            LOG.info("Load pre-trained checkpoint from {}", PretrainedLoader.load(model, pretrained).summary());
+        } else if (pretrained == null && primary) {
+            LOG.warn("linprobe without --finetune: probing a RANDOMLY initialised encoder");
+        }
+        return Classifier.linearProbe(model);
+    }
+
+    private StatefulOptimizer optimizer(NamedParameters params, ViTConfig encoder, NDManager root) {
+        if (mode == Mode.FINETUNE) {
+            return AdamW.forFinetuning(ParamGroups.layerDecay(params.shapes(), params.trainableNames(),
+                    c.weightDecay, ft().layerDecay, encoder.depth(), ParamGroups.VIT_NO_WEIGHT_DECAY), root);
+        }
+        return Lars.withReferenceSettings(ParamGroups.single(params.shapes(), params.trainableNames(),
+                c.weightDecay), root);
+    }
+
+    private SampleTransform trainTransform() {
+        if (mode == Mode.FINETUNE) {
+            FinetuneOptions f = ft();
+            return FinetuneTrainTransform.reference(c.inputSize, f.aa, f.reprob, f.remode, f.recount);
+        }
+        return TrainTransform.linearProbing(c.inputSize);
+    }
+
+    private void train(NDManager root, List<Device> devices, DataParallel parallel, List<Classifier> replicas,
+            ImageFolder data, Evaluator evaluator, RunReporter reporter) throws Exception {
+        ProcessGroup group = parallel.group();
+        Classifier model = replicas.get(0);
+        NamedParameters params = model.parameters();
+        ViTConfig encoder = model.config();
+        int world = group.worldSize();
+        int processBatch = o.batchSize * devices.size();
+        int effectiveBatch = processBatch * world * c.accumIter;
+        double lr0 = CosineSchedule.absoluteLr(c.lr, o.blr, processBatch, c.accumIter, world);
+        CosineSchedule schedule = new CosineSchedule(lr0, Math.min(o.minLr, lr0), o.warmupEpochs, o.epochs);
+        StatefulOptimizer optimizer = optimizer(params, encoder, root);
+        Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
+                ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
+        long nParameters = params.numelTrainable();
+        CheckpointWriter checkpoints = new CheckpointWriter(new CheckpointStore(c.outputDir),
+                new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints), o.epochs, commandLine, c.seed);
+        TrainingLog log = new TrainingLog(c.outputDir);
+        if (group.isPrimary()) {
+            Files.createDirectories(c.outputDir);
+            LOG.info("{}: {} {}x{} px, patch {}, {} classes, {} parameters ({} trainable); train {} images, val {}",
+                    mode.name().toLowerCase(Locale.ROOT), o.model, c.inputSize, c.inputSize, encoder.patchSize(),
+                    o.nbClasses, params.numel(), nParameters, data.size(), evaluator.size());
+            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}",
+                    String.format("%.2e", lr0 * 256 / effectiveBatch), String.format("%.2e", lr0), c.accumIter,
+                    effectiveBatch);
+            LOG.info("criterion = {}", mixup != null ? "SoftTargetCrossEntropy (mixup " + ft().mixup + ", cutmix "
+                    + ft().cutmix + ", smoothing " + ft().smoothing + ")"
+                    : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
+                            + ")" : "CrossEntropyLoss");
+        }
+        ResumeSync.Position start = ResumeSync.apply(c.resume, new CheckpointStore(c.outputDir), parallel, model,
+                optimizer, root);
+        syncReplicas(parallel, replicas);
+        BestAccuracy best = bestSoFar(start.metadata());
+        long globalStep = start.globalStep();
+
+        try (BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch, true,
+                Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+            StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world);
+            long runStart = System.nanoTime();
+            for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
+                int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
+                        false);
+                for (Classifier r : replicas) {
+                    Gradients.zero(r.parameters().asMap(), r.parameters().trainableNames());
+                }
+                double lossSum = 0;
+                double lrSum = 0;
+                double lr = 0;
+                int iterations;
+                double imagesPerSecond;
+                try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
+                    iterations = batches.batches();
+                    if (iterations == 0) {
+                        throw new IllegalArgumentException("--data_path " + data.root() + " has " + data.size()
+                                + " images, fewer than one batch of " + processBatch + " per process x " + world
+                                + " processes");
+                    }
+                    AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
+                    progress.startEpoch(epoch, iterations);
+                    for (int it = 0; it < iterations; it++) {
+                        if (accumulation.setsLearningRate(it)) {
+                            lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
+                        }
+                        double loss;
+                        try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
+                            loss = microBatch(batch, step, parallel, replicas, mixup, group.rank(), epoch, it, lr,
+                                    accumulation.lossScale());
+                        }
+                        if (accumulation.isStepBoundary(it)) {
+                            parallel.averageGradients();
+                            if (c.clipGrad != null) {
+                                NonFiniteCheck.requireFiniteGradNorm(Gradients.clipGlobalNorm(params.asMap(),
+                                        params.trainableNames(), c.clipGrad), epoch, it);
+                            }
+                            optimizer.step(params.asMap(), lr);
+                            Gradients.zero(params.asMap(), params.trainableNames());
+                            syncReplicas(parallel, replicas);
+                            globalStep++;
+                        }
+                        lossSum += loss;
+                        lrSum += lr;
+                        progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                    }
+                    imagesPerSecond = progress.imagesPerSecond(iterations);
+                }
+                double[] totals = parallel.sum(lossSum, iterations);
+                double meanLoss = totals[0] / totals[1];
+                double meanLr = lrSum / iterations;
+
+                Evaluator.Outcome outcome = evaluate(evaluator, model, root, devices.get(0), group,
+                        o.predictions != null && epoch + 1 == o.epochs);
+                EvalAccumulator.Result r = outcome.result();
+                best.update(epoch, r.acc1());
+                if (group.isPrimary()) {
+                    LOG.info("Epoch {}: train_loss {} ({} img/s); {}", epoch, String.format(Locale.ROOT, "%.4f",
+                            meanLoss), String.format(Locale.ROOT, "%.1f", imagesPerSecond), r);
+                    System.out.printf(Locale.ROOT, "Accuracy of the network on the %d test images: %.1f%%%n",
+                            r.samples(), r.acc1());
+                    System.out.printf(Locale.ROOT, "Max accuracy: %.2f%%%n", best.best());
+                    Map<String, String> meta = new LinkedHashMap<>();
+                    meta.put(TASK, mode.name().toLowerCase(Locale.ROOT));
+                    meta.put(MAX_ACCURACY, Double.toString(best.best()));
+                    meta.put(MAX_ACCURACY_EPOCH, Integer.toString(best.epoch()));
+                    Path saved = checkpoints.maybeSave(epoch, globalStep, model.stateDict(), optimizer, meta);
+                    log.append(TrainingLog.finetuneStats(epoch, meanLr, meanLoss, r.loss(), r.acc1(), r.acc5(),
+                            nParameters));
+                    reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0,
+                            meanLoss, meanLr), evalStatus(epoch, r, best));
+                    if (saved != null) {
+                        reporter.checkpoint(epoch, saved);
+                    }
+                    writePredictions(outcome);
+                }
+            }
+            if (group.isPrimary()) {
+                LOG.info("Training time {}", ProgressLine.timedelta((System.nanoTime() - runStart) / 1e9));
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("phase", "finished");
+                summary.put("epochs", o.epochs);
+                summary.put("globalStep", globalStep);
+                summary.put("maxAccuracy", best.best());
+                summary.put("maxAccuracyEpoch", best.epoch());
+                reporter.finished(new Gson().toJson(summary));
+            }
+            group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
+        }
+    }
+
+    /** One micro-batch on every local device; returns its loss (mean over the devices). */
+    private double microBatch(Batch batch, NDManager step, DataParallel parallel, List<Classifier> replicas,
+            Mixup mixup, int rank, int epoch, int it, double lr, double lossScale) {
+        NDList arrays = batch.toNDList(step);
+        List<NDList> parts = parallel.replicas().split(new NDList(arrays.get(0), arrays.get(1)));
+        double lossSum = 0;
+        for (int r = 0; r < replicas.size(); r++) {
+            NDArray images = parts.get(r).get(0);
+            NDArray labels = parts.get(r).get(1);
+            // Randomness (mixup, drop path) from (seed, rank, epoch, iteration, replica): a resumed run repeats it.
+            Random rng = new Random(mix(c.seed, rank, epoch, it, r));
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray loss;
+                if (mixup != null) {
+                    Mixup.Result mixed = mixup.apply(images, labels.toLongArray(), rng);
+                    loss = ClassificationLoss.softTarget(replicas.get(r).trainLogits(mixed.images(), rng),
+                            mixed.targets());
+                } else if (mode == Mode.FINETUNE && ft().smoothing > 0) {
+                    loss = ClassificationLoss.labelSmoothing(replicas.get(r).trainLogits(images, rng), labels,
+                            ft().smoothing);
+                } else {
+                    loss = ClassificationLoss.crossEntropy(replicas.get(r).trainLogits(images, rng), labels);
+                }
+                double value = loss.getFloat();
+                NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
+                collector.backward(Layers.scale(loss, lossScale));
+                lossSum += value;
+            }
+        }
+        return lossSum / replicas.size();
+    }
+
+    /** Local replicas take replica 0's weights and buffers (batch-norm statistics: DDP's broadcast_buffers). */
+    private static void syncReplicas(DataParallel parallel, List<Classifier> replicas) {
+        parallel.afterStep();
+        for (int i = 1; i < replicas.size(); i++) {
+            replicas.get(i).copyBuffersFrom(replicas.get(0));
+        }
+    }
+
+    /** Evaluation after an epoch; the ranks first take rank 0's buffers (running statistics), as DDP would. */
+    private static Evaluator.Outcome evaluate(Evaluator evaluator, Classifier model, NDManager root, Device device,
+            ProcessGroup group, boolean predictions) {
+        Map<String, NDArray> buffers = model.buffers();
+        if (!buffers.isEmpty()) {
+            ArrayBroadcast.fromPrimary(group, buffers);
+        }
+        return evaluator.evaluate(model, root, device, predictions);
+    }
+
+    /** {@code --eval}: the checkpoint of --resume, its kind (fine-tuned or probe) read from its tensors. */
+    private void evaluateCheckpoint(NDManager root, Device device, ProcessGroup group, ViTConfig encoder,
+            Evaluator evaluator, RunReporter reporter) throws Exception {
+        CheckpointStore store = new CheckpointStore(c.outputDir);
+        Checkpoint checkpoint = null;
+        String header = "";
+        if (group.isPrimary()) {
+            checkpoint = store.resume(c.resume, root).orElseThrow(() -> new IllegalArgumentException("--resume "
+                    + c.resume + ": no checkpoint in " + c.outputDir + " to evaluate"));
+            header = describe(checkpoint.model(), c.resume) + "," + checkpoint.epoch();
+        }
+        String[] kind = new String(group.broadcastBytes(header.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                java.nio.charset.StandardCharsets.UTF_8).split(",");
+        int classes = Integer.parseInt(kind[1]);
+        int epoch = Integer.parseInt(kind[3]);
+        evaluatorClasses(evaluator, classes);
+        NDManager m = root.newSubManager(device);
+        Classifier model = kind[0].equals("linprobe")
+                ? Classifier.linearProbe(LinearProbeModel.create(encoder, classes, m, c.seed))
+                : Classifier.finetune(VitClassifier.create(encoder, classes, Pooling.valueOf(kind[2]), m, c.seed));
+        try {
+            if (checkpoint != null) {
+                try {
+                    model.load(checkpoint.model(), c.resume.equals("auto")
+                            ? store.modelFile(checkpoint.epoch()).toString() : c.resume);
+                } finally {
+                    checkpoint.model().values().forEach(NDArray::close);
+                    if (checkpoint.optimizer() != null) {
+                        checkpoint.optimizer().tensors().values().forEach(NDArray::close);
+                    }
+                }
+                LOG.info("Evaluating {} checkpoint of epoch {} ({} classes{}) on {} images", kind[0], epoch, classes,
+                        kind[0].equals("linprobe") ? "" : ", " + kind[2], evaluator.size());
+            }
+            ArrayBroadcast.fromPrimary(group, model.stateDict());
+            long start = System.nanoTime();
+            Evaluator.Outcome outcome = evaluator.evaluate(model, root, device, o.predictions != null);
+            EvalAccumulator.Result r = outcome.result();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (group.isPrimary()) {
+                System.out.println(r);
+                System.out.printf(Locale.ROOT, "Accuracy of the network on the %d test images: %.1f%% (%.1f img/s)%n",
+                        r.samples(), r.acc1(), r.samples() / seconds);
+                Map<String, Object> stats = new LinkedHashMap<>();
+                stats.put("test_loss", r.loss());
+                stats.put("test_acc1", r.acc1());
+                stats.put("test_acc5", r.acc5());
+                stats.put("epoch", epoch);
+                stats.put("n_parameters", model.parameters().numelTrainable());
+                stats.put("eval_checkpoint", c.resume);
+                new TrainingLog(c.outputDir).append(stats);
+                BestAccuracy single = new BestAccuracy();
+                single.update(epoch, r.acc1());
+                reporter.epochEnd(reporter.progress(0, 1, 1, 0, r.samples() / seconds, 0, Double.NaN, 0),
+                        evalStatus(epoch, r, single));
+                writePredictions(outcome);
+                reporter.finished(new Gson().toJson(Map.of("phase", "evaluated", "top1", r.acc1(), "top5",
+                        r.acc5())));
+            }
+        } finally {
+            model.close();
+        }
+    }
+
+    /** "linprobe,classes,-" or "finetune,classes,POOLING" from a checkpoint's tensor names. */
+    private static String describe(Map<String, NDArray> model, String source) {
+        if (model.containsKey("head.1.weight")) {
+            return "linprobe," + model.get("head.1.weight").getShape().get(0) + ",-";
+        }
+        NDArray head = model.get("head.weight");
+        if (head == null) {
+            throw new IllegalArgumentException("--resume " + source + ": not a fine-tuning or linear-probing"
+                    + " checkpoint (it has no head.weight / head.1.weight; pass a pretraining checkpoint as"
+                    + " --finetune instead)");
+        }
+        Pooling pooling = model.containsKey("fc_norm.weight") ? Pooling.GLOBAL_AVERAGE : Pooling.CLS_TOKEN;
+        return "finetune," + head.getShape().get(0) + "," + pooling.name();
+    }
+
+    private void writePredictions(Evaluator.Outcome outcome) throws java.io.IOException {
+        if (o.predictions != null && outcome.predictions() != null) {
+            outcome.predictions().writeCsv(o.predictions);
+            LOG.info("Wrote {} predictions to {}", outcome.predictions().size(), o.predictions);
+        }
+    }
+
+    private static EvalStatus evalStatus(int epoch, EvalAccumulator.Result r, BestAccuracy best) {
+        EvalStatus s = new EvalStatus();
+        s.epoch = epoch;
+        s.top1 = r.acc1();
+        s.top5 = r.acc5();
+        s.loss = r.loss();
+        s.bestTop1 = best.best();
+        s.bestEpoch = best.epoch();
+        return s;
+    }
+
+    /** The best accuracy a resumed run had reached (from its checkpoint), else nothing yet. */
+    private static BestAccuracy bestSoFar(Map<String, String> metadata) {
+        String acc = metadata.get(MAX_ACCURACY);
+        String epoch = metadata.get(MAX_ACCURACY_EPOCH);
+        if (acc == null || epoch == null || Integer.parseInt(epoch) < 0) {
+            return new BestAccuracy();
+        }
+        return new BestAccuracy(Double.parseDouble(acc), Integer.parseInt(epoch));
+    }
+
+    private static void requireClasses(ImageFolder folder, int classes, String what) {
+        if (folder.classes().size() > classes) {
+            throw new IllegalArgumentException(what + " is smaller than the " + folder.classes().size()
+                    + " class folders in " + folder.root());
+        }
+    }
+
+    private static void evaluatorClasses(Evaluator evaluator, int classes) {
+        requireClasses(evaluator.folder(), classes, "the checkpoint's head of " + classes + " classes");
+    }
+
+    /** A 64-bit seed from several ints (SplitMix64 steps), so nearby (epoch, iteration) pairs are unrelated. */
+    static long mix(long seed, int... values) {
+        long h = seed;
+        for (int v : values) {
+            h += 0x9E3779B97F4A7C15L + v;
+            h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+            h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+            h ^= h >>> 31;
+        }
+        return h;
+    }
+}
