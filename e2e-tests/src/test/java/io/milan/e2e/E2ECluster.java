@@ -1,0 +1,121 @@
+package io.milan.e2e;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.milan.testsupport.RepoRoot;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The cluster the suite runs on, shared by all test classes of the JVM.
+ *
+ * <ul>
+ *   <li>{@code KUBECONFIG} set: that cluster, used as is. The operator must already run there (the chart in
+ *       {@code charts/milan-operator}), and the nodes must be able to run the trainer image.
+ *   <li>Otherwise: the local Kind cluster of {@code e2e/kind/cluster.sh all} (built, created, images loaded and
+ *       operator installed on first use; seconds when it already runs). It is kept after the run, so the next
+ *       run is warm; {@code e2e/kind/cluster.sh down} removes it.
+ * </ul>
+ */
+final class E2ECluster {
+    private static E2ECluster instance;
+
+    final KubernetesClient admin;
+    final Optional<Path> repo;
+    final String description;
+
+    private E2ECluster(KubernetesClient admin, Optional<Path> repo, String description) {
+        this.admin = admin;
+        this.repo = repo;
+        this.description = description;
+    }
+
+    static synchronized E2ECluster get() {
+        if (instance == null) {
+            instance = start();
+        }
+        return instance;
+    }
+
+    /** A file of the repository (examples, chart); the suite runs from its checkout. */
+    Path repoPath(String relative) {
+        return repo.orElseThrow(() -> new IllegalStateException("no Milan repository at or above "
+                + System.getProperty("user.dir") + "; run the suite from the repository")).resolve(relative);
+    }
+
+    private static E2ECluster start() {
+        Optional<Path> repo = RepoRoot.fromWorkingDirectory();
+        String env = System.getenv("KUBECONFIG");
+        Config config;
+        String description;
+        if (env != null && !env.isBlank()) {
+            boolean found = java.util.Arrays.stream(env.split(java.io.File.pathSeparator))
+                    .anyMatch(f -> !f.isBlank() && Files.isRegularFile(Path.of(f)));
+            if (!found) {
+                throw new IllegalStateException("KUBECONFIG=" + env + " names no existing file (relative paths are"
+                        + " resolved against " + System.getProperty("user.dir") + "; use an absolute path)");
+            }
+            config = Config.autoConfigure(null);
+            description = "KUBECONFIG=" + env;
+        } else {
+            Path root = repo.orElseThrow(() -> new IllegalStateException("KUBECONFIG is not set and no Milan"
+                    + " repository was found at or above " + System.getProperty("user.dir")
+                    + " to create the local Kind cluster from"));
+            Path kubeconfig = root.resolve("e2e/.work/kind/kubeconfig");
+            runClusterScript(root);
+            config = Config.fromKubeconfig(kubeconfig.toFile());
+            description = "local Kind cluster (" + kubeconfig + ")";
+        }
+        KubernetesClient admin = new KubernetesClientBuilder().withConfig(config).build();
+        checkOperator(admin, description);
+        return new E2ECluster(admin, repo, description);
+    }
+
+    /** e2e/kind/cluster.sh all, its output passed through (a cold build prints its progress for a while). */
+    private static void runClusterScript(Path root) {
+        List<String> cmd = List.of(root.resolve("e2e/kind/cluster.sh").toString(), "all");
+        long minutes = Long.getLong("milan.e2e.setupMinutes", 120);
+        try {
+            Path log = Files.createTempFile("milan-kind-", ".log");
+            Process p = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            if (!p.waitFor(minutes, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException(String.join(" ", cmd) + " did not finish within " + minutes
+                        + " min (-Dmilan.e2e.setupMinutes); output: " + log);
+            }
+            String out = Files.readString(log);
+            System.out.println(out);
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", cmd) + " exited with " + p.exitValue() + ":\n"
+                        + tail(out, 4000));
+            }
+            Files.deleteIfExists(log);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + cmd, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + cmd, e);
+        }
+    }
+
+    /** The suite tests the operator as deployed: without a ready operator pod, nothing would reconcile. */
+    private static void checkOperator(KubernetesClient admin, String description) {
+        List<Pod> pods = Operator.pods(admin);
+        if (pods.stream().noneMatch(Operator::ready)) {
+            throw new IllegalStateException("no ready operator pod (label " + Operator.SELECTOR + ") in namespace "
+                    + Operator.NAMESPACE + " of the " + description + "; install the chart (e2e/kind/cluster.sh"
+                    + " install-operator on Kind) or set -Dmilan.e2e.operatorNamespace");
+        }
+    }
+
+    private static String tail(String s, int n) {
+        return s.length() <= n ? s : s.substring(s.length() - n);
+    }
+}

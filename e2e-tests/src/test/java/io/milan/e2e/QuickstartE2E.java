@@ -1,0 +1,95 @@
+package io.milan.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.milan.api.MilanFinetune;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
+import java.util.List;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The CPU quickstart end to end: MilanPretrain with 2 pods (data parallelism across pods) to Succeeded with
+ * progress and checkpoints in status while it runs, then a MilanFinetune from it to Succeeded with top-1 in status
+ * above a floor ({@code -Dmilan.e2e.top1Floor}, default 20 %: twice chance on Fashion-MNIST's 10 classes; the
+ * suite's 3 short epochs on 1,500 images measured 22.4 %).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class QuickstartE2E extends E2ETestBase {
+    private static final String PRETRAIN = "quickstart";
+    private static final String FINETUNE = "quickstart-finetune";
+    private static final int PRETRAIN_EPOCHS = 3;
+    private static final int FINETUNE_EPOCHS = Integer.getInteger("milan.e2e.finetuneEpochs", 3);
+    private static final double TOP1_FLOOR = Double.parseDouble(System.getProperty("milan.e2e.top1Floor", "20"));
+
+    @Test
+    @Order(1)
+    void pretrainWithTwoPodsSucceedsShowingProgressAndCheckpoints() {
+        runs.prepareData();
+        MilanPretrain run = runs.pretrain(PRETRAIN, PRETRAIN_EPOCHS);
+        client.resources(MilanPretrain.class).resource(run).create();
+        RunHistory history = new RunHistory(PRETRAIN, () -> runs.pretrainStatus(PRETRAIN), () -> runs.jobs(PRETRAIN));
+
+        RunStatus end = history.untilFinished(Runs.RUN_TIMEOUT);
+        String context = "\nhistory:\n" + history.summary() + "\n" + runs.podLogs(PRETRAIN);
+        assertEquals(RunPhase.Succeeded, end.phase, "the quickstart pretrain did not succeed: " + end.message + context);
+
+        // Live status: progress and a checkpoint were visible while the pods ran, not only at the end.
+        assertTrue(history.statuses().stream().anyMatch(s -> s.phase == RunPhase.Running && s.progress != null
+                && s.progress.percent != null && s.progress.percent > 0 && s.progress.percent < 100),
+                "no progress between 0 and 100 % was seen while Running" + context);
+        assertTrue(history.statuses().stream().anyMatch(s -> s.phase == RunPhase.Running && s.checkpoint != null
+                && s.checkpoint.path != null), "no checkpoint was seen in status while Running" + context);
+        assertNonDecreasing(history.progressEpochs(), context);
+
+        assertEquals(2, end.worldSize, "worldSize" + context);
+        assertEquals(0, end.restarts, "restarts" + context);
+        assertEquals(PRETRAIN_EPOCHS - 1, end.checkpoint.epoch, "the last checkpoint is of the last epoch" + context);
+        assertEquals(PRETRAIN_EPOCHS, end.progress.totalEpochs, "totalEpochs" + context);
+        assertTrue(end.progress.trainLoss != null && Double.isFinite(end.progress.trainLoss), "trainLoss" + context);
+        // Both ranks ran to completion as pods of one Job: data parallelism crossed pods.
+        List<Pod> pods = runs.pods(PRETRAIN);
+        assertEquals(List.of("Succeeded", "Succeeded"), pods.stream().map(p -> p.getStatus().getPhase()).toList(),
+                "phases of the run's pods" + context);
+        assertEquals(1, history.jobNames().size(), "one pod group (Job) for an undisturbed run" + context);
+    }
+
+    @Test
+    @Order(2)
+    void finetuneFromTheQuickstartReachesTheAccuracyFloor() {
+        RunStatus pretrain = runs.pretrainStatus(PRETRAIN);
+        assertNotNull(pretrain, "the quickstart pretrain (previous test) does not exist");
+        assertEquals(RunPhase.Succeeded, pretrain.phase, "the fine-tune needs the quickstart pretrain to succeed");
+
+        MilanFinetune run = runs.finetune(FINETUNE, PRETRAIN, FINETUNE_EPOCHS);
+        client.resources(MilanFinetune.class).resource(run).create();
+        RunHistory history = new RunHistory(FINETUNE, () -> runs.finetuneStatus(FINETUNE), () -> runs.jobs(FINETUNE));
+
+        RunStatus end = history.untilFinished(Runs.RUN_TIMEOUT);
+        String context = "\nhistory:\n" + history.summary() + "\n" + runs.podLogs(FINETUNE);
+        assertEquals(RunPhase.Succeeded, end.phase, "the quickstart fine-tune did not succeed: " + end.message + context);
+        assertNotNull(end.pretrainedCheckpoint, "status.pretrainedCheckpoint" + context);
+        assertTrue(end.pretrainedCheckpoint.endsWith(pretrain.checkpoint.path.substring(
+                pretrain.checkpoint.path.lastIndexOf('/') + 1)),
+                "fine-tuned from the pretrain's last checkpoint " + pretrain.checkpoint.path + context);
+        assertNotNull(end.eval, "status.eval" + context);
+        assertEquals(FINETUNE_EPOCHS - 1, end.eval.epoch, "evaluated after the last epoch" + context);
+        System.out.printf("quickstart fine-tune: top-1 %.2f %% (best %.2f %% at epoch %d), top-5 %.2f %%%n",
+                end.eval.top1, end.eval.bestTop1, end.eval.bestEpoch, end.eval.top5);
+        assertTrue(end.eval.top1 > TOP1_FLOOR,
+                "top-1 " + end.eval.top1 + " % is not above the floor " + TOP1_FLOOR + " %" + context);
+    }
+
+    static void assertNonDecreasing(List<Integer> epochs, String context) {
+        for (int i = 1; i < epochs.size(); i++) {
+            assertTrue(epochs.get(i) >= epochs.get(i - 1), "status.progress.epoch went back: " + epochs + context);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.milan.e2e;
+
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.milan.api.RunStatus;
+import io.milan.testsupport.Await;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+/**
+ * Everything observed of one run while polling it: each status read and the name of every Job the run ever had.
+ * Tests assert on this history (progress seen while Running, epochs never going back, one Job only) instead of
+ * on a single final read.
+ */
+final class RunHistory {
+    private final String run;
+    private final Supplier<RunStatus> status;
+    private final Supplier<List<Job>> jobs;
+    private final List<RunStatus> seen = new ArrayList<>();
+    private final Set<String> jobNames = new TreeSet<>();
+
+    RunHistory(String run, Supplier<RunStatus> status, Supplier<List<Job>> jobs) {
+        this.run = run;
+        this.status = status;
+        this.jobs = jobs;
+    }
+
+    /** Polls (status and Jobs, recorded) until {@code condition} holds; returns that status. */
+    RunStatus until(String what, Duration timeout, Predicate<RunStatus> condition) {
+        return Await.until(run + ": " + what, timeout, this::observe, s -> s != null && condition.test(s));
+    }
+
+    /** Polls until the run Succeeded or Failed. */
+    RunStatus untilFinished(Duration timeout) {
+        return until("Succeeded or Failed", timeout, RunHistory::finished);
+    }
+
+    static boolean finished(RunStatus s) {
+        return s.phase != null && s.phase.isFinal();
+    }
+
+    private RunStatus observe() {
+        RunStatus s = status.get();
+        if (s != null) {
+            seen.add(s);
+        }
+        for (Job j : jobs.get()) {
+            jobNames.add(j.getMetadata().getName());
+        }
+        return s;
+    }
+
+    List<RunStatus> statuses() {
+        return seen;
+    }
+
+    Set<String> jobNames() {
+        return jobNames;
+    }
+
+    /** Epochs reported in status.progress, in the order seen (consecutive repeats collapsed). */
+    List<Integer> progressEpochs() {
+        List<Integer> epochs = new ArrayList<>();
+        for (RunStatus s : seen) {
+            if (s.progress != null && s.progress.epoch != null
+                    && (epochs.isEmpty() || !epochs.get(epochs.size() - 1).equals(s.progress.epoch))) {
+                epochs.add(s.progress.epoch);
+            }
+        }
+        return epochs;
+    }
+
+    /** The first status whose progress was written by {@code attempt}, or null. */
+    RunStatus firstProgressOf(int attempt) {
+        return seen.stream().filter(s -> s.progress != null && s.progress.attempt != null
+                && s.progress.attempt == attempt).findFirst().orElse(null);
+    }
+
+    /** A short account of the phases and progress seen, for failure messages. */
+    String summary() {
+        StringBuilder b = new StringBuilder();
+        String last = "";
+        for (RunStatus s : seen) {
+            String line = s.phase + " attempt=" + s.attempt + " restarts=" + s.restarts
+                    + (s.progress == null ? "" : " progress(attempt=" + s.progress.attempt + " epoch="
+                            + s.progress.epoch + " step=" + s.progress.step + ")")
+                    + (s.checkpoint == null ? "" : " checkpoint(epoch=" + s.checkpoint.epoch + ")");
+            if (!line.equals(last)) {
+                b.append("  ").append(line).append('\n');
+                last = line;
+            }
+        }
+        return b + "  jobs: " + jobNames + "\n  last message: "
+                + (seen.isEmpty() ? "-" : seen.get(seen.size() - 1).message);
+    }
+}

@@ -1,0 +1,186 @@
+package io.milan.e2e;
+
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.milan.api.MilanFinetune;
+import io.milan.api.MilanPretrain;
+import io.milan.api.PretrainedSource;
+import io.milan.api.RunStatus;
+import io.milan.api.StorageLocation;
+import io.milan.testsupport.Await;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Builds the suite's runs from the CPU quickstart examples, sized for a small cluster, and reads their state.
+ *
+ * <p>The data: claims {@value #DATA_CLAIM} and {@value #TEACHER_CLAIM} filled once per namespace by a pod of the
+ * trainer image with a class
+ * balanced subset of the image's Fashion-MNIST (32 px; {@code -Dmilan.e2e.trainPerClass}, default 150, and
+ * {@code -Dmilan.e2e.valPerClass}, default 50 images per class) and a teacher encoder written by
+ * {@code milan-trainer init-encoder} (a fixed random-feature teacher, as in the trainer's own smoke tests). So
+ * an epoch is a dozen steps of 2 x 64 images, and the dataset reaches the pods over a volume, as on a real
+ * cluster.
+ */
+final class Runs {
+    static final String DATA_CLAIM = "e2e-data";
+    /**
+     * The teacher lives on a claim of its own: a pod naming one claim in two volumes (dataset and teacher) never
+     * starts (the kubelet mounts the claim once and waits forever for the second volume).
+     */
+    static final String TEACHER_CLAIM = "e2e-teacher";
+    static final String TRAINER_IMAGE = System.getProperty("milan.e2e.trainerImage", "milan/trainer:0.1.0");
+    /** CPU request of each trainer pod: two pods plus the control plane fit a 2-core Kind node. */
+    static final String CPU_REQUEST = System.getProperty("milan.e2e.cpuRequest", "500m");
+    /** Memory limit of each trainer pod (3Gi was OOMKilled on rank 0 of the quickstart model). */
+    static final String MEMORY_LIMIT = System.getProperty("milan.e2e.memoryLimit", "5Gi");
+    static final Duration RUN_TIMEOUT = Duration.ofMinutes(Long.getLong("milan.e2e.runMinutes", 30));
+    private static final int TRAIN_PER_CLASS = Integer.getInteger("milan.e2e.trainPerClass", 150);
+    private static final int VAL_PER_CLASS = Integer.getInteger("milan.e2e.valPerClass", 50);
+
+    private final KubernetesClient client;
+    private final E2ECluster cluster;
+
+    Runs(KubernetesClient client, E2ECluster cluster) {
+        this.client = client;
+        this.cluster = cluster;
+    }
+
+    /** A ReadWriteOnce claim of the cluster's default StorageClass. */
+    void claim(String name, String size) {
+        client.persistentVolumeClaims().resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName(name)
+                .endMetadata().withNewSpec().withAccessModes("ReadWriteOnce").withNewResources()
+                .addToRequests("storage", new Quantity(size)).endResources().endSpec().build()).create();
+    }
+
+    /** Fills {@value #DATA_CLAIM} (dataset subset + teacher) and waits for the pod to complete. */
+    void prepareData() {
+        claim(DATA_CLAIM, "1Gi");
+        claim(TEACHER_CLAIM, "100Mi");
+        String script = String.join("\n",
+                "set -eu",
+                "src=/opt/milan/datasets/fashion-mnist; dst=/data/fashion-mnist",
+                "rm -rf \"$dst.tmp\"",
+                "for split in train:" + TRAIN_PER_CLASS + " val:" + VAL_PER_CLASS + "; do",
+                "  s=${split%%:*}; n=${split#*:}",
+                "  for c in $(ls \"$src/$s\"); do",
+                "    mkdir -p \"$dst.tmp/$s/$c\"",
+                "    (cd \"$src/$s/$c\" && ls | head -n \"$n\" | xargs cp -t \"$dst.tmp/$s/$c\")",
+                "  done",
+                "done",
+                "rm -rf \"$dst\" && mv \"$dst.tmp\" \"$dst\"",
+                "milan-trainer init-encoder --model vit_tiny --input_size 32 --patch_size 4 --seed 7"
+                        + " --output /teacher/teacher.safetensors",
+                "find \"$dst\" -type f | wc -l");
+        Pod pod = new PodBuilder().withNewMetadata().withName("e2e-data-prep").endMetadata().withNewSpec()
+                .withRestartPolicy("Never")
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(10001L).withRunAsGroup(10001L)
+                .withFsGroup(10001L).withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                .endSecurityContext()
+                .addNewContainer().withName("prep").withImage(TRAINER_IMAGE).withImagePullPolicy("IfNotPresent")
+                .withCommand("sh", "-c", script)
+                .withResources(new ResourceRequirementsBuilder().addToRequests("cpu", new Quantity("100m"))
+                        .addToLimits("memory", new Quantity("2Gi")).build())
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL")
+                .endCapabilities().endSecurityContext()
+                .addNewVolumeMount().withName("data").withMountPath("/data").endVolumeMount()
+                .addNewVolumeMount().withName("teacher").withMountPath("/teacher").endVolumeMount()
+                .endContainer()
+                .addNewVolume().withName("data").withNewPersistentVolumeClaim(DATA_CLAIM, false).endVolume()
+                .addNewVolume().withName("teacher").withNewPersistentVolumeClaim(TEACHER_CLAIM, false).endVolume()
+                .endSpec().build();
+        client.pods().resource(pod).create();
+        Pod done = Await.until("the data preparation pod to finish", Duration.ofMinutes(10),
+                () -> client.pods().withName("e2e-data-prep").get(),
+                p -> p != null && p.getStatus() != null
+                        && List.of("Succeeded", "Failed").contains(p.getStatus().getPhase()));
+        String log = client.pods().withName("e2e-data-prep").getLog();
+        if (!"Succeeded".equals(done.getStatus().getPhase())) {
+            throw new AssertionError("preparing the data failed; pod log:\n" + log);
+        }
+        int expected = 10 * (TRAIN_PER_CLASS + VAL_PER_CLASS);
+        if (!log.strip().endsWith(Integer.toString(expected))) {
+            throw new AssertionError("the data preparation copied a wrong number of images (expected " + expected
+                    + "); pod log:\n" + log);
+        }
+    }
+
+    /** examples/quickstart-cpu-pretrain.yaml on the prepared data, with its own output claim. */
+    MilanPretrain pretrain(String name, int epochs) {
+        MilanPretrain run = client.resources(MilanPretrain.class)
+                .load(cluster.repoPath("examples/quickstart-cpu-pretrain.yaml").toFile()).item();
+        run.getMetadata().setName(name);
+        run.getSpec().epochs = epochs;
+        run.getSpec().dataset = new StorageLocation("/milan/data", DATA_CLAIM);
+        run.getSpec().dataset.subPath = "fashion-mnist";
+        run.getSpec().teacher.weights = new StorageLocation("/milan/teacher/teacher.safetensors", TEACHER_CLAIM);
+        run.getSpec().teacher.weights.subPath = "teacher.safetensors";
+        run.getSpec().output = new StorageLocation("/output", name + "-output");
+        run.getSpec().numWorkers = 1;
+        run.getSpec().resources = sized();
+        claim(name + "-output", "1Gi");
+        return run;
+    }
+
+    /** examples/quickstart-cpu-finetune.yaml from the pretrain {@code pretrainName}, on the prepared data. */
+    MilanFinetune finetune(String name, String pretrainName, int epochs) {
+        MilanFinetune run = client.resources(MilanFinetune.class)
+                .load(cluster.repoPath("examples/quickstart-cpu-finetune.yaml").toFile()).item();
+        run.getMetadata().setName(name);
+        run.getSpec().pretrained = new PretrainedSource();
+        run.getSpec().pretrained.pretrainRef = new PretrainedSource.PretrainRef(pretrainName);
+        run.getSpec().epochs = epochs;
+        run.getSpec().dataset = new StorageLocation("/milan/data", DATA_CLAIM);
+        run.getSpec().dataset.subPath = "fashion-mnist";
+        run.getSpec().output = new StorageLocation("/output", name + "-output");
+        run.getSpec().numWorkers = 1;
+        run.getSpec().resources = sized();
+        claim(name + "-output", "1Gi");
+        return run;
+    }
+
+    private static io.fabric8.kubernetes.api.model.ResourceRequirements sized() {
+        return new ResourceRequirementsBuilder().addToRequests("cpu", new Quantity(CPU_REQUEST))
+                .addToRequests("memory", new Quantity("1Gi")).addToLimits("memory", new Quantity(MEMORY_LIMIT)).build();
+    }
+
+    RunStatus pretrainStatus(String name) {
+        MilanPretrain run = client.resources(MilanPretrain.class).withName(name).get();
+        return run == null ? null : run.getStatus();
+    }
+
+    RunStatus finetuneStatus(String name) {
+        MilanFinetune run = client.resources(MilanFinetune.class).withName(name).get();
+        return run == null ? null : run.getStatus();
+    }
+
+    /** The run's trainer pods (every attempt), by the operator's run label. */
+    List<Pod> pods(String run) {
+        return client.pods().withLabel("milan.io/run", run).list().getItems();
+    }
+
+    List<Job> jobs(String run) {
+        return client.batch().v1().jobs().withLabel("milan.io/run", run).list().getItems();
+    }
+
+    /** Logs of the run's pods, for failure messages. */
+    String podLogs(String run) {
+        StringBuilder s = new StringBuilder();
+        for (Pod p : pods(run)) {
+            String log;
+            try {
+                log = client.pods().withName(p.getMetadata().getName()).tailingLines(30).getLog();
+            } catch (RuntimeException e) {
+                log = "(no log: " + e.getMessage() + ")";
+            }
+            s.append("--- pod ").append(p.getMetadata().getName()).append(" (")
+                    .append(p.getStatus() == null ? "?" : p.getStatus().getPhase()).append(")\n").append(log);
+        }
+        return s.toString();
+    }
+}
