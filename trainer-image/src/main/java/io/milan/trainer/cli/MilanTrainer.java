@@ -4,6 +4,7 @@ import io.milan.trainer.data.FashionMnistConverter;
 import io.milan.trainer.train.ClassifierRun;
 import io.milan.trainer.train.EncoderFiles;
 import io.milan.trainer.train.PretrainRun;
+import io.milan.trainer.train.TerminationMessage;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,10 +38,14 @@ public final class MilanTrainer implements Callable<Integer> {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof IllegalArgumentException) {
                 // Bad values found by validation: a usage error, reported like picocli's own.
-                commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
+                String message = commandLine.getCommandName() + ": " + e.getMessage();
+                commandLine.getErr().println(message);
+                TerminationMessage.write(message);
                 return 2;
             }
-            commandLine.getErr().println(commandLine.getCommandName() + " failed: " + e);
+            String message = commandLine.getCommandName() + " failed: " + e;
+            commandLine.getErr().println(message);
+            TerminationMessage.write(message);
             e.printStackTrace(commandLine.getErr());
             return 1;
         });

@@ -4,9 +4,6 @@ import io.milan.api.CheckpointStatus;
 import io.milan.api.EvalStatus;
 import io.milan.api.Progress;
 import io.milan.api.report.StatusReporter;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 
@@ -16,7 +13,6 @@ import java.time.Instant;
  * the operator can read even if the status writes failed.
  */
 final class RunReporter implements AutoCloseable {
-    private static final Path TERMINATION_LOG = Path.of("/dev/termination-log");
 
     private final StatusReporter status;
     private final int attempt;
@@ -64,15 +60,9 @@ final class RunReporter implements AutoCloseable {
         status.checkpoint(c);
     }
 
-    /** The final summary; best effort, a missing /dev/termination-log (outside Kubernetes) is fine. */
+    /** The final summary as the container's termination message (the status subresource has it too). */
     void finished(String json) {
-        if (Files.isWritable(TERMINATION_LOG)) {
-            try {
-                Files.writeString(TERMINATION_LOG, json, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                // The status subresource already has the same figures.
-            }
-        }
+        TerminationMessage.write(json);
     }
 
     private static Double finiteOrNull(double v) {
