@@ -7,8 +7,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
-import io.milan.api.Progress;
-import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
 import io.milan.trainer.cli.CommonOptions;
@@ -40,9 +38,7 @@ import io.milan.trainer.optim.NonFiniteCheck;
 import io.milan.trainer.optim.ParamGroups;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -56,7 +52,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PretrainRun {
     private static final Logger LOG = LoggerFactory.getLogger(PretrainRun.class);
-    private static final int PRINT_FREQ = 20;
 
     private final PretrainOptions o;
     private final CommonOptions c;
@@ -71,11 +66,9 @@ public final class PretrainRun {
     /** Trains to the last epoch; throws (so the process exits non-zero) on any error. */
     public void run() throws Exception {
         o.validate();
-        DistConfig dist = DistConfig.fromEnv(System.getenv());
-        if (c.distTimeoutSeconds != null) {
-            dist = dist.withTimeout(Duration.ofSeconds(c.distTimeoutSeconds));
-        }
-        List<Device> devices = Devices.resolve(c.device, dist.localDevices());
+        RunEnvironment env = RunEnvironment.resolve(c);
+        DistConfig dist = env.dist();
+        List<Device> devices = env.devices();
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
         ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
         ViTConfig encoder = encoderConfig(o.model, c);
@@ -118,7 +111,8 @@ public final class PretrainRun {
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
         CheckpointStore store = new CheckpointStore(c.outputDir);
-        CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
+        CheckpointWriter checkpoints = new CheckpointWriter(store,
+                new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints), o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -156,7 +150,9 @@ public final class PretrainRun {
                                 + " processes");
                     }
                     AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
-                    long epochStart = System.nanoTime();
+                    StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs,
+                            (long) processBatch * world);
+                    progress.startEpoch(epoch, iterations);
                     for (int it = 0; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
@@ -180,18 +176,7 @@ public final class PretrainRun {
                         }
                         lossSum += loss;
                         lrSum += lr;
-                        double seconds = (System.nanoTime() - epochStart) / 1e9;
-                        double imagesPerSecond = (it + 1) * (double) processBatch * world / seconds;
-                        double eta = (seconds / (it + 1)) * ((long) (o.epochs - epoch) * iterations - it - 1);
-                        if (group.isPrimary()) {
-                            Progress p = reporter.progress(epoch, it + 1, iterations, globalStep, imagesPerSecond,
-                                    eta, lossSum / (it + 1), lr);
-                            reporter.progress(p);
-                            if (it % PRINT_FREQ == 0 || it + 1 == iterations) {
-                                System.out.println(new ProgressLine(epoch, o.epochs, it, iterations, lr, loss,
-                                        lossSum / (it + 1), imagesPerSecond, eta).format());
-                            }
-                        }
+                        progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
                     }
                 }
                 // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter).
@@ -199,7 +184,7 @@ public final class PretrainRun {
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
-                    epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, params, adam, store, policy, log,
+                    epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, params, adam, checkpoints, log,
                             reporter);
                 }
             }
@@ -240,16 +225,9 @@ public final class PretrainRun {
     }
 
     private void epochEnd(int epoch, long globalStep, double meanLoss, double meanLr, int iterations,
-            NamedParameters params, AdamW adam, CheckpointStore store, CheckpointPolicy policy, TrainingLog log,
+            NamedParameters params, AdamW adam, CheckpointWriter checkpoints, TrainingLog log,
             RunReporter reporter) throws Exception {
-        Path saved = null;
-        if (policy.shouldSave(epoch, o.epochs)) {
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put(CheckpointStore.ARGS, new Gson().toJson(commandLine));
-            meta.put(CheckpointStore.SEED, Integer.toString(c.seed));
-            saved = store.save(new Checkpoint(epoch, globalStep, params.asMap(), adam.state(), meta));
-            store.prune(epoch, c.keepCheckpoints);
-        }
+        Path saved = checkpoints.maybeSave(epoch, globalStep, params.asMap(), adam, Map.of());
         log.append(TrainingLog.pretrainStats(epoch, meanLr, meanLoss));
         reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, 0, 0, meanLoss, meanLr), null);
         if (saved != null) {
