@@ -10,7 +10,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Kubernetes Events on a run, one per transition ({@code kubectl describe} shows them). Recording is best
- * effort: a failed Event never fails a reconcile.
+ * effort and asynchronous: the reconcile does not wait for the API server, and a failed Event never fails it.
  */
 public class RunEvents {
     public static final String NORMAL = "Normal";
@@ -31,24 +31,25 @@ public class RunEvents {
         String prefix = meta.getName().length() > 200 ? meta.getName().substring(0, 200) : meta.getName();
         String name = prefix + "." + Long.toHexString(System.currentTimeMillis())
                 + Long.toHexString(SEQUENCE.incrementAndGet());
-        try {
-            client.v1().events().inNamespace(meta.getNamespace()).resource(new EventBuilder()
-                    .withNewMetadata().withName(name).withNamespace(meta.getNamespace()).endMetadata()
-                    .withNewInvolvedObject()
-                        .withApiVersion(run.getApiVersion()).withKind(run.getKind())
-                        .withName(meta.getName()).withNamespace(meta.getNamespace()).withUid(meta.getUid())
-                    .endInvolvedObject()
-                    .withType(type)
-                    .withReason(reason)
-                    .withMessage(message.length() > 1024 ? message.substring(0, 1024) : message)
-                    .withFirstTimestamp(now)
-                    .withLastTimestamp(now)
-                    .withCount(1)
-                    .withNewSource().withComponent(COMPONENT).endSource()
-                    .withReportingComponent(COMPONENT)
-                    .build()).create();
-        } catch (RuntimeException e) {
+        var event = new EventBuilder()
+                .withNewMetadata().withName(name).withNamespace(meta.getNamespace()).endMetadata()
+                .withNewInvolvedObject()
+                    .withApiVersion(run.getApiVersion()).withKind(run.getKind())
+                    .withName(meta.getName()).withNamespace(meta.getNamespace()).withUid(meta.getUid())
+                .endInvolvedObject()
+                .withType(type)
+                .withReason(reason)
+                .withMessage(message.length() > 1024 ? message.substring(0, 1024) : message)
+                .withFirstTimestamp(now)
+                .withLastTimestamp(now)
+                .withCount(1)
+                .withNewSource().withComponent(COMPONENT).endSource()
+                .withReportingComponent(COMPONENT)
+                .build();
+        // Sent without waiting for the answer: an Event must not hold up the reconcile.
+        AsyncCreate.ifAbsent(client, event).exceptionally(e -> {
             LOG.debugf("event %s on %s/%s not recorded: %s", reason, meta.getNamespace(), meta.getName(), e);
-        }
+            return null;
+        });
     }
 }

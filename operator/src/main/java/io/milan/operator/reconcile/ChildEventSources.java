@@ -20,7 +20,7 @@ import java.util.Set;
  * The children a reconciler watches: Jobs and pods of its kind (selected by label, mapped back to their run by the
  * {@code milan.io/run-name} annotation, which holds run names longer than a label can). A change to either
  * triggers a reconcile of the run. Service, ServiceAccount, Role and RoleBinding are created with each attempt
- * and not watched.
+ * and not watched. Both caches keep only the fields a reconcile reads ({@link PrunedStore}).
  */
 final class ChildEventSources {
     private ChildEventSources() {
@@ -33,12 +33,14 @@ final class ChildEventSources {
                 .from(Job.class, context.getPrimaryResourceClass())
                 .withName("jobs")
                 .withLabelSelector(Labels.selectorFor(kind))
+                .withItemStore(new PrunedStore<>())
                 .withSecondaryToPrimaryMapper(ChildEventSources::toRun)
                 .build(), context));
         sources.add(new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(Pod.class, context.getPrimaryResourceClass())
                 .withName("pods")
                 .withLabelSelector(Labels.selectorFor(kind))
+                .withItemStore(new PrunedStore<>())
                 .withSecondaryToPrimaryMapper(ChildEventSources::toRun)
                 .build(), context));
         return sources;

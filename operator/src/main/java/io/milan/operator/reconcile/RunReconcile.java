@@ -244,10 +244,10 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
 
     private void createPodGroup(RenderInput in) {
         try {
-            children.createIfAbsent(HeadlessService.render(in));
-            children.createIfAbsent(TrainerRbac.serviceAccount(in));
-            children.createIfAbsent(TrainerRbac.role(in));
-            children.createIfAbsent(TrainerRbac.roleBinding(in));
+            // Service, ServiceAccount and Role at once, the RoleBinding after its Role; the Job after all of them,
+            // since its pods need the ServiceAccount.
+            children.createAllIfAbsent(List.of(HeadlessService.render(in)), List.of(TrainerRbac.serviceAccount(in)),
+                    List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in)));
             GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
             if (gang != null && !children.createGangPodGroup(gang, in)) {
                 fail("GangSchedulerMissing", "spec.gangScheduler is " + spec.gangScheduler.name().toLowerCase()
