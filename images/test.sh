@@ -78,8 +78,12 @@ test_trainer() {
   expect "dataset train split" "$(sed -n 1p <<<"$out")" "train 10 classes 60000 images"
   expect "dataset val split" "$(sed -n 2p <<<"$out")" "val 10 classes 10000 images"
 
-  # The image can train: one pretraining epoch (4 steps) on 12 images per class copied from the image's
-  # dataset, with a random-feature teacher from init-encoder, everything written under /tmp.
+  # The quickstart's teacher: a vit_micro checkpoint the trainer can read.
+  expect "quickstart teacher" "$(docker run --rm "${restricted[@]}" --entrypoint bash "$trainer" -c \
+    'f=/opt/milan/teachers/fashion-mnist-vit-micro-16.safetensors; test -s "$f" && echo present')" "present"
+
+  # The image can train: one pretraining epoch (4 steps) of the quickstart's model on 12 images per class copied
+  # from the image's dataset, with the image's teacher, everything written under /tmp.
   start=$(date +%s%N)
   if out=$(docker run --rm "${restricted[@]}" --entrypoint bash "$trainer" -c '
       set -euo pipefail
@@ -87,10 +91,11 @@ test_trainer() {
         mkdir -p "/tmp/data/train/${c##*/}"
         find "$c" -name "*.png" | sort | sed -n 1,12p | xargs cp -t "/tmp/data/train/${c##*/}"
       done
-      milan-trainer init-encoder --model vit_tiny --input_size 32 --patch_size 4 --output /tmp/teacher.safetensors
-      milan-trainer pretrain --model vit_tiny --input_size 32 --patch_size 4 --batch_size 30 --epochs 1 \
-        --warmup_epochs 0 --lr 1e-3 --teacher encoder --teacher_model vit_tiny --teacher_path /tmp/teacher.safetensors \
-        --change_decoder --attn_mask --data_path /tmp/data --output_dir /tmp/out --num_workers 1
+      milan-trainer pretrain --model vit_micro --input_size 16 --patch_size 4 --batch_size 30 --epochs 1 \
+        --warmup_epochs 0 --lr 1e-3 --teacher encoder --teacher_model vit_micro \
+        --teacher_path /opt/milan/teachers/fashion-mnist-vit-micro-16.safetensors --change_decoder --attn_mask \
+        --decoder_embed_dim 128 --decoder_depth 2 --decoder_num_heads 4 \
+        --data_path /tmp/data --output_dir /tmp/out --num_workers 1
       ls /tmp/out' 2>&1); then
     grep -E '^Epoch|Saved checkpoint|Training time' <<<"$out" | cut -c1-160 | sed 's/^/     | /'
     if grep -qx 'checkpoint-0.safetensors' <<<"$out" && grep -qx 'log.txt' <<<"$out"; then

@@ -57,7 +57,7 @@ last_checkpoint() { ls -1v "$1"/checkpoint-*.safetensors | grep -v optim | tail 
 step teacher "${trainer[@]}" finetune "${model[@]}" --cls_token --nb_classes 10 --epochs 2 --warmup_epochs 1 \
   --batch_size 256 --lr 1e-3 --weight_decay 0.05 --layer_decay 1.0 --drop_path 0.1 --mixup 0 --cutmix 0 \
   --smoothing 0.1 --aa= --reprob 0 --data_path "$full"
-if $teacher_only; then last_checkpoint teacher; exit 0; fi
+if $teacher_only; then echo "$PWD/$(last_checkpoint teacher)"; exit 0; fi
 pair step a-scratch "${trainer[@]}" finetune "${finetune[@]}" --layer_decay 1.0 --data_path "$tenth" &
 a=$!
 pair step b-pretrain "${trainer[@]}" pretrain "${model[@]}" --batch_size 256 --epochs 1 --warmup_epochs 0 --lr 1e-3 \

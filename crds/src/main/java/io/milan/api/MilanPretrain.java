@@ -60,6 +60,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ValidationRule(value = UNLESS_STARTED + "self.spec.promptingDecoder == oldSelf.spec.promptingDecoder",
         message = "spec.promptingDecoder cannot change once the run has started",
         fieldPath = ".spec.promptingDecoder")
+@ValidationRule(value = UNLESS_STARTED + "has(self.spec.decoder) == has(oldSelf.spec.decoder)"
+        + " && (!has(self.spec.decoder) || self.spec.decoder == oldSelf.spec.decoder)",
+        message = "spec.decoder cannot change once the run has started", fieldPath = ".spec.decoder")
 @ValidationRule(value = UNLESS_STARTED + "self.spec.semanticMasking == oldSelf.spec.semanticMasking",
         message = "spec.semanticMasking cannot change once the run has started",
         fieldPath = ".spec.semanticMasking")

@@ -68,6 +68,9 @@ public class MilanPretrainSpec extends RunSpec {
             + " (ablation).")
     public Boolean promptingDecoder = true;
 
+    @JsonPropertyDescription("The decoder's width, depth and heads (default: the reference's 512, 8, 16).")
+    public DecoderSpec decoder;
+
     @Default("true")
     @JsonPropertyDescription("Semantic-aware masking from the teacher's cls attention (--attn_mask); false ="
             + " uniform random masking.")

@@ -19,21 +19,14 @@ import java.util.List;
 /**
  * Builds the suite's runs from the CPU quickstart examples, sized for a small cluster, and reads their state.
  *
- * <p>The data: claims {@value #DATA_CLAIM} and {@value #TEACHER_CLAIM} filled once per namespace by a pod of the
- * trainer image with a class
- * balanced subset of the image's Fashion-MNIST (32 px; {@code -Dmilan.e2e.trainPerClass}, default 150, and
- * {@code -Dmilan.e2e.valPerClass}, default 50 images per class) and a teacher encoder written by
- * {@code milan-trainer init-encoder} (a fixed random-feature teacher, as in the trainer's own smoke tests). So
- * an epoch is a dozen steps of 2 x 64 images, and the dataset reaches the pods over a volume, as on a real
- * cluster.
+ * <p>The data: claim {@value #DATA_CLAIM}, filled once per namespace by a pod of the trainer image with a class
+ * balanced subset of the image's Fashion-MNIST (16 px; {@code -Dmilan.e2e.trainPerClass}, default 150, and
+ * {@code -Dmilan.e2e.valPerClass}, default 50 images per class), so an epoch is a dozen steps of 2 x 64 images and
+ * the dataset reaches the pods over a volume, as on a real cluster. The teacher is the one the image ships, as in
+ * the example.
  */
 final class Runs {
     static final String DATA_CLAIM = "e2e-data";
-    /**
-     * The teacher lives on a claim of its own: a pod naming one claim in two volumes (dataset and teacher) never
-     * starts (the kubelet mounts the claim once and waits forever for the second volume).
-     */
-    static final String TEACHER_CLAIM = "e2e-teacher";
     static final String TRAINER_IMAGE = System.getProperty("milan.e2e.trainerImage", "milan/trainer:0.1.0");
     /** CPU request of each trainer pod: two pods plus the control plane fit a 2-core Kind node. */
     static final String CPU_REQUEST = System.getProperty("milan.e2e.cpuRequest", "500m");
@@ -58,10 +51,9 @@ final class Runs {
                 .addToRequests("storage", new Quantity(size)).endResources().endSpec().build()).create();
     }
 
-    /** Fills {@value #DATA_CLAIM} (dataset subset + teacher) and waits for the pod to complete. */
+    /** Fills {@value #DATA_CLAIM} with the dataset subset and waits for the pod to complete. */
     void prepareData() {
         claim(DATA_CLAIM, "1Gi");
-        claim(TEACHER_CLAIM, "100Mi");
         String script = String.join("\n",
                 "set -eu",
                 "src=/opt/milan/datasets/fashion-mnist; dst=/data/fashion-mnist",
@@ -74,8 +66,6 @@ final class Runs {
                 "  done",
                 "done",
                 "rm -rf \"$dst\" && mv \"$dst.tmp\" \"$dst\"",
-                "milan-trainer init-encoder --model vit_tiny --input_size 32 --patch_size 4 --seed 7"
-                        + " --output /teacher/teacher.safetensors",
                 "find \"$dst\" -type f | wc -l");
         Pod pod = new PodBuilder().withNewMetadata().withName("e2e-data-prep").endMetadata().withNewSpec()
                 .withRestartPolicy("Never")
@@ -89,10 +79,8 @@ final class Runs {
                 .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL")
                 .endCapabilities().endSecurityContext()
                 .addNewVolumeMount().withName("data").withMountPath("/data").endVolumeMount()
-                .addNewVolumeMount().withName("teacher").withMountPath("/teacher").endVolumeMount()
                 .endContainer()
                 .addNewVolume().withName("data").withNewPersistentVolumeClaim(DATA_CLAIM, false).endVolume()
-                .addNewVolume().withName("teacher").withNewPersistentVolumeClaim(TEACHER_CLAIM, false).endVolume()
                 .endSpec().build();
         client.pods().resource(pod).create();
         Pod done = Await.until("the data preparation pod to finish", Duration.ofMinutes(10),
@@ -118,8 +106,6 @@ final class Runs {
         run.getSpec().epochs = epochs;
         run.getSpec().dataset = new StorageLocation("/milan/data", DATA_CLAIM);
         run.getSpec().dataset.subPath = "fashion-mnist";
-        run.getSpec().teacher.weights = new StorageLocation("/milan/teacher/teacher.safetensors", TEACHER_CLAIM);
-        run.getSpec().teacher.weights.subPath = "teacher.safetensors";
         run.getSpec().output = new StorageLocation("/output", name + "-output");
         run.getSpec().numWorkers = 1;
         run.getSpec().resources = sized();

@@ -1,5 +1,6 @@
 package io.milan.operator.podgroup;
 
+import io.milan.api.DecoderSpec;
 import io.milan.api.FinetuneDefaults;
 import io.milan.api.FinetuneMode;
 import io.milan.api.MilanFinetuneSpec;
@@ -34,6 +35,10 @@ public final class TrainerArgs {
             a.flag("--teacher_model", s.teacher.model.cliName);
         }
         a.bool("--change_decoder", s.promptingDecoder);
+        DecoderSpec decoder = s.decoder != null ? s.decoder : new DecoderSpec();
+        a.flag("--decoder_embed_dim", decoder.embedDim);
+        a.flag("--decoder_depth", decoder.depth);
+        a.flag("--decoder_num_heads", decoder.numHeads);
         a.bool("--attn_mask", s.semanticMasking);
         return List.copyOf(a.args);
     }

@@ -44,7 +44,8 @@ class JobRendererTest {
                 "--seed", "0", "--num_workers", "10", "--checkpoint_interval", "20", "--keep_checkpoints", "3",
                 "--resume", "auto",
                 "--mask_ratio", "0.75", "--teacher", "clip", "--teacher_path", "/teacher/model.safetensors",
-                "--change_decoder", "--attn_mask"), c.getArgs());
+                "--change_decoder", "--decoder_embed_dim", "512", "--decoder_depth", "8",
+                "--decoder_num_heads", "16", "--attn_mask"), c.getArgs());
     }
 
     @Test
@@ -58,6 +59,8 @@ class JobRendererTest {
         assertTrue(args.contains("--attn_mask"));
         assertEquals("0.001", after(args, "--lr"), "an absolute lr is passed");
         assertEquals("3.0", after(args, "--clip_grad"));
+        assertEquals(List.of("128", "2", "4"), List.of(after(args, "--decoder_embed_dim"),
+                after(args, "--decoder_depth"), after(args, "--decoder_num_heads")), "the quickstart's small decoder");
         assertEquals("4", after(args, "--patch_size"), "spec.patchSize wins over the model default");
         assertEquals("encoder", after(args, "--teacher"));
         assertEquals("vit_tiny", after(args, "--teacher_model"));
