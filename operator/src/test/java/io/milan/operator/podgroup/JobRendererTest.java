@@ -63,7 +63,7 @@ class JobRendererTest {
                 after(args, "--decoder_depth"), after(args, "--decoder_num_heads")), "the quickstart's small decoder");
         assertEquals("4", after(args, "--patch_size"), "spec.patchSize wins over the model default");
         assertEquals("encoder", after(args, "--teacher"));
-        assertEquals("vit_tiny", after(args, "--teacher_model"));
+        assertEquals("vit_micro", after(args, "--teacher_model"));
     }
 
     @Test
