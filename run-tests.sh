@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # The test command of the README: installs what the tests need (idempotent; Debian packages, the local
-# Kubernetes binaries and helm, built from Go modules into a cache outside the repository), then runs every
-# test tier that exists: unit tests, integration tests against a real kube-apiserver with fake GPU nodes, and
-# the Helm chart's tests (lint, template, Argo CD health checks, server-side dry run of every rendering).
+# Kubernetes binaries, helm, kind and its node image, the container images; built from Go modules, Debian and
+# Maven Central into caches outside the repository), then runs every test tier:
+#   1. unit tests and integration tests against a real kube-apiserver with fake GPU nodes (Maven);
+#   2. the Helm chart's tests (lint, template, Argo CD health checks, server-side dry run of every rendering);
+#   3. the end-to-end suite on a real Kind cluster whose pods run the trainer (e2e/kind/suite.sh).
+# Extra arguments go to the Maven build of tier 1.
 set -euo pipefail
 cd "$(dirname "$0")"
+t0=$SECONDS
+stamp() { echo "run-tests.sh: $1 done after $((SECONDS - t0)) s"; }
 
 e2e/ensure-prereqs.sh
 trainer-image/ensure-data.sh
-./mvnw -B -ntp verify "$@"
+# install: the end-to-end module runs alone in tier 3 and takes the other modules from the local repository.
+./mvnw -B -ntp install "$@"
+stamp "tier 1 (Maven)"
 
 # The chart against a real API server of its own (CRDs applied, so the dry run knows the kinds).
-cluster=$(mktemp -d)
-trap 'e2e/local-cluster.sh down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$cluster"' EXIT
-e2e/local-cluster.sh up --dir "$cluster" --nodes 1 --owner-pid $$ >/dev/null
-export KUBECONFIG=$cluster/kubeconfig PATH=$(e2e/build-k8s.sh --print-bin-dir):$PATH
-kubectl apply --server-side -f crds/manifests/ >/dev/null
-charts/test.sh
+chart_tests() (
+  cluster=$(mktemp -d)
+  trap 'e2e/local-cluster.sh down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$cluster"' EXIT
+  e2e/local-cluster.sh up --dir "$cluster" --nodes 1 --owner-pid $$ >/dev/null
+  export KUBECONFIG=$cluster/kubeconfig PATH=$(e2e/build-k8s.sh --print-bin-dir):$PATH
+  kubectl apply --server-side -f crds/manifests/ >/dev/null
+  charts/test.sh
+)
+chart_tests
+stamp "tier 2 (chart)"
+
+e2e/kind/suite.sh
+stamp "tier 3 (Kind end to end)"
