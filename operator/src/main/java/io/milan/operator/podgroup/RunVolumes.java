@@ -62,12 +62,21 @@ public final class RunVolumes {
         return out.claimName == null || out.claimName.isBlank();
     }
 
+    /**
+     * One pod volume per claim: locations on the same claim (dataset and teacher side by side, say) share the
+     * volume of the first of them. A pod naming one claim in two volumes never starts (the kubelet mounts the
+     * claim once and waits forever for the second). The shared volume is writable if any of its locations is;
+     * each mount keeps its own read-only flag.
+     */
     public static List<Volume> volumes(List<Location> locations) {
         List<Volume> volumes = new ArrayList<>();
         for (Location l : locations) {
             if (l.hasClaim()) {
-                volumes.add(new VolumeBuilder().withName(l.volume())
-                        .withNewPersistentVolumeClaim(l.location().claimName, l.readOnly()).build());
+                if (volumeOf(l, locations).equals(l.volume())) {
+                    boolean readOnly = locations.stream().filter(o -> sameClaim(o, l)).allMatch(Location::readOnly);
+                    volumes.add(new VolumeBuilder().withName(l.volume())
+                            .withNewPersistentVolumeClaim(l.location().claimName, readOnly).build());
+                }
             } else if (!l.readOnly()) {
                 volumes.add(new VolumeBuilder().withName(l.volume()).withNewEmptyDir().endEmptyDir().build());
             }
@@ -80,7 +89,7 @@ public final class RunVolumes {
         List<VolumeMount> mounts = new ArrayList<>();
         for (Location l : locations) {
             if (l.hasClaim() || !l.readOnly()) {
-                mounts.add(new VolumeMountBuilder().withName(l.volume())
+                mounts.add(new VolumeMountBuilder().withName(volumeOf(l, locations))
                         .withMountPath(l.location().path)
                         .withSubPath(l.hasClaim() ? l.location().subPath : null)
                         .withReadOnly(l.readOnly() ? Boolean.TRUE : null)
@@ -89,5 +98,15 @@ public final class RunVolumes {
         }
         mounts.add(new VolumeMountBuilder().withName(SCRATCH_VOLUME).withMountPath(SCRATCH_PATH).build());
         return mounts;
+    }
+
+    /** The pod volume that carries {@code l}: its own, or that of the first location on the same claim. */
+    private static String volumeOf(Location l, List<Location> locations) {
+        return l.hasClaim() ? locations.stream().filter(o -> sameClaim(o, l)).findFirst().orElse(l).volume()
+                : l.volume();
+    }
+
+    private static boolean sameClaim(Location a, Location b) {
+        return a.hasClaim() && b.hasClaim() && a.location().claimName.equals(b.location().claimName);
     }
 }

@@ -214,6 +214,32 @@ class JobRendererTest {
     }
 
     @Test
+    void locationsOnOneClaimShareOneVolume() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().dataset = new StorageLocation("/milan/data", "shared");
+        run.getSpec().dataset.subPath = "imagenet";
+        run.getSpec().teacher.weights = new StorageLocation("/milan/teacher/model.safetensors", "shared");
+        run.getSpec().teacher.weights.subPath = "clip/model.safetensors";
+        run.getSpec().output = new StorageLocation("/output", "shared");
+        run.getSpec().output.subPath = "runs/a";
+        PodSpec pod = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec();
+
+        List<Volume> claims = pod.getVolumes().stream().filter(v -> v.getPersistentVolumeClaim() != null).toList();
+        assertEquals(1, claims.size(), "one volume for the claim: " + pod.getVolumes());
+        assertEquals("shared", claims.get(0).getPersistentVolumeClaim().getClaimName());
+        assertEquals(Boolean.FALSE, claims.get(0).getPersistentVolumeClaim().getReadOnly(),
+                "writable, as the output is on it");
+        Map<String, VolumeMount> byPath = pod.getContainers().get(0).getVolumeMounts().stream()
+                .collect(Collectors.toMap(VolumeMount::getMountPath, Function.identity()));
+        for (String path : List.of("/milan/data", "/milan/teacher/model.safetensors", "/output")) {
+            assertEquals(claims.get(0).getName(), byPath.get(path).getName(), path + " mounts the shared volume");
+        }
+        assertEquals("clip/model.safetensors", byPath.get("/milan/teacher/model.safetensors").getSubPath());
+        assertEquals(Boolean.TRUE, byPath.get("/milan/data").getReadOnly(), "inputs stay read-only");
+        assertNull(byPath.get("/output").getReadOnly(), "output is writable");
+    }
+
+    @Test
     void aReferencedPretrainsClaimIsMountedReadOnly() {
         MilanFinetune run = Fixtures.finetune("finetune-vit-base.yaml");
         StorageLocation mount = new StorageLocation(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, "pt-out");
