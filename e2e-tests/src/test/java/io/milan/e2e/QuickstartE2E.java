@@ -18,8 +18,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * The CPU quickstart end to end: MilanPretrain with 2 pods (data parallelism across pods) to Succeeded with
  * progress and checkpoints in status while it runs, then a MilanFinetune from it to Succeeded with top-1 in status
- * above a floor ({@code -Dmilan.e2e.top1Floor}, default 20 %: twice chance on Fashion-MNIST's 10 classes; the
- * suite's 3 short epochs on 1,500 images measured 22.4 %).
+ * above a floor ({@code -Dmilan.e2e.top1Floor}, default 35 %, 3.5 times chance on Fashion-MNIST's 10 classes; the
+ * suite's 3 + 3 short epochs on 1,500 images with the image's teacher measured 49.8 %).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class QuickstartE2E extends E2ETestBase {
@@ -27,7 +27,7 @@ class QuickstartE2E extends E2ETestBase {
     private static final String FINETUNE = "quickstart-finetune";
     private static final int PRETRAIN_EPOCHS = 3;
     private static final int FINETUNE_EPOCHS = Integer.getInteger("milan.e2e.finetuneEpochs", 3);
-    private static final double TOP1_FLOOR = Double.parseDouble(System.getProperty("milan.e2e.top1Floor", "20"));
+    private static final double TOP1_FLOOR = Double.parseDouble(System.getProperty("milan.e2e.top1Floor", "35"));
 
     @Test
     @Order(1)
