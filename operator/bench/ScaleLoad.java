@@ -281,8 +281,7 @@ public final class ScaleLoad {
         double nonHeap = op.sum("jvm_memory_used_bytes", Map.of("area", "nonheap"));
         System.out.printf(Locale.ROOT, "operator heap used %.0f MiB, non-heap %.0f MiB (jvm_memory_used_bytes), RSS"
                 + " %s MiB (/proc/%s/status VmRSS)%n", heap / (1 << 20), nonHeap / (1 << 20), rssMiB(pid), pid);
-        run("jcmd", pid, "GC.run");
-        Thread.sleep(2000);
+        run("jcmd", pid, "GC.run"); // returns once the collection has finished: nothing to wait for
         String info = run("jcmd", pid, "GC.heap_info");
         Matcher m = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
         long used = 0;
