@@ -36,7 +36,10 @@ import java.util.regex.Pattern;
  * reconcile-duration quantiles, the API requests per run, and the operator's heap and RSS.
  *
  * <p>Arguments: --kubeconfig F --namespace NS --template F (one MilanPretrain, its name is replaced) --runs N
- * --operator-metrics URL --operator-pid PID [--threads 16] [--timeout-s 900] [--settle-s 15]
+ * --operator-metrics URL --operator-pid PID [--cluster-pids DIR] [--threads 16] [--timeout-s 900] [--settle-s 15]
+ *
+ * <p>--cluster-pids names the directory of the control plane's pid files (e2e/local-cluster.sh): their CPU time
+ * over the load is printed next to the operator's, which tells the operator's own cost apart from the machine's.
  */
 public final class ScaleLoad {
     private static final ResourceDefinitionContext PRETRAINS = new ResourceDefinitionContext.Builder()
@@ -103,6 +106,7 @@ public final class ScaleLoad {
             String template = Files.readString(Path.of(need("template")));
             MetricsText apiBefore = MetricsText.parse(client.raw("/metrics"));
             Snapshot before = Snapshot.of(apiBefore);
+            Map<String, Double> cpuBefore = cpuSeconds();
 
             SharedIndexInformer<Job> jobs = client.batch().v1().jobs().inNamespace(ns)
                     .inform(handler(j -> true, jobSeenAt), 0);
@@ -129,6 +133,7 @@ public final class ScaleLoad {
             pretrains.close();
 
             settle();
+            reportCpu(cpuBefore, cpuSeconds());
             MetricsText op = MetricsText.parse(httpGet(need("operator-metrics")));
             reportReconcile(op);
             reportRequests(before, Snapshot.of(MetricsText.parse(client.raw("/metrics"))));
@@ -273,6 +278,43 @@ public final class ScaleLoad {
         System.out.println("  all clients by verb/resource (>= 0.1 per run), per run:");
         delta.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue()))
                 .forEach(e -> System.out.printf(Locale.ROOT, "    %-44s %6.2f%n", e.getKey(), e.getValue() / runs));
+    }
+
+    /** CPU seconds (user + system) of the operator and of each control-plane process, by name. */
+    private Map<String, Double> cpuSeconds() throws IOException {
+        Map<String, Double> cpu = new TreeMap<>();
+        cpu.put("operator", cpuSecondsOf(need("operator-pid")));
+        cpu.put("driver", cpuSecondsOf(String.valueOf(ProcessHandle.current().pid())));
+        String dir = opts.get("cluster-pids");
+        if (dir != null) {
+            try (var files = Files.list(Path.of(dir))) {
+                for (Path f : files.filter(f -> f.toString().endsWith(".pid")).sorted().toList()) {
+                    String name = f.getFileName().toString().replace(".pid", "");
+                    if (!name.equals("watchdog")) {
+                        cpu.put(name, cpuSecondsOf(Files.readString(f).trim()));
+                    }
+                }
+            }
+        }
+        return cpu;
+    }
+
+    private static double cpuSecondsOf(String pid) throws IOException {
+        Path stat = Path.of("/proc", pid, "stat");
+        if (!Files.exists(stat)) {
+            return Double.NaN;
+        }
+        String s = Files.readString(stat);
+        // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+        String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // USER_HZ is 100 on Linux
+    }
+
+    private void reportCpu(Map<String, Double> before, Map<String, Double> after) {
+        StringBuilder line = new StringBuilder("CPU seconds (user+sys) from the first create until settled:");
+        after.forEach((name, s) -> line.append(String.format(Locale.ROOT, " %s %.1f", name,
+                s - before.getOrDefault(name, 0.0))));
+        System.out.println(line);
     }
 
     private void reportMemory(MetricsText op) throws Exception {

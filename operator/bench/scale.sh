@@ -12,7 +12,8 @@
 #   --jfr       record the operator with JFR (DIR/operator.jfr; profile with `jfr print --events ExecutionSample`)
 #   --nmt       native memory tracking: prints where the operator's committed memory is (DIR/nmt.txt)
 #   --keep      leave the cluster and the operator running at the end (stop: local-cluster.sh down --dir DIR/cluster)
-# Env: OPERATOR_JVM_FLAGS (default: the operator image's flags under the Helm chart's 512Mi memory limit);
+# Env: OPERATOR_JVM_FLAGS (default: the operator image's flags under the Helm chart's 512Mi memory limit),
+#      OPERATOR_MALLOC_ARENA_MAX (default 2, as in the image; glibc by itself allows 8 per core);
 #      OPERATOR_JAR (default operator/target/quarkus-app/quarkus-run.jar), e.g. an older build to compare.
 set -euo pipefail
 
@@ -49,10 +50,11 @@ done
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
-# The image's entrypoint flags (operator/src/main/docker/Dockerfile.jvm) with the JVM sized as under the chart's
-# memory limit of 512Mi (charts/*/values.yaml): MaxRAM stands in for the container limit, and SerialGC is what the
-# JVM picks by itself below 1792 MB (here it would see the host's memory and pick G1).
-JVM_FLAGS=${OPERATOR_JVM_FLAGS:--XX:MaxRAM=512m -XX:+UseSerialGC -XX:MaxRAMPercentage=75.0 -XX:+ExitOnOutOfMemoryError}
+# The image's entrypoint flags and environment (operator/src/main/docker/Dockerfile.jvm) with the JVM sized as
+# under the chart's memory limit of 512Mi (charts/*/values.yaml): MaxRAM stands in for the container limit.
+JVM_FLAGS=${OPERATOR_JVM_FLAGS:--XX:MaxRAM=512m -XX:+UseSerialGC -XX:MaxRAMPercentage=75.0 -XX:MinHeapFreeRatio=10 \
+-XX:MaxHeapFreeRatio=20 -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=32m -Xss512k -XX:+ExitOnOutOfMemoryError}
+OPERATOR_MALLOC_ARENA_MAX=${OPERATOR_MALLOC_ARENA_MAX:-2}
 $NMT && JVM_FLAGS+=" -XX:NativeMemoryTracking=summary"
 $JFR && JVM_FLAGS+=" -XX:StartFlightRecording=filename=$DIR/operator.jfr,settings=profile,dumponexit=true"
 
@@ -153,7 +155,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 log "starting the operator: java $JVM_FLAGS -jar $JAR (port $PORT, log $DIR/operator.log)"
 start_ns=$(date +%s%N)
 # shellcheck disable=SC2086
-KUBECONFIG=$DIR/operator.kubeconfig QUARKUS_HTTP_PORT=$PORT java $JVM_FLAGS -jar "$JAR" >"$DIR/operator.log" 2>&1 &
+KUBECONFIG=$DIR/operator.kubeconfig QUARKUS_HTTP_PORT=$PORT MALLOC_ARENA_MAX=$OPERATOR_MALLOC_ARENA_MAX java $JVM_FLAGS -jar "$JAR" >"$DIR/operator.log" 2>&1 &
 OPERATOR_PID=$!
 until curl -fs "http://127.0.0.1:$PORT/q/health/ready" 2>/dev/null | grep -q '"UP"'; do
   kill -0 "$OPERATOR_PID" 2>/dev/null || { tail -n 30 "$DIR/operator.log" >&2; die "the operator exited"; }
@@ -167,11 +169,11 @@ echo "operator ready (process start -> /q/health/ready UP) in $ready_ms ms; RSS 
 ( while sleep 5; do echo "$(date +%T) $(cut -d' ' -f1-3 /proc/loadavg)"; done ) >"$DIR/loadavg.txt" &
 LOAD_PID=$!
 echo "machine: $(nproc) cores; load before: $(uptime | sed 's/.*load average: //')"
-echo "operator JVM flags: $JVM_FLAGS"
+echo "operator JVM flags: $JVM_FLAGS (MALLOC_ARENA_MAX=$OPERATOR_MALLOC_ARENA_MAX)"
 echo "load: $RUNS MilanPretrain runs x $PODS pods, $NODES kwok nodes"
 java -Xmx512m -cp "$ROOT/operator/target/quarkus-app/lib/main/*" "$ROOT/operator/bench/ScaleLoad.java" \
   --kubeconfig "$KUBECONFIG" --namespace bench --template "$DIR/run.yaml" --runs "$RUNS" \
-  --operator-metrics "http://127.0.0.1:$PORT/q/metrics" --operator-pid "$OPERATOR_PID" 2> >(grep -v 'WARN\|SLF4J' >&2)
+  --operator-metrics "http://127.0.0.1:$PORT/q/metrics" --operator-pid "$OPERATOR_PID" --cluster-pids "$CLUSTER/pids" 2> >(grep -v 'WARN\|SLF4J' >&2)
 kill "$LOAD_PID" 2>/dev/null; LOAD_PID=""
 echo "load average during the run (1 min): max $(awk '{print $2}' "$DIR/loadavg.txt" | sort -n | tail -1), samples in $DIR/loadavg.txt"
 echo "load after: $(uptime | sed 's/.*load average: //')"

@@ -47,7 +47,7 @@ public class RunEvents {
                 .withReportingComponent(COMPONENT)
                 .build();
         // Sent without waiting for the answer: an Event must not hold up the reconcile.
-        AsyncCreate.ifAbsent(client, event).exceptionally(e -> {
+        AsyncCreate.ifAbsent(client, event, AsyncCreate.Priority.BACKGROUND).exceptionally(e -> {
             LOG.debugf("event %s on %s/%s not recorded: %s", reason, meta.getNamespace(), meta.getName(), e);
             return null;
         });

@@ -17,7 +17,6 @@ import java.net.HttpURLConnection;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * Writes a run's children. Creation is create-if-absent: names are deterministic, so "already exists" means the
@@ -30,41 +29,25 @@ final class Children {
         this.client = client;
     }
 
-    /** Creates the child unless one of that name exists. */
-    <T extends HasMetadata> void createIfAbsent(T child) {
-        try {
-            client.resource(child).create();
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
-                throw e;
-            }
-        }
-    }
-
     /**
-     * Creates children concurrently, each unless one of that name exists, and waits for all of them: one round trip
-     * per chain position instead of one per child. Each chain is created in its order (a RoleBinding needs its Role
-     * first: without the bind verb the API server checks the Role's rules), the chains at once. Rethrows the API
-     * server's refusal of any.
+     * Creates children without waiting, each unless one of that name exists: the chains at once, each in its order
+     * (a RoleBinding needs its Role first: without the bind verb the API server checks the Role's rules), then
+     * {@code last} once all chains are done. The future fails with the API server's refusal of any.
      */
-    @SafeVarargs
-    final void createAllIfAbsent(List<? extends HasMetadata>... chains) {
-        CompletableFuture<?>[] sent = new CompletableFuture<?>[chains.length];
-        for (int i = 0; i < chains.length; i++) {
+    CompletableFuture<Void> sendAllIfAbsent(List<List<? extends HasMetadata>> chains, HasMetadata last) {
+        CompletableFuture<?>[] sent = new CompletableFuture<?>[chains.size()];
+        for (int i = 0; i < sent.length; i++) {
             CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-            for (HasMetadata child : chains[i]) {
-                chain = chain.thenCompose(done -> AsyncCreate.ifAbsent(client, child));
+            AsyncCreate.Priority step = AsyncCreate.Priority.START;
+            for (HasMetadata child : chains.get(i)) {
+                AsyncCreate.Priority p = step;
+                chain = chain.thenCompose(done -> AsyncCreate.ifAbsent(client, child, p));
+                step = AsyncCreate.Priority.CONTINUE;
             }
             sent[i] = chain;
         }
-        try {
-            CompletableFuture.allOf(sent).join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
-        }
+        return CompletableFuture.allOf(sent).thenCompose(done -> AsyncCreate.ifAbsent(client, last,
+                AsyncCreate.Priority.CONTINUE));
     }
 
     /**

@@ -30,6 +30,7 @@ public class FinetuneReconciler implements Reconciler<MilanFinetune> {
     private final RunLifecycle lifecycle;
     private final RunMetrics metrics;
     private final Timer timer;
+    private final PodGroupCreates<MilanFinetune> creates = new PodGroupCreates<>();
 
     @Inject
     public FinetuneReconciler(RunLifecycle lifecycle, RunMetrics metrics) {
@@ -41,13 +42,14 @@ public class FinetuneReconciler implements Reconciler<MilanFinetune> {
     @Override
     public UpdateControl<MilanFinetune> reconcile(MilanFinetune run, Context<MilanFinetune> context)
             throws Exception {
-        return timer.recordCallable(() -> lifecycle.reconcile(RunKind.FINETUNE, run, context));
+        return timer.recordCallable(() -> lifecycle.reconcile(RunKind.FINETUNE, run, context, creates));
     }
 
     @Override
     public List<EventSource<?, MilanFinetune>> prepareEventSources(EventSourceContext<MilanFinetune> context) {
         metrics.watchPhases(RunKind.FINETUNE, context.getPrimaryCache());
         List<EventSource<?, MilanFinetune>> sources = new ArrayList<>(ChildEventSources.of(RunKind.FINETUNE, context));
+        sources.add(creates.wakeups());
         var cache = context.getPrimaryCache();
         sources.add(new InformerEventSource<>(InformerEventSourceConfiguration
                 .from(MilanPretrain.class, MilanFinetune.class)

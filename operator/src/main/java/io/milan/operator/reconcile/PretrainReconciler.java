@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Timer;
 import io.milan.api.MilanPretrain;
 import io.milan.operator.metrics.RunMetrics;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Reconciles MilanPretrain runs into pod groups; the lifecycle is {@link RunReconcile}'s. */
@@ -20,6 +21,7 @@ public class PretrainReconciler implements Reconciler<MilanPretrain> {
     private final RunLifecycle lifecycle;
     private final RunMetrics metrics;
     private final Timer timer;
+    private final PodGroupCreates<MilanPretrain> creates = new PodGroupCreates<>();
 
     @Inject
     public PretrainReconciler(RunLifecycle lifecycle, RunMetrics metrics) {
@@ -31,12 +33,14 @@ public class PretrainReconciler implements Reconciler<MilanPretrain> {
     @Override
     public UpdateControl<MilanPretrain> reconcile(MilanPretrain run, Context<MilanPretrain> context)
             throws Exception {
-        return timer.recordCallable(() -> lifecycle.reconcile(RunKind.PRETRAIN, run, context));
+        return timer.recordCallable(() -> lifecycle.reconcile(RunKind.PRETRAIN, run, context, creates));
     }
 
     @Override
     public List<EventSource<?, MilanPretrain>> prepareEventSources(EventSourceContext<MilanPretrain> context) {
         metrics.watchPhases(RunKind.PRETRAIN, context.getPrimaryCache());
-        return ChildEventSources.of(RunKind.PRETRAIN, context);
+        List<EventSource<?, MilanPretrain>> sources = new ArrayList<>(ChildEventSources.of(RunKind.PRETRAIN, context));
+        sources.add(creates.wakeups());
+        return sources;
     }
 }

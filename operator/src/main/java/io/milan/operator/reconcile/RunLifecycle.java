@@ -31,10 +31,10 @@ public final class RunLifecycle {
         this.metrics = metrics;
     }
 
-    public <R extends CustomResource<? extends RunSpec, RunStatus>> UpdateControl<R> reconcile(RunKind kind, R run,
-            Context<R> context) {
+    <R extends CustomResource<? extends RunSpec, RunStatus>> UpdateControl<R> reconcile(RunKind kind, R run,
+            Context<R> context, PodGroupCreates<R> creates) {
         MilanPretrain pretrain = kind == RunKind.FINETUNE
                 ? context.getSecondaryResource(MilanPretrain.class).orElse(null) : null;
-        return new RunReconcile<>(this, kind, run, context, pretrain).execute();
+        return new RunReconcile<>(this, kind, run, context, pretrain, creates).execute();
     }
 }

@@ -34,6 +34,7 @@ import io.milan.operator.validation.SpecValidator;
 import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -63,16 +64,23 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private final Instant now;
     private final Children children;
     private final RunObservation observed;
+    private final PodGroupCreates<R> creates;
+    /** Events of this reconcile, sent at its end (see {@link #sendEvents()}). */
+    private final List<String[]> events = new ArrayList<>();
 
     private Duration requeue;
     private boolean deleteRun;
+    /** The attempt's creates are in flight: status is written once its Job exists, together with the attempt. */
+    private boolean creating;
 
-    RunReconcile(RunLifecycle shared, RunKind kind, R run, Context<R> context, MilanPretrain pretrain) {
+    RunReconcile(RunLifecycle shared, RunKind kind, R run, Context<R> context, MilanPretrain pretrain,
+            PodGroupCreates<R> creates) {
         this.shared = shared;
         this.kind = kind;
         this.run = run;
         this.context = context;
         this.pretrain = pretrain;
+        this.creates = creates;
         this.spec = run.getSpec();
         this.status = OperatorStatus.copyOf(run.getStatus());
         this.names = ChildNames.of(run.getMetadata().getName());
@@ -89,9 +97,16 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         }
         decide();
         if (deleteRun) {
+            sendEvents();
             context.getClient().resource(run).delete();
             return UpdateControl.noUpdate();
         }
+        if (creating) {
+            // Nothing to write or tell yet: the reconcile that finds the Job records the attempt and its events.
+            UpdateControl<R> control = UpdateControl.noUpdate();
+            return requeue == null ? control : control.rescheduleAfter(requeue.isNegative() ? Duration.ZERO : requeue);
+        }
+        sendEvents();
         UpdateControl<R> control = OperatorStatus.same(run.getStatus(), status)
                 ? UpdateControl.noUpdate() : UpdateControl.patchStatus(withStatus(status));
         if (requeue != null) {
@@ -239,33 +254,61 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             requeueIn(SHORT_WAIT);
             return;
         }
-        createPodGroup(new RenderInput(kind, run, spec, names, next, pretrained, shared.settings));
+        RenderInput in = new RenderInput(kind, run, spec, names, next, pretrained, shared.settings);
+        Job made = observed.liveJob(names.job(next));
+        if (made != null) {
+            adopt(in, made);
+            return;
+        }
+        PodGroupCreates.State sent = creates.state(run, next);
+        if (sent instanceof PodGroupCreates.Failed failed) {
+            refused(failed.cause());
+        } else if (sent instanceof PodGroupCreates.InFlight) {
+            creating = true;
+        } else {
+            sendPodGroup(in);
+        }
     }
 
-    private void createPodGroup(RenderInput in) {
+    /**
+     * Sends the attempt's creates without waiting for them: Service, ServiceAccount and Role at once, the
+     * RoleBinding after its Role, the Job after all of them (its pods need the ServiceAccount, and a Job in the
+     * cache then means the whole group exists). A gang scheduler's PodGroup is created first, waiting for it.
+     */
+    private void sendPodGroup(RenderInput in) {
+        GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
         try {
-            // Service, ServiceAccount and Role at once, the RoleBinding after its Role; the Job after all of them,
-            // since its pods need the ServiceAccount.
-            children.createAllIfAbsent(List.of(HeadlessService.render(in)), List.of(TrainerRbac.serviceAccount(in)),
-                    List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in)));
-            GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
             if (gang != null && !children.createGangPodGroup(gang, in)) {
                 fail("GangSchedulerMissing", "spec.gangScheduler is " + spec.gangScheduler.name().toLowerCase()
                         + " but the cluster has no " + gang.crdDescription() + " CRD; install the scheduler or"
                         + " set spec.gangScheduler to none");
                 return;
             }
-            children.createIfAbsent(JobRenderer.render(in));
         } catch (KubernetesClientException e) {
-            if (e.getCode() == 422 || e.getCode() == HttpURLConnection.HTTP_BAD_REQUEST) {
-                fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(e));
-                return;
-            }
-            throw e;
+            refused(e);
+            return;
         }
-        String job = names.job(in.attempt());
+        creates.track(run, in.attempt(), children.sendAllIfAbsent(List.of(List.of(HeadlessService.render(in)),
+                List.of(TrainerRbac.serviceAccount(in)), List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in))),
+                JobRenderer.render(in)));
+        creating = true;
+    }
+
+    /** A create of the pod group failed: a refused object fails the run, anything else is retried. */
+    private void refused(RuntimeException e) {
+        if (e instanceof KubernetesClientException k
+                && (k.getCode() == 422 || k.getCode() == HttpURLConnection.HTTP_BAD_REQUEST)) {
+            fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(k));
+            return;
+        }
+        throw e; // the operator SDK retries the reconcile with backoff, which sends the creates again
+    }
+
+    /** The attempt's Job exists (created by this operator, or an earlier instance): it is the current attempt. */
+    private void adopt(RenderInput in, Job job) {
+        String name = job.getMetadata().getName();
         status.attempt = in.attempt();
-        status.podGroup = job;
+        status.podGroup = name;
         status.nextRestartTime = null;
         if (status.startTime == null) {
             status.startTime = Timestamps.format(now);
@@ -273,14 +316,9 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 event(RunEvents.WARNING, "EphemeralOutput", ephemeralNote());
             }
         }
-        String created = "created Job " + job + " (attempt " + in.attempt() + ", " + spec.nodes + " pods)";
-        event(RunEvents.NORMAL, "PodGroupCreated", created);
-        if (spec.queueName != null) {
-            moveTo(RunPhase.Queued, "WaitingForAdmission", created + "; waiting for Kueue to admit it (queue "
-                    + spec.queueName + ")");
-        } else {
-            moveTo(RunPhase.Pending, "PodGroupCreated", created);
-        }
+        event(RunEvents.NORMAL, "PodGroupCreated", "created Job " + name + " (attempt " + in.attempt() + ", "
+                + spec.nodes + " pods)");
+        observe(job);
     }
 
     // ---- suspend, end, deadline ----
@@ -363,7 +401,20 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     private void event(String type, String reason, String message) {
-        shared.events.record(context.getClient(), run, type, reason, message);
+        events.add(new String[] {type, reason, message});
+    }
+
+    /**
+     * Sends this reconcile's Events. "Accepted" is left out when the same reconcile created the pod group: one
+     * Event says both, and at 1,000 runs every request counts.
+     */
+    private void sendEvents() {
+        boolean created = events.stream().anyMatch(e -> e[1].equals("PodGroupCreated"));
+        for (String[] e : events) {
+            if (!(created && e[1].equals("Accepted"))) {
+                shared.events.record(context.getClient(), run, e[0], e[1], e[2]);
+            }
+        }
     }
 
     @SuppressWarnings("unchecked")

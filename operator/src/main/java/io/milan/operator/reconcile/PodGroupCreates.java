@@ -1,0 +1,84 @@
+package io.milan.operator.reconcile;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Pod-group creates in flight, per run: a reconcile sends an attempt's creates and returns without waiting for the
+ * API server (under load a reconcile that waited was three API round trips long, and the reconciler threads were
+ * all parked in them; docs/benchmarks.md, Operator). The Job's informer event brings the run back once the Job
+ * exists; a failed create brings it back through {@link #wakeups()} with the failure to act on.
+ *
+ * <p>Only the in-flight sends live here, never lifecycle state: an operator restarted mid-send finds no Job and
+ * sends the (idempotent) creates again.
+ */
+final class PodGroupCreates<R extends HasMetadata> {
+    /** A send for one attempt of one run (the uid tells a run apart from a later one of the same name). */
+    private record Send(String uid, int attempt, CompletableFuture<Void> done) {
+    }
+
+    /** What a reconcile learns about an attempt's creates. */
+    sealed interface State {
+    }
+
+    record NotSent() implements State {
+    }
+
+    record InFlight() implements State {
+    }
+
+    record Failed(RuntimeException cause) implements State {
+    }
+
+    private final Map<ResourceID, Send> sends = new ConcurrentHashMap<>();
+    private final SimpleInboundEventSource<R> wakeups = new SimpleInboundEventSource<>("pod-group-creates");
+
+    /** The event source that triggers a reconcile of a run whose creates failed. */
+    SimpleInboundEventSource<R> wakeups() {
+        return wakeups;
+    }
+
+    /** The state of an attempt's creates; a failure is handed out once (the next state is NotSent). */
+    State state(R run, int attempt) {
+        ResourceID id = ResourceID.fromResource(run);
+        Send s = sends.get(id);
+        if (s == null || s.attempt != attempt || !s.uid.equals(run.getMetadata().getUid())) {
+            return new NotSent();
+        }
+        if (!s.done.isDone()) {
+            return new InFlight();
+        }
+        sends.remove(id, s);
+        if (!s.done.isCompletedExceptionally()) {
+            return new NotSent(); // done and the Job not in the cache yet: sending again is harmless (409s)
+        }
+        try {
+            s.done.join();
+            return new NotSent();
+        } catch (CompletionException e) {
+            return new Failed(e.getCause() instanceof RuntimeException r ? r : e);
+        }
+    }
+
+    /**
+     * Tracks the creates of an attempt. On success the entry goes (the Job's informer event follows); on failure it
+     * stays for the reconcile this triggers.
+     */
+    void track(R run, int attempt, CompletableFuture<Void> done) {
+        ResourceID id = ResourceID.fromResource(run);
+        Send s = new Send(run.getMetadata().getUid(), attempt, done);
+        sends.put(id, s);
+        done.whenComplete((ok, failure) -> {
+            if (failure == null) {
+                sends.remove(id, s);
+            } else {
+                wakeups.propagateEvent(id);
+            }
+        });
+    }
+}
