@@ -84,10 +84,15 @@ public final class Layers {
         return x.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
     }
 
-    /** softmax(q·kᵀ · hd^-0.5) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] → [N,H,Tq,Tk]. */
+    /**
+     * softmax((q · hd^-0.5)·kᵀ) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] → [N,H,Tq,Tk]. The scale goes on q
+     * (Tk/hd times fewer elements to scale forward and backward than the scores, and fewer kept alive), as in
+     * timm's current Attention and HF CLIP; timm 0.3.2 scales the scores instead, which is bit-identical for
+     * power-of-two scales (hd 64: ViT-S/B/L, CLIP B/16) and within float rounding otherwise.
+     */
     static NDArray attentionWeights(NDArray q, NDArray k) {
         float scale = (float) Math.pow(q.getShape().get(3), -0.5);
-        return scale(q.matMul(k.transpose(0, 1, 3, 2)), scale).softmax(-1);
+        return scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
     }
 
     /** Rows of x [N, T, D] picked per sample by ids [N, K] (int64): torch.gather along the token axis. */

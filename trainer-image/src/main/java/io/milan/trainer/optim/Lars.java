@@ -59,16 +59,18 @@ public final class Lars implements StatefulOptimizer {
         NamedParams.requireFinite("learning rate", lr);
         ensureState(params);
         step++;
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (NoGrad ignored = NoGrad.enter(); Scalars s = new Scalars(stateManager)) {
+            Constants c = new Constants(s.of(momentum), s.of(trustCoefficient), s.of(0), s.of(1));
             for (ParamGroup group : groups) {
-                double groupLr = group.learningRate(lr);
+                NDArray groupLr = s.of(group.learningRate(lr));
+                NDArray weightDecay = s.of(group.weightDecay());
                 for (String name : group.paramNames()) {
                     NDArray p = params.get(name);
                     try (NDArray g = NamedParams.gradient(params, name);
-                            NDArray d = p.getShape().dimension() > 1 ? scaledUpdate(p, g, group.weightDecay())
+                            NDArray d = p.getShape().dimension() > 1 ? scaledUpdate(p, g, weightDecay, c)
                                     : g.duplicate()) {
                         NDArray m = mu.get(name);
-                        m.muli(momentum).addi(d);
+                        m.muli(c.momentum()).addi(d);
                         try (NDArray delta = m.mul(groupLr)) {
                             p.subi(delta);
                         }
@@ -78,20 +80,23 @@ public final class Lars implements StatefulOptimizer {
         }
     }
 
+    /** The step's constants as scalar tensors (see {@link Scalars}). */
+    private record Constants(NDArray momentum, NDArray trust, NDArray zero, NDArray one) {
+    }
+
     /** {@code d = (g + wd·p) · q} with the trust ratio {@code q} (1 when either norm is zero). */
-    private NDArray scaledUpdate(NDArray p, NDArray g, double weightDecay) {
+    private static NDArray scaledUpdate(NDArray p, NDArray g, NDArray weightDecay, Constants c) {
         NDArray d;
         try (NDArray decay = p.mul(weightDecay)) {
             d = g.add(decay);
         }
         try (NDArray paramNorm = p.norm();
                 NDArray updateNorm = d.norm();
-                NDArray ratio = paramNorm.mul(trustCoefficient).divi(updateNorm);
-                NDArray one = paramNorm.onesLike();
-                NDArray paramPositive = paramNorm.gt(0);
-                NDArray updatePositive = updateNorm.gt(0);
-                NDArray inner = NDArrays.where(updatePositive, ratio, one);
-                NDArray q = NDArrays.where(paramPositive, inner, one)) {
+                NDArray ratio = paramNorm.mul(c.trust()).divi(updateNorm);
+                NDArray paramPositive = paramNorm.gt(c.zero());
+                NDArray updatePositive = updateNorm.gt(c.zero());
+                NDArray inner = NDArrays.where(updatePositive, ratio, c.one());
+                NDArray q = NDArrays.where(paramPositive, inner, c.one())) {
             return d.muli(q);
         }
     }
