@@ -10,7 +10,8 @@
 #                                  [--steps 3] [--warmup 1] [--threads $(nproc)] [--teacher clip]
 #
 # Needs the PyTorch venv (bench/venv.sh makes it under /var/cache/milan/bench-venv on first use: several GB of
-# PyPI wheels; not for CI). Env: MILAN_BUILD_DIR, MILAN_BENCH_VENV, JAVA_OPTS.
+# PyPI wheels; not for CI). Env: MILAN_BUILD_DIR, MILAN_BENCH_VENV, JAVA_OPTS; glibc malloc variables such as
+# MALLOC_TRIM_THRESHOLD_ reach both runs alike (docs/benchmarks.md "What is left").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=1 threads=$(nproc) teacher=clip

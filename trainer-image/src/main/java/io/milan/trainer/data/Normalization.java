@@ -24,24 +24,72 @@ public record Normalization(float[] mean, float[] std) {
     /** Writes {@code 3 × height × width} floats, channel-major, at the buffer's position. */
     public void write(RgbImage image, boolean flipHorizontally, FloatBuffer out) {
         int w = image.width();
-        int h = image.height();
+        PlaneWriter writer = planeWriter(w, image.height(), flipHorizontally, out);
         byte[] px = image.pixels();
-        float[] plane = new float[w * h];
-        float[] table = new float[256];
-        for (int c = 0; c < 3; c++) {
-            // Only 256 possible inputs: compute each once, with the same float operations.
-            for (int v = 0; v < 256; v++) {
-                table[v] = (v / 255f - mean[c]) / std[c];
+        int[] row = new int[w * 3];
+        for (int y = 0; y < image.height(); y++) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = px[y * w * 3 + i] & 0xff;
             }
-            int i = 0;
-            for (int y = 0; y < h; y++) {
-                int row = y * w;
-                for (int x = 0; x < w; x++) {
-                    int sx = flipHorizontally ? w - 1 - x : x;
-                    plane[i++] = table[px[(row + sx) * 3 + c] & 0xff];
+            writer.row(y, row, 0);
+        }
+        writer.finish();
+    }
+
+    /** Writes an image that arrives row by row (e.g. from {@link PilResample}) into the float planes. */
+    PlaneWriter planeWriter(int width, int height, boolean flipHorizontally, FloatBuffer out) {
+        return new PlaneWriter(this, width, height, flipHorizontally, out);
+    }
+
+    /** Row-wise {@code write}: each HWC row (values 0..255) becomes one row of each of the three CHW float planes. */
+    static final class PlaneWriter implements PilResample.RowSink {
+        private final float[] table = new float[3 * 256];
+        private final float[] planeRow;
+        private final int width;
+        private final int planeSize;
+        private final boolean flip;
+        private final FloatBuffer out;
+        private final int start;
+
+        private PlaneWriter(Normalization n, int width, int height, boolean flip, FloatBuffer out) {
+            if (out.remaining() < 3 * width * height) {
+                throw new IllegalArgumentException("output buffer has room for " + out.remaining() + " floats, a "
+                        + width + "x" + height + " image needs " + 3 * width * height);
+            }
+            // Only 256 possible inputs per channel: compute each once, with the same float operations.
+            for (int c = 0; c < 3; c++) {
+                for (int v = 0; v < 256; v++) {
+                    table[c * 256 + v] = (v / 255f - n.mean[c]) / n.std[c];
                 }
             }
-            out.put(plane);
+            this.width = width;
+            this.planeSize = width * height;
+            this.flip = flip;
+            this.out = out;
+            this.start = out.position();
+            this.planeRow = new float[3 * width];
+        }
+
+        @Override
+        public void row(int y, int[] px, int offset) {
+            int w = width;
+            float[] t = table;
+            float[] r = planeRow;
+            for (int x = 0; x < w; x++) {
+                int p = offset + (flip ? w - 1 - x : x) * 3;
+                r[x] = t[px[p]];
+                r[w + x] = t[256 + px[p + 1]];
+                r[2 * w + x] = t[512 + px[p + 2]];
+            }
+            int base = start + y * w;
+            for (int c = 0; c < 3; c++) {
+                out.put(base + c * planeSize, r, c * w, w);
+            }
+        }
+
+        /** Moves the buffer's position past the three planes, as a relative bulk put would. */
+        void finish() {
+            out.position(start + 3 * planeSize);
         }
     }
 }

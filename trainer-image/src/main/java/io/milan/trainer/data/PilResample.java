@@ -1,5 +1,7 @@
 package io.milan.trainer.data;
 
+import java.nio.FloatBuffer;
+
 /**
  * Image resizing that reproduces Pillow's {@code Image.resize} ({@code libImaging/Resample.c}) for 8-bit
  * RGB, which is what torchvision's transforms run on PIL images. Unlike OpenCV's {@code INTER_CUBIC}
@@ -9,7 +11,9 @@ package io.milan.trainer.data;
  * texture (aliasing); this class matches PIL exactly (verified against Pillow 9.4 output in the tests).
  *
  * <p>Algorithm (as Pillow): separable two-pass resampling, horizontal first, with normalised float kernel
- * weights converted to 22-bit fixed point; each pass rounds and clamps to 0..255.
+ * weights converted to 22-bit fixed point; each pass rounds and clamps to 0..255. Only the crop box is
+ * resampled, the horizontal pass only over the rows the vertical pass reads, and the training path
+ * ({@link #resizeRegionNormalized}) writes the last pass's rows straight into the normalised float planes.
  */
 public final class PilResample {
 
@@ -56,44 +60,26 @@ public final class PilResample {
      */
     public static RgbImage resizeRegion(RgbImage in, int left, int top, int width, int height, int outWidth,
             int outHeight, Filter filter) {
-        if (left < 0 || top < 0 || width < 1 || height < 1 || left + width > in.width()
-                || top + height > in.height()) {
-            throw new IllegalArgumentException("crop " + width + "x" + height + " at (" + left + ", " + top
-                    + ") does not fit in a " + in.width() + "x" + in.height() + " image");
-        }
-        if (outWidth < 1 || outHeight < 1) {
-            throw new IllegalArgumentException("output size must be at least 1x1, got " + outWidth + "x" + outHeight);
-        }
-        if (width == outWidth && height == outHeight) {
-            return crop(in, left, top, width, height); // Pillow returns a copy without resampling
-        }
-        Coefficients horizontal = Coefficients.of(width, outWidth, filter);
-        Coefficients vertical = Coefficients.of(height, outHeight, filter);
-        byte[] src = in.pixels();
-        int srcStride = in.width() * 3;
-        int srcOffset = top * srcStride + left * 3;
-        int rowsWidth = width;
-        if (width != outWidth) {
-            // Horizontal pass over only the rows the vertical pass will read.
-            int firstRow = vertical.bounds[0];
-            int lastRow = vertical.bounds[(outHeight - 1) * 2] + vertical.bounds[(outHeight - 1) * 2 + 1];
-            byte[] temp = new byte[(lastRow - firstRow) * outWidth * 3];
-            horizontalPass(src, srcOffset + firstRow * srcStride, srcStride, lastRow - firstRow, temp, outWidth,
-                    horizontal);
-            for (int i = 0; i < outHeight; i++) {
-                vertical.bounds[i * 2] -= firstRow;
-            }
-            src = temp;
-            srcOffset = 0;
-            srcStride = outWidth * 3;
-            rowsWidth = outWidth;
-        }
-        if (height == outHeight) {
-            return src == in.pixels() ? crop(in, left, top, width, height) : new RgbImage(outWidth, outHeight, src);
-        }
         byte[] out = new byte[outWidth * outHeight * 3];
-        verticalPass(src, srcOffset, srcStride, rowsWidth, out, outHeight, vertical);
-        return new RgbImage(rowsWidth, outHeight, out);
+        int rowLength = outWidth * 3;
+        resample(in, left, top, width, height, outWidth, outHeight, filter, (y, row, offset) -> {
+            for (int i = 0; i < rowLength; i++) {
+                out[y * rowLength + i] = (byte) row[offset + i];
+            }
+        });
+        return new RgbImage(outWidth, outHeight, out);
+    }
+
+    /**
+     * {@link #resizeRegion} followed by {@link Normalization#write} (optionally mirrored), without the
+     * intermediate image: each output row goes straight from the last resampling pass into the float planes
+     * at {@code out}'s position. The values are the same as the two steps' bit for bit.
+     */
+    public static void resizeRegionNormalized(RgbImage in, int left, int top, int width, int height, int outWidth,
+            int outHeight, Filter filter, Normalization normalization, boolean flipHorizontally, FloatBuffer out) {
+        Normalization.PlaneWriter writer = normalization.planeWriter(outWidth, outHeight, flipHorizontally, out);
+        resample(in, left, top, width, height, outWidth, outHeight, filter, writer);
+        writer.finish();
     }
 
     /** A plain copy of a rectangle. */
@@ -105,22 +91,121 @@ public final class PilResample {
         return new RgbImage(width, height, out);
     }
 
-    private static void horizontalPass(byte[] src, int srcOffset, int srcStride, int rows, byte[] out, int outWidth,
+    /** Receives the resized image row by row: {@code outWidth × 3} values 0..255 from {@code row[offset]}. */
+    @FunctionalInterface
+    interface RowSink {
+        void row(int y, int[] row, int offset);
+    }
+
+    /** Pillow's {@code ImagingResampleInner}: horizontal pass (only where needed), then vertical pass. */
+    private static void resample(RgbImage in, int left, int top, int width, int height, int outWidth, int outHeight,
+            Filter filter, RowSink sink) {
+        if (left < 0 || top < 0 || width < 1 || height < 1 || left + width > in.width()
+                || top + height > in.height()) {
+            throw new IllegalArgumentException("crop " + width + "x" + height + " at (" + left + ", " + top
+                    + ") does not fit in a " + in.width() + "x" + in.height() + " image");
+        }
+        if (outWidth < 1 || outHeight < 1) {
+            throw new IllegalArgumentException("output size must be at least 1x1, got " + outWidth + "x" + outHeight);
+        }
+        Coefficients vertical = height != outHeight ? Coefficients.of(height, outHeight, filter) : null;
+        // The crop rows the vertical pass reads (all of them without one), as ints: the horizontal pass's
+        // output, or the crop itself widened when there is no horizontal pass (a plain copy when the size
+        // does not change, as Pillow returns).
+        int firstRow = vertical == null ? 0 : vertical.bounds[0];
+        int lastRow = vertical == null ? height
+                : vertical.bounds[(outHeight - 1) * 2] + vertical.bounds[(outHeight - 1) * 2 + 1];
+        int rows = lastRow - firstRow;
+        int rowLength = outWidth * 3;
+        int[] temp = scratch(rows * rowLength);
+        byte[] src = in.pixels();
+        int srcStride = in.width() * 3;
+        int srcOffset = (top + firstRow) * srcStride + left * 3;
+        if (width != outWidth) {
+            horizontalPass(src, srcOffset, srcStride, rows, temp, outWidth, Coefficients.of(width, outWidth, filter));
+        } else {
+            for (int y = 0; y < rows; y++) {
+                int from = srcOffset + y * srcStride;
+                int to = y * rowLength;
+                for (int i = 0; i < rowLength; i++) {
+                    temp[to + i] = src[from + i] & 0xff;
+                }
+            }
+        }
+        if (vertical == null) {
+            for (int y = 0; y < outHeight; y++) {
+                sink.row(y, temp, y * rowLength);
+            }
+            return;
+        }
+        verticalPass(temp, firstRow, rowLength, outHeight, vertical, sink);
+    }
+
+    /** Per-thread buffer for the intermediate image (int, so the vertical pass vectorises). */
+    private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[0]);
+
+    private static int[] scratch(int size) {
+        int[] buffer = SCRATCH.get();
+        if (buffer.length < size) {
+            buffer = new int[size];
+            SCRATCH.set(buffer);
+        }
+        return buffer;
+    }
+
+    /** Pillow's {@code ImagingResampleHorizontal_8bpc}, two rows at a time so they share each weight load. */
+    private static void horizontalPass(byte[] src, int srcOffset, int srcStride, int rows, int[] out, int outWidth,
             Coefficients k) {
         int half = 1 << (PRECISION_BITS - 1);
-        for (int y = 0; y < rows; y++) {
+        int[] bounds = k.bounds;
+        int[] fixed = k.fixed;
+        int ksize = k.size;
+        int rowLength = outWidth * 3;
+        int y = 0;
+        for (; y + 1 < rows; y += 2) {
             int rowStart = srcOffset + y * srcStride;
-            int outRow = y * outWidth * 3;
+            int outRow = y * rowLength;
             for (int xx = 0; xx < outWidth; xx++) {
-                int xmin = k.bounds[xx * 2];
-                int count = k.bounds[xx * 2 + 1];
-                int kOffset = xx * k.size;
+                int count = bounds[xx * 2 + 1];
+                int kOffset = xx * ksize;
+                int a0 = half;
+                int a1 = half;
+                int a2 = half;
+                int b0 = half;
+                int b1 = half;
+                int b2 = half;
+                int p = rowStart + bounds[xx * 2] * 3;
+                for (int x = 0; x < count; x++, p += 3) {
+                    int w = fixed[kOffset + x];
+                    int q = p + srcStride;
+                    a0 += (src[p] & 0xff) * w;
+                    a1 += (src[p + 1] & 0xff) * w;
+                    a2 += (src[p + 2] & 0xff) * w;
+                    b0 += (src[q] & 0xff) * w;
+                    b1 += (src[q + 1] & 0xff) * w;
+                    b2 += (src[q + 2] & 0xff) * w;
+                }
+                int o = outRow + xx * 3;
+                out[o] = clip8(a0);
+                out[o + 1] = clip8(a1);
+                out[o + 2] = clip8(a2);
+                out[o + rowLength] = clip8(b0);
+                out[o + rowLength + 1] = clip8(b1);
+                out[o + rowLength + 2] = clip8(b2);
+            }
+        }
+        for (; y < rows; y++) {
+            int rowStart = srcOffset + y * srcStride;
+            int outRow = y * rowLength;
+            for (int xx = 0; xx < outWidth; xx++) {
+                int count = bounds[xx * 2 + 1];
+                int kOffset = xx * ksize;
                 int s0 = half;
                 int s1 = half;
                 int s2 = half;
-                int p = rowStart + xmin * 3;
+                int p = rowStart + bounds[xx * 2] * 3;
                 for (int x = 0; x < count; x++, p += 3) {
-                    int w = k.fixed[kOffset + x];
+                    int w = fixed[kOffset + x];
                     s0 += (src[p] & 0xff) * w;
                     s1 += (src[p + 1] & 0xff) * w;
                     s2 += (src[p + 2] & 0xff) * w;
@@ -133,39 +218,36 @@ public final class PilResample {
         }
     }
 
-    private static void verticalPass(byte[] src, int srcOffset, int srcStride, int width, byte[] out, int outHeight,
-            Coefficients k) {
-        // Row-at-a-time accumulation (same sums as Pillow's per-pixel loop) so the JIT can vectorise it.
+    /**
+     * Pillow's {@code ImagingResampleVertical_8bpc} over {@code src}, whose row 0 is crop row
+     * {@code firstRow}; accumulates a whole output row at a time (the same sums) so the JIT vectorises it.
+     */
+    private static void verticalPass(int[] src, int firstRow, int rowLength, int outHeight, Coefficients k,
+            RowSink sink) {
         int half = 1 << (PRECISION_BITS - 1);
-        int rowLength = width * 3;
         int[] acc = new int[rowLength];
         for (int yy = 0; yy < outHeight; yy++) {
-            int ymin = k.bounds[yy * 2];
+            int ymin = k.bounds[yy * 2] - firstRow;
             int count = k.bounds[yy * 2 + 1];
             int kOffset = yy * k.size;
             java.util.Arrays.fill(acc, half);
             for (int y = 0; y < count; y++) {
                 int w = k.fixed[kOffset + y];
-                int row = srcOffset + (ymin + y) * srcStride;
+                int start = (ymin + y) * rowLength;
                 for (int i = 0; i < rowLength; i++) {
-                    acc[i] += (src[row + i] & 0xff) * w;
+                    acc[i] += src[start + i] * w;
                 }
             }
-            int outRow = yy * rowLength;
             for (int i = 0; i < rowLength; i++) {
-                out[outRow + i] = clip8(acc[i]);
+                acc[i] = clip8(acc[i]);
             }
+            sink.row(yy, acc, 0);
         }
     }
 
-    private static byte clip8(int value) {
-        if (value >= (1 << PRECISION_BITS << 8)) {
-            return (byte) 255;
-        }
-        if (value <= 0) {
-            return 0;
-        }
-        return (byte) (value >> PRECISION_BITS);
+    /** Pillow's clip8: the arithmetic shift of a negative sum is <= 0, of one >= 256 << 22 is >= 256. */
+    private static int clip8(int value) {
+        return Math.max(0, Math.min(255, value >> PRECISION_BITS));
     }
 
     /** Pillow's {@code precompute_coeffs} + {@code normalize_coeffs_8bpc} for one axis. */

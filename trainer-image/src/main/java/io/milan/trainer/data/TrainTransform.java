@@ -35,9 +35,9 @@ public record TrainTransform(int size, CropSampler crop, Normalization normaliza
     @Override
     public void apply(RgbImage image, RandomGenerator rng, FloatBuffer out) {
         CropBox box = crop.sample(image.width(), image.height(), rng);
-        RgbImage resized = PilResample.resizeRegion(image, box.left(), box.top(), box.width(), box.height(), size,
-                size, PilResample.Filter.BICUBIC);
         boolean flip = rng.nextDouble() < 0.5;
-        normalization.write(resized, flip, out);
+        // Resample, flip and normalise in one go: the crop's rows go straight into the batch buffer.
+        PilResample.resizeRegionNormalized(image, box.left(), box.top(), box.width(), box.height(), size, size,
+                PilResample.Filter.BICUBIC, normalization, flip, out);
     }
 }

@@ -87,6 +87,37 @@ class TransformsTest {
     }
 
     @Test
+    void fusedResizeAndNormalizeEqualsTheTwoSteps() {
+        // The training path resamples straight into the float planes; it must equal resizeRegion (golden-tested
+        // above) followed by Normalization.write, for every pass combination: both passes, horizontal only,
+        // vertical only, none (same size), up- and downscaling, both flips, on a heap and a direct buffer.
+        RgbImage image = TestImages.pattern(61, 47);
+        int[][] cases = { // left, top, width, height, out width, out height
+            {3, 5, 50, 40, 24, 24}, {0, 0, 61, 47, 24, 47}, {2, 1, 30, 40, 30, 17}, {4, 4, 20, 20, 20, 20},
+            {10, 7, 9, 11, 32, 28}, {0, 0, 61, 47, 61, 90}, {60, 46, 1, 1, 3, 2}};
+        for (int[] c : cases) {
+            for (boolean flip : new boolean[] {false, true}) {
+                int n = 3 * c[4] * c[5];
+                FloatBuffer expected = FloatBuffer.allocate(n);
+                Normalization.IMAGENET.write(PilResample.resizeRegion(image, c[0], c[1], c[2], c[3], c[4], c[5],
+                        PilResample.Filter.BICUBIC), flip, expected);
+                FloatBuffer heap = FloatBuffer.allocate(n + 5);
+                FloatBuffer direct = java.nio.ByteBuffer.allocateDirect((n + 5) * Float.BYTES)
+                        .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+                for (FloatBuffer out : new FloatBuffer[] {heap, direct}) {
+                    out.position(5); // writes at the position, as BatchLoader's slots
+                    PilResample.resizeRegionNormalized(image, c[0], c[1], c[2], c[3], c[4], c[5],
+                            PilResample.Filter.BICUBIC, Normalization.IMAGENET, flip, out);
+                    assertEquals(n + 5, out.position());
+                    float[] got = new float[n];
+                    out.get(5, got);
+                    assertArrayEquals(expected.array(), got, 0f, java.util.Arrays.toString(c) + " flip " + flip);
+                }
+            }
+        }
+    }
+
+    @Test
     void trainTransformFlipsAboutHalfTheSamples() {
         // A crop covering the whole image: with scale and ratio fixed to the image's, only the flip varies.
         RgbImage image = TestImages.pattern(8, 8);
