@@ -38,6 +38,9 @@ test_trainer() {
   expect "DJL environment" "$(docker run --rm --entrypoint sh "$trainer" -c \
     'echo "$PYTORCH_LIBRARY_PATH $PYTORCH_FLAVOR $PYTORCH_VERSION DJL_OFFLINE=$DJL_OFFLINE"')" \
     "/opt/libtorch/lib cpu 2.7.1 DJL_OFFLINE=true"
+  # glibc keeps freed step memory in the arena instead of faulting it in again each step (docs/benchmarks.md).
+  expect "malloc environment" "$(docker run --rm --entrypoint sh "$trainer" -c \
+    'echo "$MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_"')" "33554432 17179869184"
 
   local start out
   start=$(date +%s%N)
