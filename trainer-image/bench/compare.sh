@@ -7,18 +7,21 @@
 # img/s of each, the ratio DJL / PyTorch, and each one's MFU against the GEMM peak it measured in the same run.
 #
 #   trainer-image/bench/compare.sh [--model vit_small] [--modes encoder,pretrain] [--batch_size 8]
-#                                  [--steps 3] [--warmup 1] [--threads $(nproc)] [--teacher clip]
+#                                  [--steps 3] [--warmup 2] [--threads $(nproc)] [--teacher clip]
+#                                  [--profile DIR]
+# --profile DIR: op profiles of each side's last step, one Chrome trace per phase, in DIR/{djl,torch}-<mode>/
+# (that step's timings then include the profiler's cost).
 #
 # Needs the PyTorch venv (bench/venv.sh makes it under /var/cache/milan/bench-venv on first use: several GB of
 # PyPI wheels; not for CI). Env: MILAN_BUILD_DIR, MILAN_BENCH_VENV, JAVA_OPTS; glibc malloc variables such as
 # MALLOC_TRIM_THRESHOLD_ reach both runs alike (docs/benchmarks.md "What is left").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=1 threads=$(nproc) teacher=clip
+model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=2 threads=$(nproc) teacher=clip profile=
 while (($#)); do
   case $1 in
     --model) model=$2 ;; --modes) modes=$2 ;; --batch_size) batch=$2 ;; --steps) steps=$2 ;;
-    --warmup) warmup=$2 ;; --threads) threads=$2 ;; --teacher) teacher=$2 ;;
+    --warmup) warmup=$2 ;; --threads) threads=$2 ;; --teacher) teacher=$2 ;; --profile) profile=$2 ;;
     *) echo "compare.sh: unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
   shift 2
@@ -32,15 +35,16 @@ IFS=, read -ra mode_list <<<"$modes"
 for mode in "${mode_list[@]}"; do
   common=(--model "$model" --batch_size "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
     --teacher "$teacher")
-  djl=("${common[@]}")
+  djl=("${common[@]}") torch=("${common[@]}")
   [ "$mode" = encoder ] && djl+=(--encoder-only)
+  [ -n "$profile" ] && djl+=(--profile "$profile/djl-$mode") torch+=(--profile "$profile/torch-$mode")
   echo "== DJL $mode $model" >&2
   # shellcheck disable=SC2086
   out=$(java ${JAVA_OPTS:--Xmx8g} -cp "$classpath" io.milan.trainer.cli.MilanTrainer bench "${djl[@]}" 2>/dev/null)
   printf '%s\n' "$out" >&2
   sed -n 's/^BENCH_JSON //p' <<<"$out" >>"$results"
   echo "== PyTorch $mode $model" >&2
-  out=$("$py" "$here/torch_bench.py" --mode "$mode" "${common[@]}")
+  out=$("$py" "$here/torch_bench.py" --mode "$mode" "${torch[@]}")
   printf '%s\n' "$out" >&2
   sed -n 's/^BENCH_JSON //p' <<<"$out" >>"$results"
 done

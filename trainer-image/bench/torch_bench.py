@@ -213,6 +213,8 @@ def main():
     p.add_argument("--fused_attn", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--peak_size", type=int, default=2048)
     p.add_argument("--peak_reps", type=int, default=5)
+    p.add_argument("--profile", metavar="DIR", help="torch.profiler trace of the last step, one Chrome trace per"
+                   " phase (DIR/<phase>.json, as milan-trainer bench --profile); inflates that step's timings")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -225,11 +227,28 @@ def main():
     patches = (args.input_size // args.patch_size) ** 2
     images = torch.randn(n, 3, args.input_size, args.input_size)
     times = {}
+    profiler = [None]
+    last_phase = "optimizer step"
+
+    def profile_next():
+        if args.profile and step == args.warmup + args.steps - 1:
+            import os
+            os.makedirs(args.profile, exist_ok=True)
+            profiler[0] = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True)
+            profiler[0].__enter__()
 
     def tick(name, start):
         now = time.perf_counter()
         if record:
             times.setdefault(name, []).append((now - start) * 1000)
+        if profiler[0] is not None:
+            import re
+            profiler[0].__exit__(None, None, None)
+            profiler[0].export_chrome_trace(f"{args.profile}/{re.sub('[^A-Za-z0-9]+', '_', name).lower()}.json")
+            profiler[0] = None
+            if name != last_phase:
+                profile_next()
+            now = time.perf_counter()
         return now
 
     flops = {}
@@ -239,6 +258,7 @@ def main():
         opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
+            profile_next()
             t = time.perf_counter()
             loss = model.forward_features(images).mean()
             loss.item()
@@ -265,6 +285,7 @@ def main():
         visible = int(patches * (1 - args.mask_ratio))
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
+            profile_next()
             t = time.perf_counter()
             target, cls_attn = teacher(images)
             t = tick("teacher forward", t)

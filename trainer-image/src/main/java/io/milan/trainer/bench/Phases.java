@@ -15,6 +15,8 @@ import java.util.Map;
 public final class Phases {
 
     private final Map<String, List<Double>> millis = new LinkedHashMap<>();
+    private final String lastPhase;
+    private OpProfile profile = new OpProfile(null);
     private boolean recording;
     private long mark;
 
@@ -23,6 +25,18 @@ public final class Phases {
         for (String name : names) {
             millis.put(name, new ArrayList<>());
         }
+        lastPhase = names[names.length - 1];
+    }
+
+    /** Profiles the ops of each phase of the step started with {@code startStep(.., true)}. */
+    void profile(OpProfile opProfile) {
+        this.profile = opProfile;
+    }
+
+    /** Starts a step, profiling its ops (if a profile is set) when {@code profileOps}. */
+    void startStep(boolean record, boolean profileOps) {
+        profile.startStep(profileOps);
+        startStep(record);
     }
 
     /** Starts a step; {@code record} false for warm-up steps. */
@@ -44,6 +58,7 @@ public final class Phases {
             }
             list.add((now - mark) / 1e6);
         }
+        profile.phaseEnded(name, name.equals(lastPhase));
         mark = System.nanoTime();
     }
 

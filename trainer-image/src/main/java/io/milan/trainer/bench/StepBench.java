@@ -20,6 +20,7 @@ import io.milan.trainer.optim.NonFiniteCheck;
 import io.milan.trainer.optim.ParamGroups;
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -53,10 +54,16 @@ public final class StepBench {
     }
 
     public static StepResult run(BenchSettings s, NDManager root) throws IOException {
-        return s.encoderOnly() ? encoderOnly(s, root) : pretrain(s, root);
+        return run(s, root, null);
     }
 
-    private static StepResult pretrain(BenchSettings s, NDManager root) throws IOException {
+    /** As {@link #run(BenchSettings, NDManager)}, with an op profile of the last step per phase (null: none). */
+    public static StepResult run(BenchSettings s, NDManager root, Path profileDir) throws IOException {
+        OpProfile profile = new OpProfile(profileDir);
+        return s.encoderOnly() ? encoderOnly(s, root, profile) : pretrain(s, root, profile);
+    }
+
+    private static StepResult pretrain(BenchSettings s, NDManager root, OpProfile profile) throws IOException {
         ViTConfig enc = s.encoder();
         try (NDManager m = root.newSubManager();
                 Teacher teacher = s.clipTeacher()
@@ -71,11 +78,12 @@ public final class StepBench {
             float[] input = syntheticImages(s);
             Random masks = new Random(s.seed());
             Phases phases = new Phases(TEACHER, MASKING, ENCODER, DECODER, BACKWARD, OPTIMIZER);
+            phases.profile(profile);
             double loss = Double.NaN;
             for (int step = 0; step < s.warmup() + s.steps(); step++) {
                 try (NDManager stepManager = m.newSubManager()) {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
-                    phases.startStep(step >= s.warmup());
+                    phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
                     try (TeacherOutput target = teacher.forward(images)) {
                         phases.end(TEACHER, target.targets());
                         try (Masking masking = s.semantic()
@@ -113,7 +121,7 @@ public final class StepBench {
         }
     }
 
-    private static StepResult encoderOnly(BenchSettings s, NDManager root) {
+    private static StepResult encoderOnly(BenchSettings s, NDManager root, OpProfile profile) {
         ViTConfig enc = s.encoder();
         try (NDManager m = root.newSubManager()) {
             VitEncoder encoder = VitEncoder.create(enc, m, s.seed());
@@ -123,11 +131,12 @@ public final class StepBench {
             Gradients.zero(params.asMap(), params.trainableNames());
             float[] input = syntheticImages(s);
             Phases phases = new Phases(FORWARD, BACKWARD, OPTIMIZER);
+            phases.profile(profile);
             double loss = Double.NaN;
             for (int step = 0; step < s.warmup() + s.steps(); step++) {
                 try (NDManager stepManager = m.newSubManager()) {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
-                    phases.startStep(step >= s.warmup());
+                    phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                         NDArray lossArray = encoder.forwardAll(images, true, null).mean();
                         loss = lossArray.getFloat();

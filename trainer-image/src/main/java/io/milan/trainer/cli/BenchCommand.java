@@ -10,6 +10,7 @@ import io.milan.trainer.bench.StepBench;
 import io.milan.trainer.bench.StepResult;
 import io.milan.trainer.model.ViTConfig;
 import io.milan.trainer.train.PretrainRun;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -74,6 +75,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peak_reps", description = "Matmuls timed for the peak, best taken (default: ${DEFAULT-VALUE}).")
     int peakReps = 5;
 
+    @Option(names = "--profile", description = "Directory for a libtorch op profile of the last step, one Chrome"
+            + " trace per phase (<phase>.json); that step's timings include the profiler's cost.")
+    Path profile;
+
     @Option(names = "--seed", description = "Weights, input and masking (default: ${DEFAULT-VALUE}).")
     long seed = 0;
 
@@ -94,7 +99,7 @@ public final class BenchCommand implements Callable<Integer> {
         int threadCount = setThreads();
 
         try (NDManager root = NDManager.newBaseManager()) {
-            StepResult result = StepBench.run(settings, root);
+            StepResult result = StepBench.run(settings, root, profile);
             double peak = peakSize == 0 ? Double.NaN : GemmPeak.measure(root, peakSize, peakReps);
             String what = encoderOnly
                     ? "ViT encoder forward+backward+AdamW on all " + (1 + encoder.numPatches()) + " tokens"
