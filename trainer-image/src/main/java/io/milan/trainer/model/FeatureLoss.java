@@ -21,8 +21,10 @@ public final class FeatureLoss {
             throw new IllegalArgumentException("loss: prediction " + pred.getShape() + " and teacher target "
                     + target.getShape() + " must have the same shape");
         }
-        NDArray p = pred.normalize(2, -1, NORM_EPS);
-        NDArray t = target.normalize(2, -1, NORM_EPS);
-        return Layers.scale(p.mul(t).sum(new int[] {-1}), -2).add(2).mean();
+        return Layers.scoped(() -> {
+            NDArray p = pred.normalize(2, -1, NORM_EPS);
+            NDArray t = target.normalize(2, -1, NORM_EPS);
+            return Layers.scale(p.mul(t).sum(new int[] {-1}), -2).add(2).mean();
+        }, pred, target);
     }
 }

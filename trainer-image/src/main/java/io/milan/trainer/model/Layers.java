@@ -2,6 +2,7 @@ package io.milan.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDResource;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -9,6 +10,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.function.Supplier;
 
 /**
  * The functional layers the models are written in, over named parameters.
@@ -44,6 +46,25 @@ public final class Layers {
     static NDArray layerNorm(NDArray x, NamedParameters p, String name, float eps) {
         NDArray gamma = p.get(name + ".weight");
         return LayerNorm.layerNorm(x, gamma.getShape(), gamma, p.get(name + ".bias"), eps).singletonOrThrow();
+    }
+
+    /**
+     * Runs {@code body} with its intermediates on a sub-manager that is closed afterwards, so only its result
+     * stays referenced from Java; autograd still holds what backward needs. This is PyTorch's memory behaviour
+     * (a block's temporaries die when it returns, saved tensors when backward has used them): memory is reused at
+     * once instead of every step's forward and backward asking for fresh pages (page faults were most of our
+     * extra time in the decoder and in backward). {@code inputs} are the arrays whose ops the body starts from
+     * (results belong to the first operand's manager); they are lent to the sub-manager and given back. The
+     * result is attached to the manager of {@code inputs[0]}.
+     */
+    static NDArray scoped(Supplier<NDArray> body, NDResource... inputs) {
+        NDManager owner = inputs[0].getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            scope.tempAttachAll(inputs);
+            NDArray result = body.get();
+            result.attach(owner);
+            return result;
+        }
     }
 
     /** Exact (erf) GELU, torch.nn.GELU(). */

@@ -31,7 +31,10 @@ final class PromptingDecoder extends Decoder {
         Prompts prompts = new Prompts(full.get(":, :1"), gatherTokens(patches, masking.idsKeep()), masking);
         NDArray x = gatherTokens(patches, masking.idsDump());
         for (PromptingBlock block : blocks) {
-            x = block.forward(x, prompts);
+            NDArray in = x;
+            x = Layers.scoped(() -> block.forward(in, prompts), in, prompts.cls(), prompts.visible(),
+                    masking.idsRestore());
+            in.close(); // autograd keeps it if backward needs it
         }
         return head(prompts.assemble(x));
     }

@@ -95,7 +95,9 @@ public final class VitEncoder {
         NDArray visible = gatherTokens(patches, masking.idsKeep());
         NDArray x = concatTokens(clsTokens(visible), visible);
         for (TransformerBlock block : blocks) {
-            x = block.forward(x, null);
+            NDArray in = x;
+            x = Layers.scoped(() -> block.forward(in, null), in);
+            in.close();
         }
         return layerNorm(x, p, "norm", TransformerBlock.EPS);
     }
@@ -110,7 +112,9 @@ public final class VitEncoder {
         NDArray patches = embedPatches(images);
         NDArray x = concatTokens(clsTokens(patches), patches);
         for (TransformerBlock block : blocks) {
-            x = block.forward(x, dropPath);
+            NDArray in = x;
+            x = Layers.scoped(() -> block.forward(in, dropPath), in);
+            in.close();
         }
         return applyNorm ? layerNorm(x, p, "norm", TransformerBlock.EPS) : x;
     }
