@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes a machine ready for the integration tests: the Debian packages that e2e/local-cluster.sh
-# needs, then the local cluster's binaries (e2e/build-k8s.sh; cached, seconds when warm).
+# Makes a machine ready for the tests: the Debian packages that e2e/local-cluster.sh and the trainer
+# need, then the local cluster's binaries (e2e/build-k8s.sh; cached, seconds when warm).
 # Idempotent: when every tool is present, no package manager runs.
 set -euo pipefail
 
@@ -22,6 +22,8 @@ missing=()
 for cmd in "${!PACKAGES[@]}"; do
   command -v "$cmd" >/dev/null || missing+=("${PACKAGES[$cmd]}")
 done
+# library -> package: the trainer decodes JPEGs with the system's SIMD libjpeg-turbo (TurboJpegTest checks it)
+ldconfig -p | grep -q 'libturbojpeg\.so\.0 ' || missing+=(libturbojpeg0)
 if ((${#missing[@]} > 0)); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get to install them; install them by hand"

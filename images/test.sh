@@ -101,6 +101,8 @@ test_trainer() {
         --data_path /tmp/data --output_dir /tmp/out --num_workers 1
       ls /tmp/out' 2>&1); then
     grep -E '^Epoch|Saved checkpoint|Training time' <<<"$out" | cut -c1-160 | sed 's/^/     | /'
+    expect "JPEG decoder" "$(grep -o "JPEG decoder: the system's libjpeg-turbo" <<<"$out" | head -1)" \
+      "JPEG decoder: the system's libjpeg-turbo"
     if grep -qx 'checkpoint-0.safetensors' <<<"$out" && grep -qx 'log.txt' <<<"$out"; then
       pass "one pretraining epoch on a read-only root: checkpoint-0 and log.txt written ($(ms_since "$start") ms)"
     else
