@@ -39,7 +39,8 @@ final class TurboJpeg {
             Native.register(TurboJpeg.class, lib);
             return null;
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            return "libturbojpeg is not loadable (" + e.getMessage() + "); install libturbojpeg0";
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(""); // JNA appends its search path
+            return "libturbojpeg is not loadable (" + why + "); install libturbojpeg0";
         }
     }
 
