@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data pipeline per core (issue 10 item 2): decode + RandomResizedCrop(224, scale 0.2-1, bicubic) + flip +
-# normalise on the same ~500x375 JPEGs, ours (io.milan.trainer.data.LoaderBenchmark: OpenCV decode, our
-# PIL-equivalent resampling, into batch buffers, 1 worker thread) against Pillow + torchvision on 1 thread.
+# normalise on the same ~500x375 JPEGs, ours (io.milan.trainer.data.LoaderBenchmark: the system's libjpeg-turbo
+# through TurboJPEG, OpenCV's decoder without it; our PIL-equivalent resampling, into batch buffers, 1 worker
+# thread) against Pillow + torchvision on 1 thread.
 # Prints both in images/s and the ratio ours / Pillow (the figure), and per CPU-second of each process (JIT and GC
 # included), which is steadier than wall-clock time when others load the machine.
 #   trainer-image/bench/data_pipeline.sh [--images 256]
@@ -41,6 +42,6 @@ echo "load after: $(uptime)"
 "$py" -c "
 ours, pil, ours_cpu, pil_cpu = float('$ours'), float('$pil'), float('$ours_cpu'), float('$pil_cpu')
 print(f'{\"pipeline (1 thread)\":<28} {\"images/s\":>9} {\"images/CPU-s\":>13}')
-print(f'{\"ours (OpenCV + our RRC)\":<28} {ours:>9.1f} {ours_cpu:>13.1f}')
+print(f'{\"ours (TurboJPEG + our RRC)\":<28} {ours:>9.1f} {ours_cpu:>13.1f}')
 print(f'{\"Pillow + torchvision\":<28} {pil:>9.1f} {pil_cpu:>13.1f}')
 print(f'ratio ours / Pillow: {ours / pil:.2f}x  (goal >= 1.5x); per CPU-second {ours_cpu / pil_cpu:.2f}x')"

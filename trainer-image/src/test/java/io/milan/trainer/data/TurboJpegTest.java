@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -17,7 +19,10 @@ import org.opencv.core.MatOfByte;
 import org.opencv.core.MatOfInt;
 import org.opencv.imgcodecs.Imgcodecs;
 
-/** The system libjpeg-turbo decodes JPEGs to exactly OpenCV's pixels, and whatever it declines goes to OpenCV. */
+/**
+ * The system libjpeg-turbo decodes JPEGs to exactly Pillow's and OpenCV's pixels, and whatever it declines goes
+ * to OpenCV.
+ */
 class TurboJpegTest {
     private static final Path NAME = Path.of("test.jpg");
 
@@ -25,6 +30,22 @@ class TurboJpegTest {
     void theSystemLibraryIsInstalled() {
         // CI and the trainer image install libturbojpeg0; without it JPEG decoding is 2.5x slower.
         assertTrue(TurboJpeg.available(), TurboJpeg.UNAVAILABLE);
+    }
+
+    @Test
+    void decodesPillowsJpegsToPillowsPixels() throws Exception {
+        // Fixtures from data/make_jpegs.py: JPEGs Pillow wrote, and Pillow's Image.open(f).convert('RGB') of them.
+        for (String name : new String[] {"pillow-420.jpg", "pillow-422-progressive.jpg"}) {
+            byte[] jpeg = resource(name);
+            RgbImage pillow = ImageDecoder.decode(Path.of(name + ".png"), resource(name + ".png"));
+            RgbImage turbo = TurboJpeg.decodeOrNull(jpeg);
+            assertNotNull(turbo, name + ": TurboJPEG declined a clean JPEG");
+            assertEquals(pillow.width(), turbo.width(), name);
+            assertEquals(pillow.height(), turbo.height(), name);
+            assertArrayEquals(pillow.pixels(), turbo.pixels(), name + ": TurboJPEG's pixels differ from Pillow's");
+            assertArrayEquals(pillow.pixels(), ImageDecoder.decodeWithOpenCv(Path.of(name), jpeg).pixels(),
+                    name + ": OpenCV's pixels differ from Pillow's");
+        }
     }
 
     @Test
@@ -64,6 +85,15 @@ class TurboJpegTest {
         var e = assertThrows(ImageDecoder.UnreadableImageException.class,
                 () -> ImageDecoder.decode(NAME, notAnImage));
         assertTrue(e.getMessage().startsWith(NAME + ": not a decodable image"), e.getMessage());
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = TurboJpegTest.class.getResourceAsStream("/data/" + name)) {
+            if (in == null) {
+                throw new IllegalStateException("test resource data/" + name + " is missing");
+            }
+            return in.readAllBytes();
+        }
     }
 
     private static void assertSameAsOpenCv(byte[] jpeg, String what) throws Exception {
