@@ -5,12 +5,14 @@
 # thread) against Pillow + torchvision on 1 thread.
 # Prints both in images/s and the ratio ours / Pillow (the figure), and per CPU-second of each process (JIT and GC
 # included), which is steadier than wall-clock time when others load the machine.
-#   trainer-image/bench/data_pipeline.sh [--images 256]
+#   trainer-image/bench/data_pipeline.sh [--images 1024]
+# 1,024 by default: the timed epoch then lasts ~3 s (256 gave ~1 s, which swung with the load) and the 3 warm-up
+# epochs leave the hot loops compiled as in a long training run.
 # JPEGs are made once (photo-like: Fashion-MNIST upscaled over smooth colour fields, plus noise) and cached in
 # ${MILAN_BENCH_JPEGS:-/var/cache/milan/bench-jpegs}. Needs the bench venv (bench/venv.sh). Env: MILAN_BUILD_DIR.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-images=256
+images=1024
 while (($#)); do
   case $1 in
     --images) images=$2; shift 2 ;;
