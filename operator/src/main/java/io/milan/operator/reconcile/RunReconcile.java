@@ -66,7 +66,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private final RunObservation observed;
     private final PodGroupCreates<R> creates;
     /** Events of this reconcile, sent at its end (see {@link #sendEvents()}). */
-    private final List<String[]> events = new ArrayList<>();
+    private final List<PendingEvent> events = new ArrayList<>();
 
     private Duration requeue;
     private boolean deleteRun;
@@ -401,7 +401,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     private void event(String type, String reason, String message) {
-        events.add(new String[] {type, reason, message});
+        events.add(new PendingEvent(type, reason, message));
     }
 
     /**
@@ -409,12 +409,15 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
      * Event says both, and at 1,000 runs every request counts.
      */
     private void sendEvents() {
-        boolean created = events.stream().anyMatch(e -> e[1].equals("PodGroupCreated"));
-        for (String[] e : events) {
-            if (!(created && e[1].equals("Accepted"))) {
-                shared.events.record(context.getClient(), run, e[0], e[1], e[2]);
+        boolean created = events.stream().anyMatch(e -> e.reason().equals("PodGroupCreated"));
+        for (PendingEvent e : events) {
+            if (!(created && e.reason().equals("Accepted"))) {
+                shared.events.record(context.getClient(), run, e.type(), e.reason(), e.message());
             }
         }
+    }
+
+    private record PendingEvent(String type, String reason, String message) {
     }
 
     @SuppressWarnings("unchecked")
