@@ -8,7 +8,9 @@
 #
 #   trainer-image/bench/compare.sh [--model vit_small] [--modes encoder,pretrain] [--batch_size 8]
 #                                  [--steps 3] [--warmup 2] [--threads $(nproc)] [--teacher clip]
-#                                  [--profile DIR]
+#                                  [--profile DIR] [--torch-adamw fused|single]
+# --torch-adamw: PyTorch's AdamW implementation, fused (default: the kernel our trainer runs too) or single (the
+# single-tensor loop, PyTorch's CPU default).
 # --profile DIR: op profiles of each side's last step, one Chrome trace per phase, in DIR/{djl,torch}-<mode>/
 # (that step's timings then include the profiler's cost).
 #
@@ -17,11 +19,12 @@
 # MALLOC_TRIM_THRESHOLD_ reach both runs alike (docs/benchmarks.md "What is left").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=2 threads=$(nproc) teacher=clip profile=
+model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=2 threads=$(nproc) teacher=clip profile= adamw=fused
 while (($#)); do
   case $1 in
     --model) model=$2 ;; --modes) modes=$2 ;; --batch_size) batch=$2 ;; --steps) steps=$2 ;;
     --warmup) warmup=$2 ;; --threads) threads=$2 ;; --teacher) teacher=$2 ;; --profile) profile=$2 ;;
+    --torch-adamw) adamw=$2 ;;
     *) echo "compare.sh: unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
   shift 2
@@ -36,6 +39,7 @@ for mode in "${mode_list[@]}"; do
   common=(--model "$model" --batch_size "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
     --teacher "$teacher")
   djl=("${common[@]}") torch=("${common[@]}")
+  [ "$adamw" = single ] && torch+=(--no-fused_adamw)
   [ "$mode" = encoder ] && djl+=(--encoder-only)
   [ -n "$profile" ] && djl+=(--profile "$profile/djl-$mode") torch+=(--profile "$profile/torch-$mode")
   echo "== DJL $mode $model" >&2

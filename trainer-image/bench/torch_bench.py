@@ -211,6 +211,9 @@ def main():
     p.add_argument("--mask_ratio", type=float, default=0.75)
     p.add_argument("--attn_mask", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--fused_attn", action=argparse.BooleanOptionalAction, default=True)
+    # The trainer's AdamW is libtorch's fused kernel (optim/FusedAdamWStep); --no-fused_adamw measures PyTorch's
+    # CPU default, the single-tensor loop.
+    p.add_argument("--fused_adamw", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--peak_size", type=int, default=2048)
     p.add_argument("--peak_reps", type=int, default=5)
     p.add_argument("--profile", metavar="DIR", help="torch.profiler trace of the last step, one Chrome trace per"
@@ -255,7 +258,7 @@ def main():
     if args.mode == "encoder":
         model = vit(args, dim, depth, heads)
         params = [q for q in model.parameters() if q.requires_grad]
-        opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
+        opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=args.fused_adamw)
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
             profile_next()
@@ -281,7 +284,7 @@ def main():
         teacher.eval()
         model = Milan(args, dim, depth, heads, out_dim)
         params = [q for q in model.parameters() if q.requires_grad]
-        opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
+        opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=args.fused_adamw)
         visible = int(patches * (1 - args.mask_ratio))
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
