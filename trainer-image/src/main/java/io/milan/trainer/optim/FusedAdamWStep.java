@@ -22,6 +22,10 @@ import java.util.List;
  * made ~33 passes over memory per parameter; the fused kernel reads parameter, gradient and both moments once
  * and writes parameter and moments once (docs/benchmarks.md, "Trainer step"). One call per parameter group.
  * The loaded script belongs to the manager given to the constructor and is freed with it.
+ *
+ * <p>DJL runs a script method with autograd off and below autograd's dispatch (libtorch logs a one-time warning
+ * that this guard, {@code AutoNonVariableTypeMode}, is deprecated). The in-place updates then leave the tensors'
+ * version counters alone; only autograd graphs read those, and none outlives the backward pass before a step.
  */
 final class FusedAdamWStep {
 
