@@ -92,24 +92,35 @@ public final class ClipTeacher implements Teacher {
         try (GradMode ignored = GradMode.disabled()) {
             NDArray x = embed(images);
             x = layerNorm(x, p, V + "pre_layrnorm", EPS);
-            NDArray clsAttention = null;
+            NDManager owner = x.getManager();
+            NDArray[] clsAttention = new NDArray[1];
             for (int i = 0; i < config.layers; i++) {
-                String layer = V + "encoder.layers." + i;
-                NDArray h = layerNorm(x, p, layer + ".layer_norm1", EPS);
-                NDArray q = splitHeads(linear(h, p, layer + ".self_attn.q_proj"), config.heads);
-                NDArray k = splitHeads(linear(h, p, layer + ".self_attn.k_proj"), config.heads);
-                NDArray v = splitHeads(linear(h, p, layer + ".self_attn.v_proj"), config.heads);
-                NDArray weights = attentionWeights(q, k);
-                if (i == config.layers - 1) {
-                    clsAttention = weights.get(":, :, 0, :").mean(new int[] {1});
-                }
-                x = x.add(linear(mergeHeads(weights.matMul(v)), p, layer + ".self_attn.out_proj"));
-                h = layerNorm(x, p, layer + ".layer_norm2", EPS);
-                x = x.add(linear(quickGelu(linear(h, p, layer + ".mlp.fc1")), p, layer + ".mlp.fc2"));
+                NDArray in = x;
+                int layer = i;
+                // Each layer's temporaries (q, k, v, the [N, H, T, T] weights, the MLP's hidden) are freed when
+                // it returns, so the next layer reuses their memory instead of faulting in fresh pages.
+                x = Layers.scoped(() -> layer(in, layer, clsAttention, owner), in);
             }
             NDArray tokens = layerNorm(x, p, V + "post_layernorm", EPS);
-            return new TeacherOutput(linear(tokens, p, "visual_projection"), clsAttention);
+            return new TeacherOutput(linear(tokens, p, "visual_projection"), clsAttention[0]);
         }
+    }
+
+    /** One pre-LN layer; the last one also leaves its head-averaged cls attention row in {@code clsAttention}. */
+    private NDArray layer(NDArray x, int i, NDArray[] clsAttention, NDManager owner) {
+        String layer = V + "encoder.layers." + i;
+        NDArray h = layerNorm(x, p, layer + ".layer_norm1", EPS);
+        NDArray q = splitHeads(linear(h, p, layer + ".self_attn.q_proj"), config.heads);
+        NDArray k = splitHeads(linear(h, p, layer + ".self_attn.k_proj"), config.heads);
+        NDArray v = splitHeads(linear(h, p, layer + ".self_attn.v_proj"), config.heads);
+        NDArray weights = attentionWeights(q, k);
+        if (i == config.layers - 1) {
+            clsAttention[0] = weights.get(":, :, 0, :").mean(new int[] {1});
+            clsAttention[0].attach(owner); // outlives the layer's scope
+        }
+        x = x.add(linear(mergeHeads(weights.matMul(v)), p, layer + ".self_attn.out_proj"));
+        h = layerNorm(x, p, layer + ".layer_norm2", EPS);
+        return x.add(linear(quickGelu(linear(h, p, layer + ".mlp.fc1")), p, layer + ".mlp.fc2"));
     }
 
     /** Patches (conv, no bias, row-major) after the class embedding, plus position_embedding: [N, 1+L, W]. */
