@@ -74,22 +74,16 @@ spec:
     - -c
     - |
       set -eu
-      src=/opt/milan/datasets/fashion-mnist; dst=/data/fashion-mnist
-      for split in train:$TRAIN_PER_CLASS val:$VAL_PER_CLASS; do
-        s=\${split%%:*}; n=\${split#*:}
-        for c in \$(ls \$src/\$s); do
-          mkdir -p \$dst/\$s/\$c
-          (cd \$src/\$s/\$c && ls | head -n \$n | xargs cp -t \$dst/\$s/\$c)
-        done
-      done
-      echo "images: \$(find \$dst -type f | wc -l)"
+      rm -rf /data/fashion-mnist
+      milan-trainer subset --from /opt/milan/datasets/fashion-mnist --to /data/fashion-mnist \\
+        --per-class train=$TRAIN_PER_CLASS,val=$VAL_PER_CLASS
     volumeMounts: [{name: data, mountPath: /data}]
   volumes:
   - {name: data, persistentVolumeClaim: {claimName: demo-data}}
 EOF
 kubectl -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/demo-data --timeout=600s >/dev/null ||
   { kubectl -n "$NS" logs demo-data; exit 1; }
-kubectl -n "$NS" logs demo-data | grep images
+kubectl -n "$NS" logs demo-data | grep subset:
 
 # The example, on the volume's data, with requests that fit next to the control plane on 2 cores.
 on_volume() {

@@ -90,10 +90,7 @@ test_trainer() {
   start=$(date +%s%N)
   if out=$(docker run --rm "${restricted[@]}" --entrypoint bash "$trainer" -c '
       set -euo pipefail
-      for c in /opt/milan/datasets/fashion-mnist/train/*; do
-        mkdir -p "/tmp/data/train/${c##*/}"
-        find "$c" -name "*.png" | sort | sed -n 1,12p | xargs cp -t "/tmp/data/train/${c##*/}"
-      done
+      milan-trainer subset --from /opt/milan/datasets/fashion-mnist --to /tmp/data --per-class train=12 >/dev/null
       milan-trainer pretrain --model vit_micro --input_size 16 --patch_size 4 --batch_size 30 --epochs 1 \
         --warmup_epochs 0 --lr 1e-3 --teacher encoder --teacher_model vit_micro \
         --teacher_path /opt/milan/teachers/fashion-mnist-vit-micro-16.safetensors --change_decoder --attn_mask \

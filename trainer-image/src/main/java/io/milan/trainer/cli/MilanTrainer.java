@@ -1,5 +1,6 @@
 package io.milan.trainer.cli;
 
+import io.milan.trainer.data.DatasetSubset;
 import io.milan.trainer.data.FashionMnistConverter;
 import io.milan.trainer.train.ClassifierRun;
 import io.milan.trainer.train.EncoderFiles;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Mixin;
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
         subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.Finetune.class, MilanTrainer.Linprobe.class,
                 MilanTrainer.Eval.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class,
-                BenchCommand.class})
+                DatasetSubset.class, BenchCommand.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {

@@ -165,7 +165,7 @@ public final class FashionMnistConverter implements Callable<Integer> {
         }
     }
 
-    private static void deleteRecursively(Path dir) throws IOException {
+    static void deleteRecursively(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
