@@ -4,10 +4,11 @@ import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * {@code torch.no_grad()} for the current thread. Grad mode is thread-local in libtorch and ON in threads the
- * engine did not initialise, so frozen computations (teacher forward, weight copies) switch it off explicitly.
- * Restores the previous mode on close.
+ * engine did not initialise, so frozen computations (teacher forward, weight copies, evaluation) and in-place
+ * parameter updates (optimizers: autograd must not record them) switch it off explicitly. Restores the
+ * previous mode on close.
  */
-final class GradMode implements AutoCloseable {
+public final class GradMode implements AutoCloseable {
 
     private final boolean previous;
 
@@ -16,7 +17,8 @@ final class GradMode implements AutoCloseable {
         JniUtils.setGradMode(false);
     }
 
-    static GradMode disabled() {
+    /** Disables gradient recording until {@link #close()}. */
+    public static GradMode disabled() {
         return new GradMode();
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.milan.trainer.model.GradMode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,7 +76,7 @@ public final class AdamW implements StatefulOptimizer {
         NamedParams.requireFinite("learning rate", lr);
         ensureState(params);
         step++;
-        try (NoGrad ignored = NoGrad.enter(); NDManager stepScope = stateManager.newSubManager()) {
+        try (GradMode ignored = GradMode.disabled(); NDManager stepScope = stateManager.newSubManager()) {
             NDArray stepCount = stepScope.full(new Shape(), step, DataType.FLOAT32);
             for (ParamGroup group : groups) {
                 List<NDArray> p = new ArrayList<>();

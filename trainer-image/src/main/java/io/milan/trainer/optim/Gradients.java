@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.milan.trainer.model.GradMode;
 import java.util.Collection;
 import java.util.Map;
 
@@ -69,7 +70,7 @@ public final class Gradients {
         // Same float32 arithmetic as PyTorch: coef = max_norm / (total + 1e-6), applied when < 1.
         float coefficient = (float) maxNorm / ((float) total + (float) CLIP_EPSILON);
         if (coefficient < 1f) {
-            try (NoGrad ignored = NoGrad.enter()) {
+            try (GradMode ignored = GradMode.disabled()) {
                 for (String name : names) {
                     try (NDArray g = NamedParams.gradient(params, name)) {
                         g.muli(coefficient);

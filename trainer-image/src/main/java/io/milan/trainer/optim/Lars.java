@@ -3,6 +3,7 @@ package io.milan.trainer.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import io.milan.trainer.model.GradMode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +60,7 @@ public final class Lars implements StatefulOptimizer {
         NamedParams.requireFinite("learning rate", lr);
         ensureState(params);
         step++;
-        try (NoGrad ignored = NoGrad.enter(); Scalars s = new Scalars(stateManager)) {
+        try (GradMode ignored = GradMode.disabled(); Scalars s = new Scalars(stateManager)) {
             Constants c = new Constants(s.of(momentum), s.of(trustCoefficient), s.of(0), s.of(1));
             for (ParamGroup group : groups) {
                 NDArray groupLr = s.of(group.learningRate(lr));

@@ -2,6 +2,7 @@ package io.milan.trainer.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.milan.trainer.model.GradMode;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -46,7 +47,7 @@ final class OptimizerStates {
                         + source.getDataType() + ", the parameter needs " + e.getValue().getDataType());
             }
         }
-        try (NoGrad ignored = NoGrad.enter()) {
+        try (GradMode ignored = GradMode.disabled()) {
             for (Map.Entry<String, NDArray> e : live.entrySet()) {
                 // A real copy (not NDArray.set(buffer), which on CPU makes the tensor alias a Java buffer).
                 NDArray copy = saved.tensors().get(e.getKey()).toDevice(e.getValue().getDevice(), true);

@@ -14,7 +14,7 @@ import io.milan.trainer.eval.EvalAccumulator;
 import io.milan.trainer.eval.Predictions;
 import io.milan.trainer.eval.TopK;
 import io.milan.trainer.model.ClassificationLoss;
-import io.milan.trainer.optim.NoGrad;
+import io.milan.trainer.model.GradMode;
 
 /**
  * The reference's {@code engine_finetune.evaluate} over {@code val/}: Resize + CenterCrop ({@link EvalTransform}),
@@ -58,7 +58,7 @@ final class Evaluator implements AutoCloseable {
                 : allIndices(val.size());
         EvalAccumulator acc = new EvalAccumulator();
         Predictions predictions = withPredictions ? new Predictions() : null;
-        try (BatchLoader.EpochIterator batches = loader.epoch(0, indices); NoGrad ignored = NoGrad.enter()) {
+        try (BatchLoader.EpochIterator batches = loader.epoch(0, indices); GradMode ignored = GradMode.disabled()) {
             while (batches.hasNext()) {
                 try (Batch batch = batches.next(); NDManager step = root.newSubManager(device)) {
                     NDList arrays = batch.toNDList(step);
