@@ -23,12 +23,15 @@ import java.util.stream.Stream;
  * client's HTTP/1.1 pool opens a connection per concurrent request (up to 8,192), and a burst of 1,000 runs would
  * otherwise cost the API server thousands of TLS handshakes instead of reusing a few dozen connections. Waiting
  * creates start by {@link Priority}: finishing a started pod group before beginning the next one, Events last.
+ * One instance serves the whole operator (RunLifecycle holds it), so the bound is the operator's.
  */
 public final class AsyncCreate {
     /** Fabric8's own default for maxConcurrentRequests. */
-    static final int IN_FLIGHT = 64;
-    private static final AtomicInteger SENDING = new AtomicInteger();
-    private static final List<Queue<Runnable>> WAITING =
+    public static final int IN_FLIGHT = 64;
+
+    private final int inFlight;
+    private final AtomicInteger sending = new AtomicInteger();
+    private final List<Queue<Runnable>> waiting =
             Stream.generate(() -> (Queue<Runnable>) new ConcurrentLinkedQueue<Runnable>())
                     .limit(Priority.values().length).toList();
 
@@ -42,13 +45,18 @@ public final class AsyncCreate {
         BACKGROUND
     }
 
-    private AsyncCreate() {
+    /** @param inFlight how many creates may await the API server's answer at once */
+    public AsyncCreate(int inFlight) {
+        if (inFlight < 1) {
+            throw new IllegalArgumentException("inFlight must be at least 1, got " + inFlight);
+        }
+        this.inFlight = inFlight;
     }
 
     /** Completes when the object was created or already existed (409); fails with the API server's Status. */
-    public static CompletableFuture<Void> ifAbsent(KubernetesClient client, HasMetadata object, Priority priority) {
+    public CompletableFuture<Void> ifAbsent(KubernetesClient client, HasMetadata object, Priority priority) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        WAITING.get(priority.ordinal()).add(() -> {
+        waiting.get(priority.ordinal()).add(() -> {
             CompletableFuture<Void> sent;
             try {
                 sent = send(client, object);
@@ -56,7 +64,7 @@ public final class AsyncCreate {
                 sent = CompletableFuture.failedFuture(e);
             }
             sent.whenComplete((ok, failure) -> {
-                SENDING.decrementAndGet();
+                sending.decrementAndGet();
                 drain();
                 if (failure == null) {
                     result.complete(null);
@@ -69,17 +77,17 @@ public final class AsyncCreate {
         return result;
     }
 
-    /** Starts waiting creates while fewer than IN_FLIGHT are out; called after every enqueue and completion. */
-    private static void drain() {
-        while (WAITING.stream().anyMatch(q -> !q.isEmpty())) {
-            int n = SENDING.get();
-            if (n >= IN_FLIGHT) {
+    /** Starts waiting creates while fewer than inFlight are out; called after every enqueue and completion. */
+    private void drain() {
+        while (waiting.stream().anyMatch(q -> !q.isEmpty())) {
+            int n = sending.get();
+            if (n >= inFlight) {
                 return;
             }
-            if (SENDING.compareAndSet(n, n + 1)) {
-                Runnable next = WAITING.stream().map(Queue::poll).filter(r -> r != null).findFirst().orElse(null);
+            if (sending.compareAndSet(n, n + 1)) {
+                Runnable next = waiting.stream().map(Queue::poll).filter(r -> r != null).findFirst().orElse(null);
                 if (next == null) {
-                    SENDING.decrementAndGet();
+                    sending.decrementAndGet();
                 } else {
                     next.run();
                 }

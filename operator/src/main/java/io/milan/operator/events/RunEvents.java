@@ -20,9 +20,11 @@ public class RunEvents {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final Clock clock;
+    private final AsyncCreate creates;
 
-    public RunEvents(Clock clock) {
+    public RunEvents(Clock clock, AsyncCreate creates) {
         this.clock = clock;
+        this.creates = creates;
     }
 
     public void record(KubernetesClient client, HasMetadata run, String type, String reason, String message) {
@@ -47,7 +49,7 @@ public class RunEvents {
                 .withReportingComponent(COMPONENT)
                 .build();
         // Sent without waiting for the answer: an Event must not hold up the reconcile.
-        AsyncCreate.ifAbsent(client, event, AsyncCreate.Priority.BACKGROUND).exceptionally(e -> {
+        creates.ifAbsent(client, event, AsyncCreate.Priority.BACKGROUND).exceptionally(e -> {
             LOG.debugf("event %s on %s/%s not recorded: %s", reason, meta.getNamespace(), meta.getName(), e);
             return null;
         });

@@ -24,9 +24,11 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Children {
     private final KubernetesClient client;
+    private final AsyncCreate creates;
 
-    Children(KubernetesClient client) {
+    Children(KubernetesClient client, AsyncCreate creates) {
         this.client = client;
+        this.creates = creates;
     }
 
     /**
@@ -41,12 +43,12 @@ final class Children {
             AsyncCreate.Priority step = AsyncCreate.Priority.START;
             for (HasMetadata child : chains.get(i)) {
                 AsyncCreate.Priority p = step;
-                chain = chain.thenCompose(done -> AsyncCreate.ifAbsent(client, child, p));
+                chain = chain.thenCompose(done -> creates.ifAbsent(client, child, p));
                 step = AsyncCreate.Priority.CONTINUE;
             }
             sent[i] = chain;
         }
-        return CompletableFuture.allOf(sent).thenCompose(done -> AsyncCreate.ifAbsent(client, last,
+        return CompletableFuture.allOf(sent).thenCompose(done -> creates.ifAbsent(client, last,
                 AsyncCreate.Priority.CONTINUE));
     }
 

@@ -7,12 +7,13 @@ import io.milan.api.MilanPretrain;
 import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
 import io.milan.operator.config.OperatorSettings;
+import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
 import io.milan.operator.metrics.RunMetrics;
 import java.time.Clock;
 
 /**
- * What both reconcilers share: configuration, clock, events and metrics. Each reconcile is a fresh
+ * What both reconcilers share: configuration, clock, the bounded create queue, events and metrics. Each reconcile is a fresh
  * {@link RunReconcile}, so no state survives between reconciles except what is in status.
  */
 public final class RunLifecycle {
@@ -21,13 +22,15 @@ public final class RunLifecycle {
 
     final OperatorSettings settings;
     final Clock clock;
+    final AsyncCreate creates;
     final RunEvents events;
     final RunMetrics metrics;
 
     public RunLifecycle(OperatorSettings settings, Clock clock, RunMetrics metrics) {
         this.settings = settings;
         this.clock = clock;
-        this.events = new RunEvents(clock);
+        this.creates = new AsyncCreate(AsyncCreate.IN_FLIGHT);
+        this.events = new RunEvents(clock, creates);
         this.metrics = metrics;
     }
 

@@ -85,7 +85,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         this.status = OperatorStatus.copyOf(run.getStatus());
         this.names = ChildNames.of(run.getMetadata().getName());
         this.now = shared.clock.instant();
-        this.children = new Children(context.getClient());
+        this.children = new Children(context.getClient(), shared.creates);
         this.observed = new RunObservation(List.copyOf(context.getSecondaryResources(Job.class)),
                 List.copyOf(context.getSecondaryResources(Pod.class)));
     }
