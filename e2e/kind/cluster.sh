@@ -108,6 +108,8 @@ EOF
   log "cluster $NAME is ready in $((SECONDS - t)) s; KUBECONFIG=$KUBECONFIG_FILE"
 }
 
+image_id() { docker image inspect -f '{{.Id}}' "$1"; }
+
 ensure_image() {
   docker image inspect "$1" >/dev/null 2>&1 && return
   log "$1 is missing; building it with images/build.sh $2"
@@ -118,19 +120,19 @@ cmd_load_images() {
   node_running || die "cluster $NAME is not running; run: $0 up"
   ensure_image "$TRAINER_IMAGE" trainer
   ensure_image "$OPERATOR_IMAGE" operator
-  local t=$SECONDS image id todo=()
+  local t=$SECONDS image todo=()
+  declare -A id
   # kind would compare image IDs with crictl, which the node lacks, so it loads every time (~85 s); the node
   # keeps a note of the image IDs it was given instead (a new node starts without notes).
   for image in "$TRAINER_IMAGE" "$OPERATOR_IMAGE"; do
-    id=$(docker image inspect -f '{{.Id}}' "$image")
-    [[ $(docker exec "$NODE" cat "/var/lib/milan-images/${image//[:\/]/_}" 2>/dev/null) == "$id" ]] &&
+    id[$image]=$(image_id "$image")
+    [[ $(docker exec "$NODE" cat "/var/lib/milan-images/${image//[:\/]/_}" 2>/dev/null) == "${id[$image]}" ]] &&
       docker exec "$NODE" ctr -n k8s.io images ls -q | grep -qx "docker.io/$image" || todo+=("$image")
   done
   ((${#todo[@]})) || { log "the node already holds these images"; return; }
   "$KIND" load docker-image --name "$NAME" "${todo[@]}"
   for image in "${todo[@]}"; do
-    id=$(docker image inspect -f '{{.Id}}' "$image")
-    docker exec "$NODE" sh -c "mkdir -p /var/lib/milan-images && echo '$id' > '/var/lib/milan-images/${image//[:\/]/_}'"
+    docker exec "$NODE" sh -c "mkdir -p /var/lib/milan-images && echo '${id[$image]}' > '/var/lib/milan-images/${image//[:\/]/_}'"
   done
   log "images loaded in $((SECONDS - t)) s: ${todo[*]}"
 }
@@ -142,7 +144,7 @@ cmd_install_operator() {
   kubectl apply --server-side --force-conflicts -f "$ROOT/charts/milan-operator/crds/" >/dev/null
   # The image ID as a pod annotation: a rebuilt image under the same tag rolls the operator out again.
   local image_id
-  image_id=$(docker image inspect -f '{{.Id}}' "$OPERATOR_IMAGE" | cut -d: -f2 | cut -c1-12)
+  image_id=$(image_id "$OPERATOR_IMAGE" | cut -d: -f2 | cut -c1-12)
   "$HELM" upgrade --install "$RELEASE" "$ROOT/charts/milan-operator" --namespace "$NAMESPACE" --create-namespace \
     --set image.repository="${OPERATOR_IMAGE%:*}" --set image.tag="$VERSION" --set image.pullPolicy=Never \
     --set trainer.image="$TRAINER_IMAGE" --set-string "podAnnotations.milan\.io/image-id=$image_id" \
