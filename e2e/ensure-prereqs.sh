@@ -24,6 +24,9 @@ for cmd in "${!PACKAGES[@]}"; do
 done
 # library -> package: the trainer decodes JPEGs with the system's SIMD libjpeg-turbo (TurboJpegTest checks it)
 ldconfig -p | grep -q 'libturbojpeg\.so\.0 ' || missing+=(libturbojpeg0)
+# the trainer's build compiles its JPEG region decoder (trainer-image/src/main/c) against libjpeg-turbo
+command -v gcc >/dev/null || missing+=(gcc)
+[[ -f /usr/include/jpeglib.h ]] || missing+=(libjpeg62-turbo-dev)
 if ((${#missing[@]} > 0)); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get to install them; install them by hand"

@@ -100,6 +100,9 @@ test_trainer() {
     grep -E '^Epoch|Saved checkpoint|Training time' <<<"$out" | cut -c1-160 | sed 's/^/     | /'
     expect "JPEG decoder" "$(grep -o "JPEG decoder: the system's libjpeg-turbo" <<<"$out" | head -1)" \
       "JPEG decoder: the system's libjpeg-turbo"
+    # The crop decoder's shim comes out of the jar into /tmp (JNA) on the read-only root.
+    expect "JPEG crop decoder" "$(grep -o "JPEG crops: training crops decode only their region" <<<"$out" | head -1)" \
+      "JPEG crops: training crops decode only their region"
     if grep -qx 'checkpoint-0.safetensors' <<<"$out" && grep -qx 'log.txt' <<<"$out"; then
       pass "one pretraining epoch on a read-only root: checkpoint-0 and log.txt written ($(ms_since "$start") ms)"
     else

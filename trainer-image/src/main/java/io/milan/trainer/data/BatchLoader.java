@@ -243,17 +243,16 @@ public final class BatchLoader implements AutoCloseable {
             for (int attempt = 0; attempt <= MAX_SUBSTITUTES; attempt++) {
                 int index = indices[(position + attempt) % indices.length];
                 ImageFolder.Sample sample = dataset.get(index);
-                RgbImage image;
                 try {
-                    image = ImageDecoder.decode(sample.file());
+                    byte[] encoded = ImageDecoder.read(sample.file());
+                    FloatBuffer out = pending.buffer.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+                    out.position(slot * floatsPerImage);
+                    // The transform decodes: a training crop decodes only its region.
+                    transform.decodeAndApply(sample.file(), encoded,
+                            SampleRandom.forSample(options.seed(), epoch, index, attempt), out);
                 } catch (ImageDecoder.UnreadableImageException e) {
                     recordSkip(e);
                     continue;
-                }
-                try {
-                    FloatBuffer out = pending.buffer.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
-                    out.position(slot * floatsPerImage);
-                    transform.apply(image, SampleRandom.forSample(options.seed(), epoch, index, attempt), out);
                 } catch (RuntimeException e) {
                     throw new DataLoadingException("transforming " + sample.file() + " (sample " + index + ") failed: "
                             + e, e);

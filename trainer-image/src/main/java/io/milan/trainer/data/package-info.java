@@ -16,6 +16,8 @@
  * }
  * }</pre>
  * Pixels match torchvision on PIL images: resizing reproduces Pillow's antialiased bicubic exactly
- * ({@link io.milan.trainer.data.PilResample}); JPEG decoding is OpenCV's libjpeg-turbo (±1 from PIL's).
+ * ({@link io.milan.trainer.data.PilResample}); JPEGs are decoded by the system's libjpeg-turbo to Pillow's
+ * pixels ({@link io.milan.trainer.data.ImageDecoder}), training crops only their own rectangle
+ * ({@link io.milan.trainer.data.JpegRegionDecoder}, a C shim built from {@code src/main/c}).
  */
 package io.milan.trainer.data;

@@ -89,7 +89,7 @@ class TurboJpegTest {
         assertTrue(e.getMessage().startsWith(NAME + ": not a decodable image"), e.getMessage());
     }
 
-    private static byte[] resource(String name) throws IOException {
+    static byte[] resource(String name) throws IOException {
         try (InputStream in = TurboJpegTest.class.getResourceAsStream("/data/" + name)) {
             if (in == null) {
                 throw new IllegalStateException("test resource data/" + name + " is missing");
@@ -108,7 +108,7 @@ class TurboJpegTest {
     }
 
     /** Smooth gradients with noise and a sharp edge: every DCT frequency gets some energy. */
-    private static Mat photoLike(int width, int height, int type, long seed) {
+    static Mat photoLike(int width, int height, int type, long seed) {
         ImageDecoder.ensureLoaded();
         int channels = CvType.channels(type);
         byte[] pixels = new byte[width * height * channels];
@@ -126,7 +126,7 @@ class TurboJpegTest {
         return mat;
     }
 
-    private static byte[] encode(Mat image, int... params) {
+    static byte[] encode(Mat image, int... params) {
         MatOfByte out = new MatOfByte();
         try {
             if (!Imgcodecs.imencode(".jpg", image, out, new MatOfInt(params))) {
