@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
  * Crash-safe file replacement: write a temporary file in the target's directory, fsync it, rename it over
@@ -51,6 +53,28 @@ public final class AtomicFiles {
     }
 
     /**
+     * Creates the directory {@code target} atomically: {@code writer} fills a temporary sibling, which is renamed
+     * to {@code target} at the end (and removed if anything fails), so readers never see a half-written
+     * directory. {@code target} must not exist yet.
+     *
+     * @return what {@code writer} returns
+     */
+    public static <T> T writeDirectory(Path target, DirectoryWriter<T> writer) throws IOException {
+        Path parent = directoryOf(target);
+        Files.createDirectories(parent);
+        Path temp = parent.resolve(TEMP_PREFIX + target.getFileName() + "." + UUID.randomUUID());
+        try {
+            Files.createDirectory(temp);
+            T result = writer.write(temp);
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            fsyncDirectory(parent);
+            return result;
+        } finally {
+            deleteRecursively(temp);
+        }
+    }
+
+    /**
      * Renames {@code source} to {@code target} in one atomic step (both in the same directory, or at least
      * on the same file system) and fsyncs the target's directory. Works for directories too.
      */
@@ -76,12 +100,29 @@ public final class AtomicFiles {
         }
     }
 
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     private static Path directoryOf(Path target) {
         Path parent = target.toAbsolutePath().getParent();
         if (parent == null) {
             throw new IllegalArgumentException("no parent directory for " + target);
         }
         return parent;
+    }
+
+    /** Fills a new directory; returns what the caller wants to know about it. */
+    @FunctionalInterface
+    public interface DirectoryWriter<T> {
+        T write(Path dir) throws IOException;
     }
 
     /** Writes a file's content to an open channel. */

@@ -8,7 +8,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -64,15 +63,12 @@ public final class DatasetSubset implements Callable<Integer> {
                         + "' has no class directories");
             }
         }
-        Path parent = to.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path temp = parent.resolve(AtomicFiles.TEMP_PREFIX + to.getFileName() + "." + UUID.randomUUID());
-        try {
+        return AtomicFiles.writeDirectory(to, dir -> {
             Map<String, Integer> copied = new LinkedHashMap<>();
             for (Map.Entry<String, Integer> e : perClass.entrySet()) {
                 int n = 0;
                 for (Path classDir : classes(from.resolve(e.getKey()))) {
-                    Path target = Files.createDirectories(temp.resolve(e.getKey()).resolve(classDir.getFileName()));
+                    Path target = Files.createDirectories(dir.resolve(e.getKey()).resolve(classDir.getFileName()));
                     for (Path file : firstFiles(classDir, e.getValue())) {
                         Files.copy(file, target.resolve(file.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
                         n++;
@@ -80,12 +76,8 @@ public final class DatasetSubset implements Callable<Integer> {
                 }
                 copied.put(e.getKey(), n);
             }
-            Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE);
-            AtomicFiles.fsyncDirectory(parent);
             return copied;
-        } finally {
-            FashionMnistConverter.deleteRecursively(temp);
-        }
+        });
     }
 
     private static List<Path> classes(Path split) throws IOException {

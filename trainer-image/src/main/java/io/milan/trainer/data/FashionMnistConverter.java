@@ -8,15 +8,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -97,23 +94,16 @@ public final class FashionMnistConverter implements Callable<Integer> {
         }
         Idx train = Idx.read(source, "train");
         Idx val = Idx.read(source, "t10k");
-        Path parent = output.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path temp = parent.resolve(AtomicFiles.TEMP_PREFIX + output.getFileName() + "." + UUID.randomUUID());
-        try {
+        return AtomicFiles.writeDirectory(output, dir -> {
             List<Integer> kept = stratifiedSubset(train.labels(), trainFraction, seed);
-            writeSplit(train, kept, temp.resolve("train"), size);
+            writeSplit(train, kept, dir.resolve("train"), size);
             List<Integer> all = new ArrayList<>();
             for (int i = 0; i < val.count(); i++) {
                 all.add(i);
             }
-            writeSplit(val, all, temp.resolve("val"), size);
-            Files.move(temp, output, StandardCopyOption.ATOMIC_MOVE);
-            AtomicFiles.fsyncDirectory(parent);
+            writeSplit(val, all, dir.resolve("val"), size);
             return new Summary(output, kept.size(), all.size());
-        } finally {
-            deleteRecursively(temp);
-        }
+        });
     }
 
     /**
@@ -162,17 +152,6 @@ public final class FashionMnistConverter implements Callable<Integer> {
             Path file = dir.resolve(folderName(data.labels()[record])).resolve(String.format(Locale.ROOT, "%05d.png",
                     record));
             Files.write(file, ImageDecoder.encodePng(image));
-        }
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 
