@@ -29,6 +29,7 @@ while (($#)); do
   esac
   shift 2
 done
+[[ $adamw == fused || $adamw == single ]] || { echo "compare.sh: --torch-adamw is fused or single, got $adamw" >&2; exit 2; }
 source "$here/venv.sh"
 source "$here/classpath.sh"
 results=$(mktemp)

@@ -27,9 +27,8 @@ import java.util.stream.Stream;
  */
 public final class AsyncCreate {
     /** Fabric8's own default for maxConcurrentRequests. */
-    public static final int IN_FLIGHT = 64;
+    static final int IN_FLIGHT = 64;
 
-    private final int inFlight;
     private final AtomicInteger sending = new AtomicInteger();
     private final List<Queue<Runnable>> waiting =
             Stream.generate(() -> (Queue<Runnable>) new ConcurrentLinkedQueue<Runnable>())
@@ -45,13 +44,6 @@ public final class AsyncCreate {
         BACKGROUND
     }
 
-    /** @param inFlight how many creates may await the API server's answer at once */
-    public AsyncCreate(int inFlight) {
-        if (inFlight < 1) {
-            throw new IllegalArgumentException("inFlight must be at least 1, got " + inFlight);
-        }
-        this.inFlight = inFlight;
-    }
 
     /** Completes when the object was created or already existed (409); fails with the API server's Status. */
     public CompletableFuture<Void> ifAbsent(KubernetesClient client, HasMetadata object, Priority priority) {
@@ -77,11 +69,11 @@ public final class AsyncCreate {
         return result;
     }
 
-    /** Starts waiting creates while fewer than inFlight are out; called after every enqueue and completion. */
+    /** Starts waiting creates while fewer than IN_FLIGHT are out; called after every enqueue and completion. */
     private void drain() {
         while (waiting.stream().anyMatch(q -> !q.isEmpty())) {
             int n = sending.get();
-            if (n >= inFlight) {
+            if (n >= IN_FLIGHT) {
                 return;
             }
             if (sending.compareAndSet(n, n + 1)) {

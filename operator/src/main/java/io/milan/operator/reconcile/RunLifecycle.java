@@ -13,8 +13,8 @@ import io.milan.operator.metrics.RunMetrics;
 import java.time.Clock;
 
 /**
- * What both reconcilers share: configuration, clock, the bounded create queue, events and metrics. Each reconcile is a fresh
- * {@link RunReconcile}, so no state survives between reconciles except what is in status.
+ * What both reconcilers share: configuration, clock, the bounded create queue, events and metrics. Each
+ * reconcile is a fresh {@link RunReconcile}, so no state survives between reconciles except what is in status.
  */
 public final class RunLifecycle {
     /** Field manager of the operator's server-side applies (the trainer's is milan-trainer). */
@@ -29,7 +29,7 @@ public final class RunLifecycle {
     public RunLifecycle(OperatorSettings settings, Clock clock, RunMetrics metrics) {
         this.settings = settings;
         this.clock = clock;
-        this.creates = new AsyncCreate(AsyncCreate.IN_FLIGHT);
+        this.creates = new AsyncCreate();
         this.events = new RunEvents(clock, creates);
         this.metrics = metrics;
     }
