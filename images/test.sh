@@ -103,6 +103,8 @@ test_trainer() {
     # The crop decoder's shim comes out of the jar into /tmp (JNA) on the read-only root.
     expect "JPEG crop decoder" "$(grep -o "JPEG crops: training crops decode only their region" <<<"$out" | head -1)" \
       "JPEG crops: training crops decode only their region"
+    expect "native resampler" "$(grep -o "Resampler: native (libmilanjpeg)" <<<"$out" | head -1)" \
+      "Resampler: native (libmilanjpeg)"
     if grep -qx 'checkpoint-0.safetensors' <<<"$out" && grep -qx 'log.txt' <<<"$out"; then
       pass "one pretraining epoch on a read-only root: checkpoint-0 and log.txt written ($(ms_since "$start") ms)"
     else

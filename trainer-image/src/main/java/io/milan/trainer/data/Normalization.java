@@ -41,9 +41,31 @@ public record Normalization(float[] mean, float[] std) {
         return new PlaneWriter(this, width, height, flipHorizontally, out);
     }
 
+    /**
+     * {@code (v / 255 − mean[c]) / std[c]} for each channel c and value v at {@code c * 256 + v}: only 256
+     * inputs per channel, so each is computed once, with the same float operations.
+     */
+    float[] table() {
+        float[] table = new float[3 * 256];
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) {
+                table[c * 256 + v] = (v / 255f - mean[c]) / std[c];
+            }
+        }
+        return table;
+    }
+
+    /** Fails unless {@code out} has room for a {@code width × height} image's three planes. */
+    static void requireRoom(FloatBuffer out, int width, int height) {
+        if (out.remaining() < 3 * width * height) {
+            throw new IllegalArgumentException("output buffer has room for " + out.remaining() + " floats, a "
+                    + width + "x" + height + " image needs " + 3 * width * height);
+        }
+    }
+
     /** Row-wise {@code write}: each HWC row (values 0..255) becomes one row of each of the three CHW float planes. */
     static final class PlaneWriter implements PilResample.RowSink {
-        private final float[] table = new float[3 * 256];
+        private final float[] table;
         private final float[] planeRow;
         private final int width;
         private final int planeSize;
@@ -52,16 +74,8 @@ public record Normalization(float[] mean, float[] std) {
         private final int start;
 
         private PlaneWriter(Normalization n, int width, int height, boolean flip, FloatBuffer out) {
-            if (out.remaining() < 3 * width * height) {
-                throw new IllegalArgumentException("output buffer has room for " + out.remaining() + " floats, a "
-                        + width + "x" + height + " image needs " + 3 * width * height);
-            }
-            // Only 256 possible inputs per channel: compute each once, with the same float operations.
-            for (int c = 0; c < 3; c++) {
-                for (int v = 0; v < 256; v++) {
-                    table[c * 256 + v] = (v / 255f - n.mean[c]) / n.std[c];
-                }
-            }
+            requireRoom(out, width, height);
+            this.table = n.table();
             this.width = width;
             this.planeSize = width * height;
             this.flip = flip;

@@ -16,8 +16,10 @@
  * }
  * }</pre>
  * Pixels match torchvision on PIL images: resizing reproduces Pillow's antialiased bicubic exactly
- * ({@link io.milan.trainer.data.PilResample}); JPEGs are decoded by the system's libjpeg-turbo to Pillow's
- * pixels ({@link io.milan.trainer.data.ImageDecoder}), training crops only their own rectangle
- * ({@link io.milan.trainer.data.JpegRegionDecoder}, a C shim built from {@code src/main/c}).
+ * ({@link io.milan.trainer.data.PilResample}; training crops are resampled, flipped and normalised in C with AVX2,
+ * {@link io.milan.trainer.data.NativeResample}, to the Java code's floats); JPEGs are decoded by the system's
+ * libjpeg-turbo to Pillow's pixels ({@link io.milan.trainer.data.ImageDecoder}), training crops only their own
+ * rectangle ({@link io.milan.trainer.data.JpegRegionDecoder}). Both native parts are one C library built from
+ * {@code src/main/c}; without it the Java code runs.
  */
 package io.milan.trainer.data;
