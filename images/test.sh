@@ -40,7 +40,7 @@ test_trainer() {
     "/opt/libtorch/lib cpu 2.7.1 DJL_OFFLINE=true"
   # glibc keeps freed step memory in the arena instead of faulting it in again each step (docs/benchmarks.md).
   expect "malloc environment" "$(docker run --rm --entrypoint sh "$trainer" -c \
-    'echo "$MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_"')" "33554432 17179869184"
+    'echo "$MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_ $MALLOC_ARENA_MAX"')" "33554432 17179869184 1"
 
   local start out
   start=$(date +%s%N)
