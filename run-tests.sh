@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The test command of the README: installs what the tests need (idempotent; Debian packages, the local
-# Kubernetes binaries, helm, kind and its node image, the container images; built from Go modules, Debian and
-# Maven Central into caches outside the repository), then runs every test tier:
+# The test command of the README: installs what the tests need (idempotent: e2e/ensure-prereqs.sh installs the
+# Debian packages, starts Docker and builds the local Kubernetes binaries and helm; kind, its node image and the
+# container images are built on first use; all from Go modules, Debian and Maven Central into caches outside the
+# repository), checks that no script needs a tool the prerequisites lack (e2e/check-prereqs.sh), then runs every
+# test tier:
 #   1. unit tests and integration tests against a real kube-apiserver with fake GPU nodes (Maven);
 #   2. the Helm chart's tests (lint, template, Argo CD health checks, server-side dry run of every rendering);
 #   3. the end-to-end suite on a real Kind cluster whose pods run the trainer (e2e/kind/suite.sh).
 # Extra arguments go to the Maven build of tier 1.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/e2e/lib/strict.sh"
 cd "$(dirname "$0")"
 t0=$SECONDS
 stamp() { echo "run-tests.sh: $1 done after $((SECONDS - t0)) s"; }
 
 e2e/ensure-prereqs.sh
-trainer-image/ensure-data.sh
+# Every command a script asks for is one the prerequisites step provides (and it does provide them now).
+e2e/check-prereqs.sh
 # install: the end-to-end module runs alone in tier 3 and takes the other modules from the local repository.
 ./mvnw -B -ntp install "$@"
 stamp "tier 1 (Maven)"

@@ -8,7 +8,7 @@
 # Both RBAC modes are exercised, cluster mode with leader election on (the Lease must be acquired). Needs: KUBECONFIG reaching a cluster (e.g. e2e/local-cluster.sh), Docker,
 # the image milan/operator:<version> (images/build.sh) and helm (charts/test.sh builds it).
 # Usage: KUBECONFIG=... charts/e2e.sh
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -103,7 +103,7 @@ run_mode() {
   if wait_for "operator ready" operator_ready; then
     pass "$mode: operator ready as ServiceAccount $sa with the chart's RBAC"
   else
-    docker logs "$container" 2>&1 | grep -E 'ERROR|Forbidden|forbidden' | head -5 | cut -c1-200
+    docker logs "$container" 2>&1 | grep -E 'ERROR|Forbidden|forbidden' | sed -n 1,5p | cut -c1-200
     fail "$mode: operator not ready"
   fi
 

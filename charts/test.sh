@@ -9,14 +9,12 @@
 #   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`.
 # helm is built from Go modules into ${MILAN_CACHE:-/var/cache/milan}/helm-<version> on first use.
 # Usage: charts/test.sh          exit status 0 only when every check passed
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 chart=$here/milan-operator
-cache=${MILAN_CACHE:-/var/cache/milan}
-helm_version=v3.22.0
-helm=$cache/helm-$helm_version/helm
+helm= # e2e/build-helm.sh, in ensure_tools
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -32,29 +30,11 @@ check() {
 }
 
 ensure_tools() {
-  local missing=()
-  command -v lua5.1 >/dev/null || missing+=(lua5.1)
-  command -v yq >/dev/null || missing+=(yq)
-  command -v jq >/dev/null || missing+=(jq)
-  if ((${#missing[@]})); then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
-  fi
-  if [[ ! -x $helm ]]; then
-    echo "building helm $helm_version from the Go module proxy into $(dirname "$helm")" >&2
-    local tmp=$cache/helm-$helm_version.tmp gomod minor pkg=helm.sh/helm/v3/pkg
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    # As helm's Makefile does: the default Kubernetes version of `helm template`/`lint` follows client-go
-    # (v0.N -> 1.N); without it helm assumes 1.20.
-    gomod=$(go mod download -json "helm.sh/helm/v3@$helm_version" | jq -r .GoMod)
-    minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
-    GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath GOBIN=$tmp go install -ldflags "-s -w
-      -X helm.sh/helm/v3/internal/version.version=$helm_version
-      -X $pkg/lint/rules.k8sVersionMajor=1 -X $pkg/lint/rules.k8sVersionMinor=$minor
-      -X $pkg/chartutil.k8sVersionMajor=1 -X $pkg/chartutil.k8sVersionMinor=$minor" \
-      "helm.sh/helm/v3/cmd/helm@$helm_version"
-    rm -rf "$(dirname "$helm")" && mv "$tmp" "$(dirname "$helm")"
-  fi
+  local tool
+  for tool in lua5.1 yq jq; do
+    command -v "$tool" >/dev/null || { echo "charts/test.sh: $tool is missing; run e2e/ensure-prereqs.sh" >&2; exit 1; }
+  done
+  helm=$("$root/e2e/build-helm.sh")
 }
 
 # ---- CRDs ------------------------------------------------------------------------------------------------

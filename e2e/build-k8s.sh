@@ -8,7 +8,7 @@
 #
 # Usage: e2e/build-k8s.sh               build (or reuse) the binaries, print the bin directory last
 #        e2e/build-k8s.sh --print-bin-dir  print the bin directory for the current pins, build nothing
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
 
 # Bump when the way binaries are built changes (flags, package list), so old caches are not reused.
 RECIPE=1

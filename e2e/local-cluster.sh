@@ -12,7 +12,7 @@
 #
 # Binaries come from e2e/build-k8s.sh. Everything listens on 127.0.0.1 on ports that were free at
 # start, so several clusters (different --dir) can run at once.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
 
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$E2E/$(basename "${BASH_SOURCE[0]}")
@@ -254,7 +254,7 @@ find_binaries() {
   ((${#missing[@]} == 0)) || die "Kubernetes binaries missing in $BIN (${missing[*]}); build them with e2e/build-k8s.sh (or e2e/ensure-prereqs.sh) first"
   local tool
   for tool in openssl ss setsid base64 curl; do
-    command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh (or apt-get install openssl iproute2 util-linux coreutils curl)"
+    command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh"
   done
 }
 

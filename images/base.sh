@@ -6,7 +6,7 @@
 # as a tarball in a version-keyed cache, and `docker import`ed. A second run reuses both the tarball and the
 # image (an extra tag carries the cache key), so it takes a second or two.
 # Usage: images/base.sh            (needs root and a running Docker engine: images/dockerd.sh)
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 suite=bookworm
 cache=${MILAN_CACHE:-/var/cache/milan}/images/base

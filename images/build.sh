@@ -12,7 +12,7 @@
 # Usage: images/build.sh [--no-test] [trainer] [operator] [trainer-cuda]     (default: trainer operator)
 #   MILAN_VERSION     image tag (default 0.1.0)
 #   LIBTORCH_ZIP      for trainer-cuda: a libtorch-*-2.7.1+cu128 zip to use instead of PyPI's wheels
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,14 +47,10 @@ timed() {
 }
 
 ensure_tools() {
-  local missing=()
-  command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
-  command -v unzip >/dev/null || missing+=(unzip)
-  command -v jq >/dev/null || missing+=(jq)
-  if ((${#missing[@]})); then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"
-  fi
+  local tool
+  for tool in mmdebstrap unzip jq; do
+    command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing; run e2e/ensure-prereqs.sh" >&2; exit 1; }
+  done
 }
 
 # stale OUTPUT SOURCE...: true when OUTPUT is missing or any file under the sources is newer.
@@ -105,7 +101,6 @@ check_trainer_lib() {
 # ${MILAN_CACHE:-/var/cache/milan}/experiments. The image copies it from trainer-image/target/teachers.
 quickstart_teacher() {
   local src dst=trainer-image/target/teachers/fashion-mnist-vit-micro-16.safetensors
-  trainer-image/ensure-data.sh
   src=$(trainer-image/experiments/fashion-mnist.sh --teacher-only | tail -n 1)
   [[ -s $src ]] || { echo "build.sh: the teacher step printed no checkpoint ('$src')" >&2; exit 1; }
   mkdir -p "$(dirname "$dst")"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers on this machine. If none runs, installs Debian's docker.io (there is no
-# systemd on the build machines, so nothing starts it) and starts dockerd with the runc-nosysres wrapper as
+# Makes sure a Docker engine answers on this machine. If none runs, starts Debian's docker.io (e2e/ensure-prereqs.sh
+# installs it; there is no systemd on the build machines, so nothing starts it) as dockerd with the runc-nosysres wrapper as
 # its default runtime: these VMs lack CAP_SYS_RESOURCE, so privileged containers (Kind nodes) fail under the
 # plain runc. Plain builds and runs are unaffected by the wrapper.
 # Idempotent; an engine that is already running is left alone (a warning says if it lacks the wrapper).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${MILAN_CACHE:-/var/cache/milan}
@@ -25,12 +25,7 @@ if engine_up; then
   exit 0
 fi
 
-if ! command -v dockerd >/dev/null || ! command -v jq >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  # policy-rc.d may refuse to start the service: expected without systemd, we start it below.
-  apt-get install -y -q -o DPkg::Lock::Timeout=600 docker.io jq
-fi
+command -v dockerd >/dev/null || { echo "dockerd.sh: dockerd is missing; run e2e/ensure-prereqs.sh" >&2; exit 1; }
 
 install -D -m 0755 "$here/runc-nosysres" "$wrapper"
 mkdir -p "$cache"

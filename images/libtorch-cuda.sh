@@ -18,7 +18,7 @@
 # Downloads go to a version-keyed cache (${MILAN_CACHE:-/var/cache/milan}/libtorch); pip uses its own
 # configuration (index, certificates), never a hard-coded host.
 # Usage: images/libtorch-cuda.sh        (after ./mvnw -pl trainer-image -am package -DskipTests)
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 torch_version=2.7.1

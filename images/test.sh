@@ -7,7 +7,7 @@
 #             against it; without one it must get as far as trying to reach the Kubernetes API.
 #   trainer-cuda (only when named): as far as this machine allows, see test_trainer_cuda.
 # Usage: images/test.sh [trainer] [operator] [trainer-cuda]     (default: trainer operator)
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=${MILAN_VERSION:-0.1.0}
@@ -174,7 +174,8 @@ test_trainer_cuda() {
   expect "DJL environment" "$(docker run --rm --entrypoint sh "$image" -c \
     'echo "$PYTORCH_LIBRARY_PATH $PYTORCH_VERSION DJL_OFFLINE=$DJL_OFFLINE"')" "/opt/libtorch/lib 2.7.1 DJL_OFFLINE=true"
   local gpu_args=() out
-  if command -v nvidia-smi >/dev/null && docker info --format '{{json .Runtimes}}' | grep -q nvidia; then
+  # nvidia-smi only exists on machines with NVIDIA GPUs.
+  if command -v nvidia-smi >/dev/null && docker info --format '{{json .Runtimes}}' | grep -q nvidia; then # optional tool
     gpu_args=(--gpus all)
   fi
   out=$(docker run --rm "${restricted[@]}" "${gpu_args[@]}" \

@@ -5,7 +5,7 @@
 # local Maven repository first (run-tests.sh runs `./mvnw install`).
 #   e2e/kind/suite.sh [extra Maven arguments, e.g. -Dit.test=QuickstartE2E]
 #   MILAN_E2E_CLUSTER   cluster name (default milan-e2e); MILAN_E2E_KEEP=1 keeps the cluster afterwards
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/strict.sh"
 cd "$(dirname "$0")/../.."
 name=${MILAN_E2E_CLUSTER:-milan-e2e}
 kubeconfig=$PWD/e2e/.work/kind/$name.kubeconfig

@@ -12,14 +12,8 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${MILAN_BUILD_DIR:-$repo/trainer-image/target}"
 cd "$repo"
 
-if ! command -v iperf3 >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing iperf3 from Debian ..." >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null
-  else
-    echo "iperf3 is missing: apt-get install iperf3 (the table will show n/a for it)" >&2
-  fi
-fi
+command -v iperf3 >/dev/null ||
+  echo "iperf3 is missing (the table will show n/a for it); e2e/ensure-prereqs.sh installs it" >&2
 
 classpath_file="$build_dir/bench-classpath.txt"
 mvn_args=(-q -pl trainer-image compile dependency:build-classpath -Dmdep.outputFile="$classpath_file"

@@ -15,7 +15,7 @@
 #          (default WORKDIR /var/cache/milan/experiments/fmnist; --teacher-only stops after the teacher, which the
 #          CPU image ships for the quickstart, see images/build.sh)
 #   MILAN_TRAINER   command that runs the trainer (default: java with trainer-image/target's jars)
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../e2e/lib/strict.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 teacher_only=false
 if [ "${1:-}" = --teacher-only ]; then teacher_only=true; shift; fi

@@ -4,7 +4,7 @@
 # extracts it from the jar); run by the trainer's Maven build (pom.xml, exec-maven-plugin, compile phase).
 # Needs gcc and libjpeg62-turbo-dev (e2e/ensure-prereqs.sh installs both); at run time only libjpeg62-turbo.
 #   src/main/c/build.sh <classes dir>
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../../../e2e/lib/strict.sh"
 here="$(cd "$(dirname "$0")" && pwd)"
 srcs=("$here/milan_jpeg.c" "$here/milan_resample.c")
 out="$1/linux-x86-64/libmilanjpeg.so"
@@ -13,9 +13,9 @@ up_to_date() {  # the library is newer than every source and this script
   for f in "${srcs[@]}" "$here/build.sh"; do [[ $out -nt $f ]] || return 1; done
 }
 up_to_date && exit 0
-command -v gcc >/dev/null || { echo "build.sh: gcc is missing (apt-get install gcc, or e2e/ensure-prereqs.sh)" >&2; exit 1; }
+command -v gcc >/dev/null || { echo "build.sh: gcc is missing (run e2e/ensure-prereqs.sh)" >&2; exit 1; }
 [[ -f /usr/include/jpeglib.h ]] \
-  || { echo "build.sh: libjpeg headers are missing (apt-get install libjpeg62-turbo-dev, or e2e/ensure-prereqs.sh)" >&2; exit 1; }
+  || { echo "build.sh: libjpeg headers are missing (run e2e/ensure-prereqs.sh)" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
 # -Wl,--no-undefined: an unresolved symbol fails here, not when the trainer loads the library. -fwrapv: int
 # overflow wraps as in Java (the resampler must equal PilResample's Java arithmetic). No -mavx2: the resampler's
