@@ -17,7 +17,7 @@
 #        e2e/kind/build.sh --print-bin-dir   print the binary directory for the current pins, build nothing
 #        e2e/kind/build.sh --print-node-image
 # Needs root (mmdebstrap, docker), Go 1.26, gcc, and a Docker engine (images/dockerd.sh starts one).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/strict.sh"
 # The whole script is one block, so bash parses it before running: editing it mid-build is harmless.
 {
 
@@ -76,7 +76,7 @@ bins_complete() {
 }
 
 build_binaries() {
-  command -v gcc >/dev/null || die "gcc is missing (it builds the static pause binary): apt-get install gcc libc6-dev"
+  command -v gcc >/dev/null || die "gcc is missing (it builds the static pause binary); run e2e/ensure-prereqs.sh"
   log "building kind $KIND, kubelet/kubeadm/kube-proxy $K8S, CoreDNS $COREDNS, pause into $BIN (cold: ~15-25 min)"
   rm -rf "$DEST.tmp"
   mkdir -p "$DEST.tmp/bin"
@@ -138,8 +138,8 @@ FILES=$KIND_SRC/images/base/files
 # ---- the node base image ---------------------------------------------------------------------------
 
 "$ROOT/images/dockerd.sh"
-command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: apt-get install mmdebstrap"
-command -v jq >/dev/null || die "jq is missing: apt-get install jq"
+command -v mmdebstrap >/dev/null || die "mmdebstrap is missing; run e2e/ensure-prereqs.sh"
+command -v jq >/dev/null || die "jq is missing; run e2e/ensure-prereqs.sh"
 
 # kind's node base (images/base/Dockerfile) rebuilt from bookworm, whose systemd 252 / containerd 1.6
 # still run on cgroup v1 hosts like these VMs.
@@ -196,15 +196,9 @@ build_base_rootfs() {
   chroot "$r" ctr oci spec |
     jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' |
     jq 'del(.process.rlimits)' >"$r/etc/containerd/cri-base.json"
-  # Pod network: a static ptp CNI for a single node (kind's kindnetd image is not on the Go module proxy).
-  # kube-controller-manager gives the first node 10.244.0.0/24 of kind's pod subnet 10.244.0.0/16.
+  # Pod network: no CNI config here; e2e/kind/cluster.sh writes each node's own (its podCIDR) once the node has
+  # registered, kindnet's way (kind's kindnetd image is not on the Go module proxy).
   mkdir -p "$r/etc/cni/net.d"
-  cat >"$r/etc/cni/net.d/10-milan-ptp.conflist" <<'EOF'
-{"cniVersion":"0.4.0","name":"milan-ptp","plugins":[
- {"type":"ptp","ipMasq":true,"mtu":1500,"ipam":{"type":"host-local","dataDir":"/run/cni-ipam-state",
-  "routes":[{"dst":"0.0.0.0/0"}],"ranges":[[{"subnet":"10.244.0.0/24"}]]}},
- {"type":"portmap","capabilities":{"portMappings":true}}]}
-EOF
 }
 
 build_base() {

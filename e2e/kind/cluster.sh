@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# A real single-node Kind cluster on this machine, with no container registry (tier A of
-# shared/research/offline-kind.md): the node image comes from e2e/kind/build.sh, the project's images are
-# loaded into the node, and the operator is installed from charts/milan-operator.
+# A real Kind cluster on this machine, with no container registry (tier A of shared/research/offline-kind.md): a
+# control plane and (default) two workers. The node image comes from e2e/kind/build.sh, the project's images are
+# loaded into the nodes, and the operator is installed from charts/milan-operator.
+#   Pod network: kindnet's design without kindnetd (not on the Go module proxy): each node gets a ptp CNI config
+#   for its own podCIDR and a route to every other node's podCIDR via that node's IP (pod_network below).
+#   Storage: the default StorageClass "standard" (local-path) on a directory shared by all nodes (one host
+#   directory mounted into each), so a claim is ReadWriteMany as on a cluster's NFS/CephFS: the ranks of a run on
+#   different nodes read one dataset, and rank 0's checkpoints reach the next attempt wherever it lands.
 #
-# Usage: e2e/kind/cluster.sh COMMAND [--name NAME] [--kubeconfig FILE]
-#   up                 build what is missing (cached), create the cluster (or reuse a running one), wait
-#                      until the node, CoreDNS and the storage provisioner are ready
-#   down               delete the cluster (its node container and volumes)
-#   status             exit 0 if the cluster answers and its node is Ready
-#   load-images        load milan/trainer and milan/operator (MILAN_VERSION, default 0.1.0) into the node;
+# Usage: e2e/kind/cluster.sh COMMAND [--name NAME] [--kubeconfig FILE] [--workers N]
+#   up                 build what is missing (cached), create the cluster (or reuse a running one of the same
+#                      shape), wait until every node, CoreDNS and the storage provisioner are ready
+#   down               delete the cluster (its node containers, volumes and shared directory)
+#   status             exit 0 if the cluster answers and every node is Ready
+#   load-images        load milan/trainer and milan/operator (MILAN_VERSION, default 0.1.0) into every node;
 #                      builds them with images/build.sh if Docker lacks them
 #   install-operator   CRDs + `helm upgrade --install` of the chart (namespace milan-system), images set to the
 #                      loaded tags, never pulled; waits for the operator to be ready
@@ -16,7 +21,9 @@
 #   all                up, load-images, install-operator
 # --name        cluster name (default milan; env MILAN_KIND_CLUSTER)
 # --kubeconfig  where the admin kubeconfig is written (default e2e/.work/kind/kubeconfig)
-set -euo pipefail
+# --workers     worker nodes besides the control plane (default 2; env MILAN_KIND_WORKERS; 0 = one node that
+#               runs everything)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/strict.sh"
 {
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E=$(dirname "$HERE")
@@ -29,7 +36,7 @@ HELM=$CACHE_ROOT/helm-v3.22.0/helm
 NAMESPACE=milan-system
 RELEASE=milan
 
-usage() { sed -n '6,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '11,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "kind/cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "kind/cluster.sh: $*" >&2; }
 
@@ -41,31 +48,92 @@ case $CMD in
 esac
 NAME=${MILAN_KIND_CLUSTER:-milan}
 KUBECONFIG_FILE=$E2E/.work/kind/kubeconfig
+WORKERS=${MILAN_KIND_WORKERS:-2}
 while (($#)); do
   case $1 in
     --name) NAME=${2:?--name needs a value}; shift 2 ;;
     --kubeconfig) KUBECONFIG_FILE=${2:?--kubeconfig needs a value}; shift 2 ;;
+    --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
     *) usage; die "unknown option '$1'" ;;
   esac
 done
+[[ $WORKERS =~ ^[0-9]$ ]] || die "--workers must be a number from 0 to 9, got '$WORKERS'"
 mkdir -p "$(dirname "$KUBECONFIG_FILE")"
 export KUBECONFIG=$KUBECONFIG_FILE
 NODE=$NAME-control-plane
+# The node containers kind names for this shape: NAME-control-plane, NAME-worker, NAME-worker2, ...
+NODES=("$NODE")
+for ((i = 1; i <= WORKERS; i++)); do
+  if ((i == 1)); then NODES+=("$NAME-worker"); else NODES+=("$NAME-worker$i"); fi
+done
+# One host directory behind every node's /var/local-path-provisioner: the shared filesystem of the claims.
+SHARED=/var/lib/milan-kind/$NAME/volumes
+POD_SUBNET=10.244.0.0/16
 
 KIND=$("$HERE/build.sh" --print-bin-dir)/kind
 KUBECTL=$("$E2E/build-k8s.sh" --print-bin-dir)/kubectl
 kubectl() { "$KUBECTL" "$@"; }
 
-node_running() { [[ $(docker inspect -f '{{.State.Running}}' "$NODE" 2>/dev/null) == true ]]; }
+node_running() { [[ $(docker inspect -f '{{.State.Running}}' "${1:-$NODE}" 2>/dev/null) == true ]]; }
+# The cluster's node containers, whatever shape it was created with.
+existing_nodes() { docker ps -a --filter "label=io.x-k8s.kind.cluster=$NAME" --format '{{.Names}}' | sort; }
 cluster_ready() {
-  kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1 &&
-    [[ $(kubectl get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
+  kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1 || return 1
+  local ready
+  ready=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null) || return 1
+  [[ $(grep -c '^True$' <<<"$ready") == "${#NODES[@]}" ]]
 }
 
-# Shows why a node did not come up: the last lines of its kubelet and containerd journals.
+# Shows why nodes did not come up: the last lines of their kubelet and containerd journals.
 node_diagnostics() {
-  node_running || { docker logs --tail 30 "$NODE" 2>&1 || true; return; }
-  docker exec "$NODE" journalctl --no-pager -n 40 -u kubelet -u containerd 2>&1 || true
+  local n
+  for n in "${NODES[@]}"; do
+    echo "--- $n"
+    node_running "$n" || { docker logs --tail 30 "$n" 2>&1 || true; continue; }
+    docker exec "$n" journalctl --no-pager -n 40 -u kubelet -u containerd 2>&1 || true
+  done
+}
+
+# kindnet's pod network, set up once from outside: every node gets a ptp CNI config for the podCIDR that
+# kube-controller-manager gave it, a route to each other node's podCIDR via that node's IP, and masquerading for
+# traffic that leaves the pod network. The kubelet reports a node Ready once its CNI config exists.
+pod_network() {
+  local n cidr ip other
+  declare -A cidr_of ip_of
+  for n in "${NODES[@]}"; do
+    cidr=""
+    for _ in $(seq 120); do
+      cidr=$(kubectl get node "$n" -o jsonpath='{.spec.podCIDR}' 2>/dev/null || true)
+      [[ -n $cidr ]] && break
+      sleep 1
+    done
+    [[ -n $cidr ]] || die "node $n got no podCIDR within 120 s (is it registered? kubectl get nodes)"
+    ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$n")
+    [[ $ip =~ ^[0-9.]+$ ]] || die "cannot read the IP address of node container $n ('$ip')"
+    cidr_of[$n]=$cidr
+    ip_of[$n]=$ip
+  done
+  for n in "${NODES[@]}"; do
+    for other in "${NODES[@]}"; do
+      if [[ $other != "$n" ]]; then docker exec "$n" ip route replace "${cidr_of[$other]}" via "${ip_of[$other]}"; fi
+    done
+    docker exec "$n" sh -c "iptables -t nat -C POSTROUTING -s ${cidr_of[$n]} ! -d $POD_SUBNET -j MASQUERADE 2>/dev/null ||
+      iptables -t nat -A POSTROUTING -s ${cidr_of[$n]} ! -d $POD_SUBNET -j MASQUERADE"
+    printf '%s\n' '{"cniVersion":"0.4.0","name":"milan-ptp","plugins":[' \
+      ' {"type":"ptp","ipMasq":false,"mtu":1500,"ipam":{"type":"host-local","dataDir":"/run/cni-ipam-state",' \
+      "  \"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"ranges\":[[{\"subnet\":\"${cidr_of[$n]}\"}]]}}," \
+      ' {"type":"portmap","capabilities":{"portMappings":true}}]}' |
+      docker exec -i "$n" sh -c 'mkdir -p /etc/cni/net.d && cat >/etc/cni/net.d/.milan-ptp.tmp &&
+        mv /etc/cni/net.d/.milan-ptp.tmp /etc/cni/net.d/10-milan-ptp.conflist'
+    log "pod network on $n: ${cidr_of[$n]} via ${ip_of[$n]}"
+  done
+}
+
+# local-path's shared-filesystem mode: one path mounted on every node, claims of any access mode, volumes without
+# node affinity. The provisioner reloads its ConfigMap by itself.
+shared_storage() {
+  kubectl -n local-path-storage patch configmap local-path-config --type merge \
+    -p '{"data":{"config.json":"{\"sharedFileSystemPath\": \"/var/local-path-provisioner\"}"}}' >/dev/null
 }
 
 cmd_up() {
@@ -74,34 +142,39 @@ cmd_up() {
   image=$("$HERE/build.sh" | tail -1)
   # Kind's own advice for many pods (the kubelet and containerd watch files); the VM's default is 128.
   sysctl -qw fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288 || true
-  if node_running && [[ $(docker inspect -f '{{.Config.Image}}' "$NODE") == "$image" ]]; then
+  if node_running && [[ $(docker inspect -f '{{.Config.Image}}' "$NODE") == "$image" ]] &&
+    [[ $(existing_nodes) == "$(printf '%s\n' "${NODES[@]}" | sort)" ]]; then
     log "cluster $NAME already runs; reusing it"
     "$KIND" get kubeconfig --name "$NAME" >"$KUBECONFIG_FILE"
   else
     "$KIND" delete cluster --name "$NAME" >/dev/null 2>&1 || true
-    local config=$E2E/.work/kind/$NAME.yaml
-    # disableDefaultCNI: the node image carries a static ptp CNI config (single node; see docs/e2e.md).
+    rm -rf "$SHARED"
+    mkdir -p "$SHARED"
+    local config=$E2E/.work/kind/$NAME.yaml role
+    # disableDefaultCNI: pod_network sets up the pod network once the nodes have their podCIDRs (docs/e2e.md).
     # failCgroupV1: false keeps the kubelet working on these cgroup v1 hosts (the default from 1.35 on).
-    cat >"$config" <<'EOF'
-kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  disableDefaultCNI: true
-nodes:
-- role: control-plane
-kubeadmConfigPatches:
-- |
-  kind: KubeletConfiguration
-  failCgroupV1: false
-EOF
-    log "creating Kind cluster $NAME from $image"
+    {
+      printf '%s\n' 'kind: Cluster' 'apiVersion: kind.x-k8s.io/v1alpha4' 'networking:' '  disableDefaultCNI: true' \
+        "  podSubnet: $POD_SUBNET" 'nodes:'
+      for role in control-plane $(for ((i = 0; i < WORKERS; i++)); do echo worker; done); do
+        printf '%s\n' "- role: $role" '  extraMounts:' "  - hostPath: $SHARED" '    containerPath: /var/local-path-provisioner'
+      done
+      printf '%s\n' 'kubeadmConfigPatches:' '- |' '  kind: KubeletConfiguration' '  failCgroupV1: false'
+    } >"$config"
+    log "creating Kind cluster $NAME (control plane + $WORKERS workers) from $image"
+    # No --wait: the nodes become Ready only after pod_network.
     if ! "$KIND" create cluster --name "$NAME" --image "$image" --config "$config" --kubeconfig "$KUBECONFIG_FILE" \
-      --wait 5m --retain; then
+      --retain; then
       node_diagnostics >&2
-      die "kind create cluster failed (node kept for inspection: docker exec $NODE journalctl -u kubelet; remove it with: $0 down)"
+      die "kind create cluster failed (nodes kept for inspection: docker exec $NODE journalctl -u kubelet; remove them with: $0 down)"
     fi
+    pod_network
+    shared_storage
   fi
-  kubectl wait --for=condition=Ready "node/$NODE" --timeout=300s >/dev/null
+  if ! kubectl wait --for=condition=Ready nodes --all --timeout=300s >/dev/null; then
+    node_diagnostics >&2
+    die "the nodes of cluster $NAME are not Ready after 300 s"
+  fi
   # Pods the suite relies on: cluster DNS (the trainers find rank 0 by name) and volumes.
   kubectl -n kube-system rollout status deployment/coredns --timeout=300s >/dev/null
   kubectl -n local-path-storage rollout status deployment/local-path-provisioner --timeout=300s >/dev/null
@@ -120,21 +193,28 @@ cmd_load_images() {
   node_running || die "cluster $NAME is not running; run: $0 up"
   ensure_image "$TRAINER_IMAGE" trainer
   ensure_image "$OPERATOR_IMAGE" operator
-  local t=$SECONDS image todo=()
-  declare -A id
-  # kind would compare image IDs with crictl, which the node lacks, so it loads every time (~85 s); the node
+  local t=$SECONDS image node note held id todo loaded=()
+  # kind would compare image IDs with crictl, which the nodes lack, so it loads every time (~85 s); each node
   # keeps a note of the image IDs it was given instead (a new node starts without notes).
   for image in "$TRAINER_IMAGE" "$OPERATOR_IMAGE"; do
-    id[$image]=$(image_id "$image")
-    [[ $(docker exec "$NODE" cat "/var/lib/milan-images/${image//[:\/]/_}" 2>/dev/null) == "${id[$image]}" ]] &&
-      docker exec "$NODE" ctr -n k8s.io images ls -q | grep -qx "docker.io/$image" || todo+=("$image")
+    id=$(image_id "$image")
+    note=/var/lib/milan-images/${image//[:\/]/_}
+    todo=()
+    for node in "${NODES[@]}"; do
+      held=$(docker exec "$node" ctr -n k8s.io images ls -q)
+      if [[ $(docker exec "$node" cat "$note" 2>/dev/null) != "$id" ]] || ! grep -qx "docker.io/$image" <<<"$held"; then
+        todo+=("$node")
+      fi
+    done
+    ((${#todo[@]})) || continue
+    "$KIND" load docker-image --name "$NAME" --nodes "$(IFS=,; echo "${todo[*]}")" "$image"
+    for node in "${todo[@]}"; do
+      docker exec "$node" sh -c "mkdir -p /var/lib/milan-images && echo '$id' > '$note'"
+    done
+    loaded+=("$image on ${todo[*]}")
   done
-  ((${#todo[@]})) || { log "the node already holds these images"; return; }
-  "$KIND" load docker-image --name "$NAME" "${todo[@]}"
-  for image in "${todo[@]}"; do
-    docker exec "$NODE" sh -c "mkdir -p /var/lib/milan-images && echo '${id[$image]}' > '/var/lib/milan-images/${image//[:\/]/_}'"
-  done
-  log "images loaded in $((SECONDS - t)) s: ${todo[*]}"
+  ((${#loaded[@]})) || { log "the nodes already hold these images"; return; }
+  log "images loaded in $((SECONDS - t)) s: ${loaded[*]}"
 }
 
 cmd_install_operator() {
@@ -161,13 +241,13 @@ cmd_smoke() {
   kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/milan-smoke --timeout=180s >/dev/null ||
     { kubectl describe pod milan-smoke >&2; die "the trainer pod did not complete"; }
   kubectl get pod milan-smoke -o wide
-  kubectl logs milan-smoke | head -5
+  kubectl logs milan-smoke | sed -n 1,5p
   kubectl delete pod milan-smoke --wait=false >/dev/null
 }
 
 case $CMD in
   up) cmd_up ;;
-  down) "$KIND" delete cluster --name "$NAME"; rm -f "$KUBECONFIG_FILE" ;;
+  down) "$KIND" delete cluster --name "$NAME"; rm -f "$KUBECONFIG_FILE"; rm -rf "$SHARED" ;;
   status) node_running && cluster_ready ;;
   load-images) cmd_load_images ;;
   install-operator) cmd_install_operator ;;

@@ -1,14 +1,20 @@
 package io.milan.e2e;
 
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.milan.testsupport.CommandResult;
+import io.milan.testsupport.Commands;
 import io.milan.testsupport.RepoRoot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -26,14 +32,42 @@ import java.util.concurrent.TimeUnit;
 final class E2ECluster {
     private static E2ECluster instance;
 
+    /** Nodes a trainer pod can land on: the suite needs two, so that a run's ranks meet across nodes. */
+    static final int MIN_SCHEDULABLE_NODES = 2;
+
     final KubernetesClient admin;
     final Optional<Path> repo;
     final String description;
+    private final String kubeconfig;
 
-    private E2ECluster(KubernetesClient admin, Optional<Path> repo, String description) {
+    private E2ECluster(KubernetesClient admin, Optional<Path> repo, String description, String kubeconfig) {
         this.admin = admin;
         this.repo = repo;
         this.description = description;
+        this.kubeconfig = kubeconfig;
+    }
+
+    /** Runs the real kubectl (as an administrator would) against the cluster; fails with its output if it fails. */
+    CommandResult kubectl(Duration timeout, String... args) {
+        String kubectl = System.getenv("MILAN_KUBECTL");
+        if (kubectl == null || kubectl.isBlank()) {
+            Path root = repoPath(".");
+            CommandResult bin = Commands.run(List.of(root.resolve("e2e/build-k8s.sh").toString(), "--print-bin-dir"),
+                    Map.of(), root, Duration.ofMinutes(1)).orThrow();
+            kubectl = Path.of(bin.stdout().trim(), "kubectl").toString();
+        }
+        List<String> cmd = new ArrayList<>(List.of(kubectl));
+        cmd.addAll(List.of(args));
+        return Commands.run(cmd, Map.of("KUBECONFIG", kubeconfig), null, timeout).orThrow();
+    }
+
+    /** Nodes without a NoSchedule/NoExecute taint that are not cordoned. */
+    static List<Node> schedulableNodes(KubernetesClient admin) {
+        return admin.nodes().list().getItems().stream()
+                .filter(n -> !Boolean.TRUE.equals(n.getSpec().getUnschedulable()))
+                .filter(n -> n.getSpec().getTaints() == null || n.getSpec().getTaints().stream()
+                        .noneMatch(t -> "NoSchedule".equals(t.getEffect()) || "NoExecute".equals(t.getEffect())))
+                .toList();
     }
 
     static synchronized E2ECluster get() {
@@ -54,6 +88,7 @@ final class E2ECluster {
         String env = System.getenv("KUBECONFIG");
         Config config;
         String description;
+        String kubeconfigPath;
         if (env != null && !env.isBlank()) {
             boolean found = java.util.Arrays.stream(env.split(java.io.File.pathSeparator))
                     .anyMatch(f -> !f.isBlank() && Files.isRegularFile(Path.of(f)));
@@ -63,6 +98,7 @@ final class E2ECluster {
             }
             config = Config.autoConfigure(null);
             description = "KUBECONFIG=" + env;
+            kubeconfigPath = env;
         } else {
             Path root = repo.orElseThrow(() -> new IllegalStateException("KUBECONFIG is not set and no Milan"
                     + " repository was found at or above " + System.getProperty("user.dir")
@@ -71,10 +107,12 @@ final class E2ECluster {
             runClusterScript(root);
             config = Config.fromKubeconfig(kubeconfig.toFile());
             description = "local Kind cluster (" + kubeconfig + ")";
+            kubeconfigPath = kubeconfig.toString();
         }
         KubernetesClient admin = new KubernetesClientBuilder().withConfig(config).build();
         checkOperator(admin, description);
-        return new E2ECluster(admin, repo, description);
+        checkNodes(admin, description);
+        return new E2ECluster(admin, repo, description, kubeconfigPath);
     }
 
     /** e2e/kind/cluster.sh all, its output passed through (a cold build prints its progress for a while). */
@@ -112,6 +150,15 @@ final class E2ECluster {
             throw new IllegalStateException("no ready operator pod (label " + Operator.SELECTOR + ") in namespace "
                     + Operator.NAMESPACE + " of the " + description + "; install the chart (e2e/kind/cluster.sh"
                     + " install-operator on Kind) or set -Dmilan.e2e.operatorNamespace");
+        }
+    }
+
+    private static void checkNodes(KubernetesClient admin, String description) {
+        List<Node> nodes = schedulableNodes(admin);
+        if (nodes.size() < MIN_SCHEDULABLE_NODES) {
+            throw new IllegalStateException("the " + description + " has " + nodes.size() + " schedulable node(s) "
+                    + nodes.stream().map(n -> n.getMetadata().getName()).toList() + "; the suite needs "
+                    + MIN_SCHEDULABLE_NODES + " (e2e/kind/cluster.sh makes a control plane and two workers)");
         }
     }
 

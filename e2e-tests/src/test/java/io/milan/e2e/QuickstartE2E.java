@@ -59,6 +59,11 @@ class QuickstartE2E extends E2ETestBase {
         assertEquals(List.of("Succeeded", "Succeeded"), pods.stream().map(p -> p.getStatus().getPhase()).toList(),
                 "phases of the run's pods" + context);
         assertEquals(1, history.jobNames().size(), "one pod group (Job) for an undisturbed run" + context);
+        // ... and nodes: the operator spreads a run's pods, and the ranks met over the cluster's pod network.
+        List<String> nodes = pods.stream().map(p -> p.getSpec().getNodeName()).toList();
+        System.out.printf("quickstart pretrain: ranks on nodes %s, pods %s%n", nodes,
+                pods.stream().map(p -> p.getMetadata().getName() + "@" + p.getStatus().getPodIP()).toList());
+        assertEquals(2, nodes.stream().distinct().count(), "the two ranks ran on two nodes: " + nodes + context);
     }
 
     @Test

@@ -44,10 +44,13 @@ final class Runs {
         this.cluster = cluster;
     }
 
-    /** A ReadWriteOnce claim of the cluster's default StorageClass. */
+    /**
+     * A ReadWriteMany claim of the cluster's default StorageClass: a run's ranks on different nodes share its data and
+     * checkpoints (on Kind, local-path on a directory every node mounts; on a real cluster, NFS, CephFS, Filestore).
+     */
     void claim(String name, String size) {
         client.persistentVolumeClaims().resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName(name)
-                .endMetadata().withNewSpec().withAccessModes("ReadWriteOnce").withNewResources()
+                .endMetadata().withNewSpec().withAccessModes("ReadWriteMany").withNewResources()
                 .addToRequests("storage", new Quantity(size)).endResources().endSpec().build()).create();
     }
 

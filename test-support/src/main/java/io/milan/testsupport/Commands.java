@@ -11,10 +11,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs external commands (the e2e scripts, kubectl) with captured output and a time limit. */
-final class Commands {
+public final class Commands {
     private Commands() {}
 
-    static CommandResult run(List<String> command, Map<String, String> env, Path workDir, Duration timeout) {
+    public static CommandResult run(List<String> command, Map<String, String> env, Path workDir, Duration timeout) {
         Path out = null;
         Path err = null;
         try {

@@ -72,7 +72,7 @@ public final class JobRenderer {
                 .withSchedulerName(gang != null ? gang.schedulerName : null)
                 .withNodeSelector(spec.nodeSelector)
                 .withTolerations(spec.tolerations)
-                .withAffinity(spec.affinity)
+                .withAffinity(NodeSpread.affinity(spec.affinity, spec.nodes, in.labels(), in.attempt()))
                 .withPriorityClassName(spec.priorityClassName)
                 .withSecurityContext(PodSecurity.pod(in.settings()))
                 .withContainers(container)

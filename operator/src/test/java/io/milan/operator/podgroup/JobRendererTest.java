@@ -275,6 +275,37 @@ class JobRendererTest {
     }
 
     @Test
+    void theRunsPodsPreferDifferentNodesBesideTheUsersAffinity() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        assertEquals(2, run.getSpec().nodes);
+        run.getSpec().affinity = new AffinityBuilder().withNewNodeAffinity()
+                .withNewRequiredDuringSchedulingIgnoredDuringExecution().addNewNodeSelectorTerm()
+                .addNewMatchExpression().withKey("zone").withOperator("In").withValues("a").endMatchExpression()
+                .endNodeSelectorTerm().endRequiredDuringSchedulingIgnoredDuringExecution().endNodeAffinity().build();
+        Job job = JobRenderer.render(Fixtures.input(run, 3));
+        var affinity = job.getSpec().getTemplate().getSpec().getAffinity();
+        assertEquals("zone", affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+                .getNodeSelectorTerms().get(0).getMatchExpressions().get(0).getKey(), "the user's node affinity stays");
+        var preferred = affinity.getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution();
+        assertEquals(1, preferred.size());
+        assertEquals(100, preferred.get(0).getWeight());
+        assertEquals("kubernetes.io/hostname", preferred.get(0).getPodAffinityTerm().getTopologyKey());
+        // The selector picks exactly this attempt's pods: it matches the pod template's own labels.
+        Map<String, String> selector = preferred.get(0).getPodAffinityTerm().getLabelSelector().getMatchLabels();
+        assertEquals("3", selector.get(Labels.ATTEMPT));
+        Map<String, String> podLabels = job.getSpec().getTemplate().getMetadata().getLabels();
+        assertTrue(podLabels.entrySet().containsAll(selector.entrySet()), selector + " within " + podLabels);
+        var required = affinity.getPodAntiAffinity().getRequiredDuringSchedulingIgnoredDuringExecution();
+        assertTrue(required == null || required.isEmpty(), "soft: a cluster with fewer free nodes still runs the run");
+        assertNull(run.getSpec().affinity.getPodAntiAffinity(), "the spec itself is not changed");
+
+        run.getSpec().nodes = 1;
+        run.getSpec().affinity = null;
+        assertNull(JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec().getAffinity(),
+                "a one-pod run has nothing to spread");
+    }
+
+    @Test
     void aKueueQueueLabelsTheJobAndCreatesItSuspended() {
         MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
         run.getSpec().queueName = "team-a-gpus";

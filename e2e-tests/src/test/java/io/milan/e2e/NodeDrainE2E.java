@@ -1,0 +1,80 @@
+package io.milan.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.milan.api.MilanPretrain;
+import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code kubectl drain} of the node under one rank, mid-epoch, as an administrator does before maintenance: the
+ * kubelet stops the evicted pod the way it stops any pod (SIGTERM, then the grace period), the operator restarts the
+ * gang, the new attempt's pods avoid the cordoned node, resume after the last checkpoint from the shared claim, and
+ * the run succeeds. The node is uncordoned afterwards, pass or fail.
+ */
+class NodeDrainE2E extends E2ETestBase {
+    private static final String RUN = "drain";
+    private static final int EPOCHS = 4;
+    private String drained;
+
+    @Test
+    void drainingARanksNodeMidEpochResumesTheRunOnTheOtherNodes() {
+        runs.prepareData();
+        client.resources(MilanPretrain.class).resource(runs.pretrain(RUN, EPOCHS)).create();
+        RunHistory history = new RunHistory(RUN, () -> runs.pretrainStatus(RUN), () -> runs.jobs(RUN));
+
+        RunStatus before = history.until("a checkpoint, and the next epoch under way", Runs.RUN_TIMEOUT,
+                s -> s.phase == RunPhase.Running && s.checkpoint != null && s.progress != null
+                        && s.progress.attempt == 1 && s.progress.epoch > s.checkpoint.epoch
+                        && s.progress.epoch < EPOCHS - 1 && s.progress.step != null && s.progress.step >= 1);
+        List<Pod> first = runs.pods(RUN);
+        Pod victim = first.stream().filter(p -> p.getMetadata().getName().startsWith(before.podGroup + "-1-"))
+                .filter(p -> "Running".equals(p.getStatus().getPhase())).findFirst()
+                .orElseThrow(() -> new AssertionError("no Running rank-1 pod of " + before.podGroup));
+        drained = victim.getSpec().getNodeName();
+        System.out.printf("draining %s (under %s) at epoch %d step %d; last checkpoint: epoch %d; ranks on %s%n",
+                drained, victim.getMetadata().getName(), before.progress.epoch, before.progress.step,
+                before.checkpoint.epoch, first.stream().map(p -> p.getSpec().getNodeName()).toList());
+        var drain = cluster.kubectl(Duration.ofMinutes(5), "drain", drained, "--ignore-daemonsets",
+                "--delete-emptydir-data", "--timeout=240s");
+        System.out.println(drain.stdout().strip());
+
+        RunStatus end = history.untilFinished(Runs.RUN_TIMEOUT.plus(Duration.ofMinutes(5)));
+        String context = "\nhistory:\n" + history.summary() + "\n" + runs.podLogs(RUN);
+        assertEquals(RunPhase.Succeeded, end.phase, "the run did not succeed after the drain: " + end.message
+                + context);
+        assertEquals(2, end.attempt, "one gang restart for the drain" + context);
+        QuickstartE2E.assertNonDecreasing(history.progressEpochs(), context);
+
+        List<Pod> second = runs.pods(RUN).stream()
+                .filter(p -> p.getMetadata().getName().startsWith(end.podGroup + "-")).toList();
+        assertEquals(2, second.size(), "attempt 2 has both ranks" + context);
+        for (Pod p : second) {
+            assertTrue(!drained.equals(p.getSpec().getNodeName()), p.getMetadata().getName()
+                    + " was scheduled on the cordoned node " + drained + context);
+            assertEquals("Succeeded", p.getStatus().getPhase(), p.getMetadata().getName() + context);
+        }
+        RunStatus resumed = history.firstProgressOf(2);
+        assertNotNull(resumed, "no progress of attempt 2 was seen" + context);
+        assertTrue(resumed.progress.epoch >= before.checkpoint.epoch + 1, "attempt 2 reported epoch "
+                + resumed.progress.epoch + " first; the last checkpoint before the drain was of epoch "
+                + before.checkpoint.epoch + context);
+        assertEquals(EPOCHS - 1, end.checkpoint.epoch, "last checkpoint" + context);
+        System.out.printf("after the drain: attempt 2 on %s, resumed at epoch %d, run %s%n",
+                second.stream().map(p -> p.getSpec().getNodeName()).toList(), resumed.progress.epoch, end.phase);
+    }
+
+    @AfterAll
+    void uncordon() {
+        if (drained != null) {
+            cluster.kubectl(Duration.ofMinutes(1), "uncordon", drained);
+        }
+    }
+}
