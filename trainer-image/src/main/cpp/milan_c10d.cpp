@@ -1,0 +1,272 @@
+// libmilantorch: a plain C ABI (for JNA, io.milan.trainer.dist.c10d.C10dNative) over libtorch 2.7.1's c10d:
+// a TCPStore rendezvous, ProcessGroupGloo for CPU tensors, and asynchronous all-reduce, broadcast, all-gather and
+// barrier on DJL NDArrays.
+//
+// Tensors: DJL's PtNDArray.getHandle() is the address of a heap-allocated torch::Tensor (DJL's JNI reads it as
+// reinterpret_cast<torch::Tensor*>(handle)); collectives run in place on that tensor's storage, no copies.
+// Errors never cross the C ABI as C++ exceptions: a failing call returns null / -1 and leaves a message naming
+// the operation and the rank in a thread-local buffer (milan_c10d_last_error), which Java turns into an exception.
+//
+// Linked against the libtorch_cpu.so / libc10.so that DJL loads (src/main/cpp/build.sh); the dynamic loader binds
+// them by SONAME to the copies DJL already loaded, so the JVM must initialise DJL's PyTorch engine before loading
+// this library (C10dNative does).
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+struct Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Backend> backend;
+  std::string backendName;
+  int rank;
+  int world;
+  std::chrono::milliseconds timeout;
+};
+
+struct Work {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::string op;
+  const Group* group;
+  at::Tensor average;  // defined for an AVG all-reduce: divided by the world size once the sum is complete
+  bool done = false;
+};
+
+// What a caught exception says, without c10's C++ backtrace.
+std::string describe(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+void fail(const std::string& op, const Group* g, const std::string& what) {
+  lastError = "c10d " + op + " failed on rank " + std::to_string(g->rank) + " of " + std::to_string(g->world) + " (" +
+      g->backendName + "): " + what;
+}
+
+// The tensor behind a DJL handle, checked for what Gloo can do in place.
+at::Tensor tensorOf(int64_t handle, const char* what) {
+  TORCH_CHECK(handle != 0, what, ": null tensor handle");
+  const at::Tensor& t = *reinterpret_cast<at::Tensor*>(static_cast<uintptr_t>(handle));
+  TORCH_CHECK(t.defined(), what, ": undefined tensor");
+  TORCH_CHECK(t.is_contiguous(), what, ": tensor must be contiguous (collectives work in place; got strides ",
+      t.strides(), ")");
+  TORCH_CHECK(!t.is_sparse(), what, ": sparse tensors are not supported");
+  return t;
+}
+
+Work* started(Group* g, std::string op, c10::intrusive_ptr<c10d::Work> work, at::Tensor average = at::Tensor()) {
+  auto* w = new Work{std::move(work), std::move(op), g, std::move(average)};
+  return w;
+}
+
+c10d::ReduceOp reduceOp(int op) {
+  switch (op) {
+    case 0:  // SUM
+    case 1:  // AVG: a sum, divided afterwards (Gloo has no AVG)
+      return c10d::ReduceOp::SUM;
+    case 2:
+      return c10d::ReduceOp::MIN;
+    case 3:
+      return c10d::ReduceOp::MAX;
+    default:
+      TORCH_CHECK(false, "unknown reduce op ", op);
+  }
+}
+
+}  // namespace
+
+// Built with -fvisibility=hidden: only these functions are exported (no template instance of ours can
+// interpose on libtorch's).
+#define MILAN_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+MILAN_EXPORT const char* milan_c10d_last_error() { return lastError.c_str(); }
+
+// The file libtorch_cpu.so was loaded from (to check it is DJL's copy, not a second one).
+MILAN_EXPORT const char* milan_c10d_libtorch_path() {
+  static std::string path;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&c10d::ProcessGroupGloo::createDeviceForHostname), &info) && info.dli_fname) {
+    path = info.dli_fname;
+  }
+  return path.c_str();
+}
+
+// Joins the process group: rank 0 serves the TCPStore at masterAddr:port, the others connect to it, then Gloo
+// connects every pair of ranks. localAddress: the address this rank's Gloo device binds (null or empty: the
+// interface named by GLOO_SOCKET_IFNAME, else the one the host name resolves to, as torch.distributed does).
+// timeoutMs bounds the rendezvous and every collective. Returns null on failure (see milan_c10d_last_error).
+MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, int world, int64_t timeoutMs,
+    const char* localAddress) {
+  Group probe{nullptr, nullptr, "gloo", rank, world, std::chrono::milliseconds(timeoutMs)};
+  std::string op = std::string("init (TCPStore ") + (masterAddr ? masterAddr : "?") + ":" + std::to_string(port) +
+      ", " + (rank == 0 ? "server" : "client") + ")";
+  try {
+    TORCH_CHECK(masterAddr && *masterAddr, "MASTER_ADDR is empty");
+    TORCH_CHECK(port > 0 && port < 65536, "MASTER_PORT ", port, " is out of range");
+    TORCH_CHECK(world >= 1 && rank >= 0 && rank < world, "rank ", rank, " is not in [0, ", world, ")");
+    TORCH_CHECK(timeoutMs > 0, "timeout must be positive");
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<uint16_t>(port);
+    opts.isServer = rank == 0;
+    opts.numWorkers = world;
+    opts.waitWorkers = true;
+    opts.timeout = std::chrono::milliseconds(timeoutMs);
+    auto store = c10::make_intrusive<c10d::TCPStore>(masterAddr, opts);
+
+    op = "init (Gloo connections)";
+    auto gopts = c10d::ProcessGroupGloo::Options::create(std::chrono::milliseconds(timeoutMs));
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    if (localAddress && *localAddress) {
+      gopts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(localAddress));
+    } else if (ifname && *ifname) {
+      gopts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    } else {
+      gopts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gopts);
+    return new Group{store, pg, "gloo", rank, world, std::chrono::milliseconds(timeoutMs)};
+  } catch (...) {
+    fail(op, &probe, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+// Leaves the group: waits for queued collectives, stops Gloo's threads, closes the store. Never fails.
+MILAN_EXPORT void milan_c10d_destroy(void* group) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    delete g;
+  } catch (...) {
+  }
+}
+
+MILAN_EXPORT int milan_c10d_rank(void* group) { return static_cast<Group*>(group)->rank; }
+MILAN_EXPORT int milan_c10d_world_size(void* group) { return static_cast<Group*>(group)->world; }
+
+// op: 0 sum, 1 avg, 2 min, 3 max. Returns a work handle (milan_c10d_wait, then milan_c10d_work_free) or null.
+MILAN_EXPORT void* milan_c10d_allreduce(void* group, int64_t tensor, int op) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    at::Tensor t = tensorOf(tensor, "allreduce");
+    std::vector<at::Tensor> tensors{t};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = reduceOp(op);
+    opts.timeout = g->timeout;
+    return started(g, "allreduce", g->backend->allreduce(tensors, opts), op == 1 ? t : at::Tensor());
+  } catch (...) {
+    fail("allreduce", g, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+MILAN_EXPORT void* milan_c10d_broadcast(void* group, int64_t tensor, int root) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    TORCH_CHECK(root >= 0 && root < g->world, "root ", root, " is not a rank");
+    std::vector<at::Tensor> tensors{tensorOf(tensor, "broadcast")};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    opts.timeout = g->timeout;
+    return started(g, "broadcast from rank " + std::to_string(root), g->backend->broadcast(tensors, opts));
+  } catch (...) {
+    fail("broadcast", g, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+// output: world × input's shape (its first dimension is the rank), contiguous, same dtype as input.
+MILAN_EXPORT void* milan_c10d_allgather(void* group, int64_t output, int64_t input) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    at::Tensor in = tensorOf(input, "allgather input");
+    at::Tensor out = tensorOf(output, "allgather output");
+    TORCH_CHECK(out.scalar_type() == in.scalar_type(), "output is ", out.scalar_type(), ", input ",
+        in.scalar_type());
+    TORCH_CHECK(out.dim() == in.dim() + 1 && out.size(0) == g->world &&
+            out.sizes().slice(1) == in.sizes(),
+        "output must have shape [", g->world, ", ", in.sizes(), "], got ", out.sizes());
+    // Views of the output (one per rank), written in place.
+    std::vector<std::vector<at::Tensor>> outputs(1);
+    for (int r = 0; r < g->world; r++) {
+      outputs[0].push_back(out.select(0, r));
+    }
+    std::vector<at::Tensor> inputs{in};
+    c10d::AllgatherOptions opts;
+    opts.timeout = g->timeout;
+    return started(g, "allgather", g->backend->allgather(outputs, inputs, opts));
+  } catch (...) {
+    fail("allgather", g, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+MILAN_EXPORT void* milan_c10d_barrier(void* group) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    c10d::BarrierOptions opts;
+    opts.timeout = g->timeout;
+    return started(g, "barrier", g->backend->barrier(opts));
+  } catch (...) {
+    fail("barrier", g, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+// Waits for the work (timeoutMs <= 0: the group's timeout). 0 when it completed, -1 when it failed or timed out.
+MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
+  auto* w = static_cast<Work*>(work);
+  if (w->done) {
+    return 0;
+  }
+  try {
+    auto timeout = timeoutMs > 0 ? std::chrono::milliseconds(timeoutMs) : w->group->timeout;
+    w->work->wait(timeout);
+    if (w->average.defined()) {
+      at::NoGradGuard noGrad;  // the gradient of a leaf that requires grad is reduced in place
+      w->average.div_(w->group->world);
+      w->average = at::Tensor();
+    }
+    w->done = true;
+    return 0;
+  } catch (...) {
+    fail(w->op, w->group, describe(std::current_exception()));
+    return -1;
+  }
+}
+
+// 1 when the work finished (successfully or not), else 0.
+MILAN_EXPORT int milan_c10d_is_completed(void* work) {
+  auto* w = static_cast<Work*>(work);
+  try {
+    return w->work->isCompleted() ? 1 : 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+MILAN_EXPORT void milan_c10d_work_free(void* work) { delete static_cast<Work*>(work); }
+
+}  // extern "C"
