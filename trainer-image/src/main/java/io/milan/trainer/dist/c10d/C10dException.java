@@ -1,0 +1,16 @@
+package io.milan.trainer.dist.c10d;
+
+import io.milan.trainer.dist.DistributedException;
+
+/**
+ * A c10d collective or the rendezvous failed: a peer died or went silent past the timeout, the store was not
+ * reachable, or a tensor was unfit. The message names the operation and this rank, and carries c10d's own
+ * explanation (for Gloo, usually the peer's address). The group should be closed and the process should exit
+ * non-zero, as with the home-made ring's {@link DistributedException}.
+ */
+public final class C10dException extends DistributedException {
+
+    C10dException(String message) {
+        super(NO_PEER, message);
+    }
+}

@@ -1,0 +1,66 @@
+package io.milan.trainer.dist.c10d;
+
+import ai.djl.engine.Engine;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+
+/**
+ * JNA bindings of libmilantorch ({@code src/main/cpp/milan_c10d.cpp}), built by the trainer's Maven build into
+ * the classes (linux-x86-64/), like libmilanjpeg. The library is linked against DJL's libtorch by SONAME only, so
+ * DJL's PyTorch engine is started first: the dynamic loader then binds the shim to the libtorch DJL loaded instead
+ * of looking for (and failing to find, or worse, finding a second) one.
+ *
+ * <p>Every function that can fail returns null or -1 and leaves a message in {@link #milan_c10d_last_error()}
+ * (thread-local in the library; JNA calls it on the same native thread).
+ */
+final class C10dNative {
+
+    /** Why the library is not loadable, or null when it is. */
+    static final String UNAVAILABLE = load();
+
+    private C10dNative() {
+    }
+
+    private static String load() {
+        try {
+            Engine.getEngine("PyTorch"); // loads libc10/libtorch_cpu, which the shim's DT_NEEDED entries bind to
+            Native.register(C10dNative.class, NativeLibrary.getInstance("milantorch"));
+            return null;
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError | IllegalArgumentException e) {
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(""); // JNA appends its search path
+            return "libmilantorch (the c10d shim) is not loadable: " + why
+                    + "; it is built by the trainer's Maven build (src/main/cpp/build.sh) and needs DJL's PyTorch"
+                    + " engine (libtorch 2.7.1)";
+        }
+    }
+
+    static void requireLoaded() {
+        if (UNAVAILABLE != null) {
+            throw new IllegalStateException(UNAVAILABLE);
+        }
+    }
+
+    static native String milan_c10d_last_error();
+
+    static native String milan_c10d_libtorch_path();
+
+    static native Pointer milan_c10d_init(String masterAddr, int port, int rank, int world, long timeoutMs,
+            String localAddress);
+
+    static native void milan_c10d_destroy(Pointer group);
+
+    static native Pointer milan_c10d_allreduce(Pointer group, long tensor, int op);
+
+    static native Pointer milan_c10d_broadcast(Pointer group, long tensor, int root);
+
+    static native Pointer milan_c10d_allgather(Pointer group, long output, long input);
+
+    static native Pointer milan_c10d_barrier(Pointer group);
+
+    static native int milan_c10d_wait(Pointer work, long timeoutMs);
+
+    static native int milan_c10d_is_completed(Pointer work);
+
+    static native void milan_c10d_work_free(Pointer work);
+}
