@@ -241,8 +241,8 @@ MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
   if (w->done) {
     return 0;
   }
+  auto timeout = timeoutMs > 0 ? std::chrono::milliseconds(timeoutMs) : w->group->timeout;
   try {
-    auto timeout = timeoutMs > 0 ? std::chrono::milliseconds(timeoutMs) : w->group->timeout;
     w->work->wait(timeout);
     if (w->average.defined()) {
       at::NoGradGuard noGrad;  // the gradient of a leaf that requires grad is reduced in place
@@ -252,7 +252,17 @@ MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
     w->done = true;
     return 0;
   } catch (...) {
-    fail(w->op, w->group, describe(std::current_exception()));
+    std::string what = describe(std::current_exception());
+    bool completed = true;
+    try {
+      completed = w->work->isCompleted();
+    } catch (...) {
+    }
+    if (!completed) {  // c10d's own words are just "Operation timed out!"
+      what = "not complete after " + std::to_string(timeout.count()) +
+          " ms, the timeout (a peer is hung, dead or not taking part): " + what;
+    }
+    fail(w->op, w->group, what);
     return -1;
   }
 }

@@ -1,0 +1,169 @@
+package io.milan.trainer.dist.c10d;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.milan.trainer.dist.LocalJob;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * libmilantorch's c10d process group (TCPStore + ProcessGroupGloo) between real processes: each rank is a JVM
+ * ({@link C10dWorker}) started by {@link LocalJob} on loopback, and checks its own results exactly. No mocks, no
+ * assertion on elapsed time (the bounds below only keep a broken build from hanging).
+ */
+class C10dProcessGroupTest {
+
+    /** Longest any job here may take before it counts as hung: JVM starts on a loaded 2-core machine. */
+    private static final Duration HANG_GUARD = Duration.ofMinutes(3);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theShimIsBuiltAndBoundToDjlsLibtorch() {
+        assertNull(C10dProcessGroup.unavailableReason());
+        String path = C10dProcessGroup.libtorchPath();
+        assertTrue(path.endsWith("/libtorch_cpu.so"), path);
+    }
+
+    @ParameterizedTest(name = "{0} ranks")
+    @ValueSource(ints = {2, 4})
+    void ranksAllReduceBroadcastAndAllGatherExactly(int world) {
+        try (LocalJob job = LocalJob.start(spec(world, List.of("check"), Duration.ofSeconds(60)))) {
+            int[] codes = job.awaitExit(HANG_GUARD);
+            for (int rank = 0; rank < world; rank++) {
+                String log = job.output(rank);
+                assertEquals(0, codes[rank], "rank " + rank + " exited with " + codes[rank] + ":\n" + log);
+                for (String check : List.of("allreduce SUM 1 floats", "allreduce SUM 1000003 floats",
+                        "allreduce AVG", "allreduce MAX int32", "broadcast from rank " + (world - 1), "allgather",
+                        "barrier")) {
+                    assertTrue(log.contains("CHECKED " + check), "rank " + rank + " did not check " + check + ":\n"
+                            + log);
+                }
+                // The shim runs on the libtorch DJL loaded, and there is only one in the process.
+                String libtorch = line(log, "LIBTORCH ");
+                assertEquals(libtorch, line(log, "LIBTORCH-MAPPINGS "), log);
+            }
+        }
+    }
+
+    @Test
+    void aKilledRankMakesEveryOtherRankFailNamingTheOperation() throws InterruptedException {
+        int world = 3;
+        int victim = 1;
+        try (LocalJob job = LocalJob.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
+            awaitIterations(job, world, 3);
+            job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
+            int[] codes = job.awaitExit(HANG_GUARD);
+            for (int rank = 0; rank < world; rank++) {
+                if (rank == victim) {
+                    continue;
+                }
+                String log = job.output(rank);
+                assertEquals(C10dWorker.FAILURE_EXIT, codes[rank], "rank " + rank + ":\n" + log);
+                String failure = line(log, "C10D-FAILURE ");
+                assertTrue(failure.startsWith("c10d allreduce failed on rank " + rank + " of " + world + " (gloo): "),
+                        failure);
+                System.out.println("killed rank " + victim + ", rank " + rank + " says: " + failure);
+            }
+        }
+    }
+
+    @Test
+    void aHungRankMakesTheOthersFailAfterTheTimeout() {
+        int world = 3;
+        int hanging = 2;
+        try (LocalJob job = LocalJob.start(spec(world, List.of("hang", String.valueOf(hanging)),
+                Duration.ofSeconds(3)))) {
+            long deadline = System.nanoTime() + HANG_GUARD.toNanos();
+            List<String> failures = new ArrayList<>();
+            for (int rank = 0; rank < world; rank++) {
+                if (rank == hanging) {
+                    continue;
+                }
+                try {
+                    assertTrue(job.process(rank).waitFor(Math.max(0, deadline - System.nanoTime()),
+                            TimeUnit.NANOSECONDS), "rank " + rank + " hangs:\n" + job.output(rank));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError(e);
+                }
+                String log = job.output(rank);
+                assertEquals(C10dWorker.FAILURE_EXIT, job.process(rank).exitValue(), "rank " + rank + ":\n" + log);
+                String failure = line(log, "C10D-FAILURE ");
+                assertTrue(failure.startsWith("c10d allreduce failed on rank " + rank + " of " + world), failure);
+                failures.add(failure);
+            }
+            // The first to give up names the timeout; the others may see it leave first.
+            failures.forEach(f -> System.out.println("hung rank " + hanging + ", another rank says: " + f));
+            assertTrue(failures.stream().anyMatch(f -> f.contains("not complete after 3000 ms, the timeout")
+                    || f.contains("Timed out waiting 3000ms")), failures.toString());
+            assertTrue(job.output(hanging).contains("HANGING"), job.output(hanging));
+        }
+    }
+
+    @Test
+    void aRankAloneReducesWithItselfAndUnfitTensorsAreRefusedByName() {
+        try (NDManager manager = NDManager.newBaseManager();
+                C10dProcessGroup group = C10dProcessGroup.join("127.0.0.1", LocalJob.freeLoopbackPort(), 0, 1,
+                        Duration.ofSeconds(10), "127.0.0.1")) {
+            NDArray a = manager.create(new float[] {1, 2, 3});
+            group.allReduce(a, ReduceOp.AVG);
+            assertArrayEquals(new float[] {1, 2, 3}, a.toFloatArray());
+            NDArray strided = manager.arange(0f, 12f, 1f).reshape(3, 4).transpose();
+            C10dException error = assertThrows(C10dException.class, () -> group.allReduce(strided, ReduceOp.SUM));
+            assertTrue(error.getMessage().startsWith("c10d allreduce failed on rank 0 of 1 (gloo): "),
+                    error.getMessage());
+            assertTrue(error.getMessage().contains("contiguous"), error.getMessage());
+            assertThrows(C10dException.class, () -> group.broadcast(a, 1)); // no rank 1
+            group.barrier();
+        }
+    }
+
+    @Test
+    void aRendezvousWithoutTheOtherRanksTimesOutNamingTheStore() {
+        int port = LocalJob.freeLoopbackPort();
+        C10dException error = assertThrows(C10dException.class, () -> C10dProcessGroup.join("127.0.0.1", port, 0, 2,
+                Duration.ofSeconds(2), "127.0.0.1").close());
+        assertTrue(error.getMessage().startsWith("c10d init (TCPStore 127.0.0.1:" + port + ", server) failed on rank 0"
+                + " of 2"), error.getMessage());
+        System.out.println("rendezvous alone: " + error.getMessage());
+    }
+
+    private LocalJob.Spec spec(int world, List<String> args, Duration timeout) {
+        return new LocalJob.Spec(C10dWorker.class.getName(), args, world, 0, timeout, dir.resolve("logs"),
+                List.of("-Xmx512m"), Map.of());
+    }
+
+    private static void awaitIterations(LocalJob job, int world, int iterations) throws InterruptedException {
+        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
+        for (int rank = 0; rank < world; rank++) {
+            while (!job.output(rank).contains("iteration " + iterations)) {
+                assertTrue(job.process(rank).isAlive(), "rank " + rank + " exited early:\n" + job.output(rank));
+                assertTrue(System.nanoTime() < deadline, "rank " + rank + " made no progress:\n" + job.output(rank));
+                Thread.sleep(50); // poll the log
+            }
+        }
+    }
+
+    private static String line(String log, String prefix) {
+        List<String> found = new ArrayList<>();
+        log.lines().filter(l -> l.startsWith(prefix)).forEach(l -> found.add(l.substring(prefix.length())));
+        assertEquals(1, found.size(), "one line starting with '" + prefix + "' expected in:\n" + log);
+        return found.get(0);
+    }
+}
