@@ -167,9 +167,10 @@ public final class AllReduceBench {
      * bounded {@code -t seconds} run, odd pairs in reverse), and the mean per pair is returned; null if iperf3
      * is missing or fails. One pair is the classic single-stream figure; two pairs in opposite directions load
      * the machine like a ring does (every rank sends and receives at once). iperf3 3.12's own --bidir runs both
-     * directions on one thread, so it would measure iperf3 rather than the machine.
+     * directions on one thread, so it would measure iperf3 rather than the machine. Also used by
+     * {@code c10d.C10dAllReduceBench}.
      */
-    private static Double iperf(int pairs, int seconds, Path logDir) throws IOException, InterruptedException {
+    public static Double iperf(int pairs, int seconds, Path logDir) throws IOException, InterruptedException {
         List<Process> servers = new ArrayList<>();
         List<Process> clients = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
