@@ -75,6 +75,16 @@ at::Tensor tensorOf(int64_t handle, const char* what) {
   return t;
 }
 
+at::Tensor tensorOf(const Group* g, int64_t handle, const char* what) {
+  at::Tensor t = tensorOf(handle, what);
+  if (g->backendName == "gloo") {
+    TORCH_CHECK(t.is_cpu(), what, ": the gloo backend takes CPU tensors, got one on ", t.device());
+  } else {
+    TORCH_CHECK(t.is_cuda(), what, ": the nccl backend takes CUDA tensors, got one on ", t.device());
+  }
+  return t;
+}
+
 Work* started(Group* g, std::string op, c10::intrusive_ptr<c10d::Work> work, at::Tensor average = at::Tensor()) {
   auto* w = new Work{std::move(work), std::move(op), g, std::move(average)};
   return w;
@@ -92,6 +102,22 @@ c10d::ReduceOp reduceOp(int op) {
     default:
       TORCH_CHECK(false, "unknown reduce op ", op);
   }
+}
+
+// ProcessGroupNCCL from libmilantorch_cuda.so (milan_c10d_nccl.cpp), which only the CUDA image carries.
+c10::intrusive_ptr<c10d::Backend> ncclBackend(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world,
+    int64_t timeoutMs, const char* library) {
+  TORCH_CHECK(library && *library, "the nccl backend needs libmilantorch_cuda.so (built by build-cuda.sh for the "
+      "CUDA image), and none was found");
+  void* handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+  TORCH_CHECK(handle, "cannot load ", library, ": ", dlerror());
+  using Create = c10d::Backend* (*)(c10d::Store*, int, int, int64_t, char*, size_t);
+  auto create = reinterpret_cast<Create>(dlsym(handle, "milan_c10d_nccl_backend"));
+  TORCH_CHECK(create, library, " has no milan_c10d_nccl_backend");
+  char error[2048] = {0};
+  c10d::Backend* backend = create(store.get(), rank, world, timeoutMs, error, sizeof error);
+  TORCH_CHECK(backend, error);
+  return c10::intrusive_ptr<c10d::Backend>::reclaim(backend);
 }
 
 }  // namespace
@@ -114,16 +140,20 @@ MILAN_EXPORT const char* milan_c10d_libtorch_path() {
   return path.c_str();
 }
 
-// Joins the process group: rank 0 serves the TCPStore at masterAddr:port, the others connect to it, then Gloo
-// connects every pair of ranks. localAddress: the address this rank's Gloo device binds (null or empty: the
-// interface named by GLOO_SOCKET_IFNAME, else the one the host name resolves to, as torch.distributed does).
-// timeoutMs bounds the rendezvous and every collective. Returns null on failure (see milan_c10d_last_error).
+// Joins the process group: rank 0 serves the TCPStore at masterAddr:port, the others connect to it, then the
+// backend connects the ranks. backend: "gloo" (CPU tensors) or "nccl" (CUDA tensors; needs backendLibrary, the
+// path of libmilantorch_cuda.so, see milan_c10d_nccl.cpp). localAddress (Gloo): the address this rank's device
+// binds (null or empty: the interface named by GLOO_SOCKET_IFNAME, else the one the host name resolves to, as
+// torch.distributed does). timeoutMs bounds the rendezvous and every collective. Returns null on failure (see
+// milan_c10d_last_error).
 MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, int world, int64_t timeoutMs,
-    const char* localAddress) {
-  Group probe{nullptr, nullptr, "gloo", rank, world, std::chrono::milliseconds(timeoutMs)};
+    const char* localAddress, const char* backend, const char* backendLibrary) {
+  std::string name = backend && *backend ? backend : "gloo";
+  Group probe{nullptr, nullptr, name, rank, world, std::chrono::milliseconds(timeoutMs)};
   std::string op = std::string("init (TCPStore ") + (masterAddr ? masterAddr : "?") + ":" + std::to_string(port) +
       ", " + (rank == 0 ? "server" : "client") + ")";
   try {
+    TORCH_CHECK(name == "gloo" || name == "nccl", "unknown backend '", name, "' (gloo or nccl)");
     TORCH_CHECK(masterAddr && *masterAddr, "MASTER_ADDR is empty");
     TORCH_CHECK(port > 0 && port < 65536, "MASTER_PORT ", port, " is out of range");
     TORCH_CHECK(world >= 1 && rank >= 0 && rank < world, "rank ", rank, " is not in [0, ", world, ")");
@@ -136,6 +166,11 @@ MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, i
     opts.timeout = std::chrono::milliseconds(timeoutMs);
     auto store = c10::make_intrusive<c10d::TCPStore>(masterAddr, opts);
 
+    if (name == "nccl") {
+      op = "init (ProcessGroupNCCL)";
+      auto pg = ncclBackend(store, rank, world, timeoutMs, backendLibrary);
+      return new Group{store, pg, name, rank, world, std::chrono::milliseconds(timeoutMs)};
+    }
     op = "init (Gloo connections)";
     auto gopts = c10d::ProcessGroupGloo::Options::create(std::chrono::milliseconds(timeoutMs));
     const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
@@ -170,12 +205,14 @@ MILAN_EXPORT int milan_c10d_world_size(void* group) { return static_cast<Group*>
 MILAN_EXPORT void* milan_c10d_allreduce(void* group, int64_t tensor, int op) {
   auto* g = static_cast<Group*>(group);
   try {
-    at::Tensor t = tensorOf(tensor, "allreduce");
+    at::Tensor t = tensorOf(g, tensor, "allreduce");
     std::vector<at::Tensor> tensors{t};
     c10d::AllreduceOptions opts;
-    opts.reduceOp = reduceOp(op);
+    bool nativeAvg = op == 1 && g->backendName == "nccl";
+    opts.reduceOp = nativeAvg ? c10d::ReduceOp(c10d::ReduceOp::AVG) : reduceOp(op);
     opts.timeout = g->timeout;
-    return started(g, "allreduce", g->backend->allreduce(tensors, opts), op == 1 ? t : at::Tensor());
+    return started(g, "allreduce", g->backend->allreduce(tensors, opts),
+        op == 1 && !nativeAvg ? t : at::Tensor());
   } catch (...) {
     fail("allreduce", g, describe(std::current_exception()));
     return nullptr;
@@ -186,7 +223,7 @@ MILAN_EXPORT void* milan_c10d_broadcast(void* group, int64_t tensor, int root) {
   auto* g = static_cast<Group*>(group);
   try {
     TORCH_CHECK(root >= 0 && root < g->world, "root ", root, " is not a rank");
-    std::vector<at::Tensor> tensors{tensorOf(tensor, "broadcast")};
+    std::vector<at::Tensor> tensors{tensorOf(g, tensor, "broadcast")};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     opts.timeout = g->timeout;
@@ -201,8 +238,8 @@ MILAN_EXPORT void* milan_c10d_broadcast(void* group, int64_t tensor, int root) {
 MILAN_EXPORT void* milan_c10d_allgather(void* group, int64_t output, int64_t input) {
   auto* g = static_cast<Group*>(group);
   try {
-    at::Tensor in = tensorOf(input, "allgather input");
-    at::Tensor out = tensorOf(output, "allgather output");
+    at::Tensor in = tensorOf(g, input, "allgather input");
+    at::Tensor out = tensorOf(g, output, "allgather output");
     TORCH_CHECK(out.scalar_type() == in.scalar_type(), "output is ", out.scalar_type(), ", input ",
         in.scalar_type());
     TORCH_CHECK(out.dim() == in.dim() + 1 && out.size(0) == g->world &&
@@ -236,6 +273,8 @@ MILAN_EXPORT void* milan_c10d_barrier(void* group) {
 }
 
 // Waits for the work (timeoutMs <= 0: the group's timeout). 0 when it completed, -1 when it failed or timed out.
+// Gloo: blocks until the result is in the tensor. NCCL (c10d's semantics): makes the current CUDA stream wait for
+// the collective, so later work on that stream sees the result; the host does not block.
 MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
   auto* w = static_cast<Work*>(work);
   if (w->done) {

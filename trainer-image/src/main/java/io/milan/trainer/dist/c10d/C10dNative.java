@@ -35,6 +35,18 @@ final class C10dNative {
         }
     }
 
+    /**
+     * The file of libmilantorch_cuda.so (ProcessGroupNCCL; only the CUDA image carries it, see
+     * src/main/cpp/build-cuda.sh) found on the classpath like libmilantorch, or null when there is none.
+     */
+    static String cudaLibraryPath() {
+        try {
+            return Native.extractFromResourcePath("milantorch_cuda").getAbsolutePath();
+        } catch (java.io.IOException | UnsatisfiedLinkError e) {
+            return null;
+        }
+    }
+
     static void requireLoaded() {
         if (UNAVAILABLE != null) {
             throw new IllegalStateException(UNAVAILABLE);
@@ -46,7 +58,7 @@ final class C10dNative {
     static native String milan_c10d_libtorch_path();
 
     static native Pointer milan_c10d_init(String masterAddr, int port, int rank, int world, long timeoutMs,
-            String localAddress);
+            String localAddress, String backend, String backendLibrary);
 
     static native void milan_c10d_destroy(Pointer group);
 

@@ -62,9 +62,27 @@ public final class C10dProcessGroup implements AutoCloseable {
      */
     public static C10dProcessGroup join(String masterAddr, int masterPort, int rank, int worldSize, Duration timeout,
             String localAddress) {
+        return join(masterAddr, masterPort, rank, worldSize, timeout, localAddress, Backend.GLOO);
+    }
+
+    /** Which c10d backend a group runs on. */
+    public enum Backend {
+        /** ProcessGroupGloo: CPU tensors; in libtorch_cpu, always available. */
+        GLOO,
+        /**
+         * ProcessGroupNCCL: CUDA tensors; needs libmilantorch_cuda.so on the classpath (the CUDA image), and a
+         * CUDA libtorch loaded by DJL. Not built or tested on machines without CUDA.
+         */
+        NCCL
+    }
+
+    /** As above, on the given backend. */
+    public static C10dProcessGroup join(String masterAddr, int masterPort, int rank, int worldSize, Duration timeout,
+            String localAddress, Backend backend) {
         C10dNative.requireLoaded();
+        String library = backend == Backend.NCCL ? C10dNative.cudaLibraryPath() : null;
         Pointer handle = C10dNative.milan_c10d_init(masterAddr, masterPort, rank, worldSize, timeout.toMillis(),
-                localAddress);
+                localAddress, backend.name().toLowerCase(java.util.Locale.ROOT), library);
         if (handle == null) {
             throw new C10dException(C10dNative.milan_c10d_last_error());
         }
