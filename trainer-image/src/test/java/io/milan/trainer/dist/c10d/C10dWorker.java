@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.milan.trainer.dist.DistConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -102,6 +103,19 @@ public final class C10dWorker {
         group.allReduce(max, ReduceOp.MAX);
         expectEqual("allreduce max", Arrays.toString(new int[] {world - 1, 0, 7}), Arrays.toString(max.toIntArray()));
         System.out.println("CHECKED allreduce MAX int32");
+
+        // A parameter's gradient, averaged in place through the handle getGradient() returns (same storage).
+        // The factor is a tensor, not mul(Number): DJL frees that number's buffer while autograd still holds it.
+        NDArray w = manager.create(new float[] {1, 2, 3});
+        w.setRequiresGradient(true);
+        try (GradientCollector collector = manager.getEngine().newGradientCollector()) {
+            collector.backward(w.mul(manager.full(new Shape(), rank + 1f)).sum());
+        }
+        group.allReduce(w.getGradient(), ReduceOp.AVG);
+        for (float v : w.getGradient().toFloatArray()) {
+            expectEqual("averaged gradient", (world + 1) / 2f, v);
+        }
+        System.out.println("CHECKED gradient AVG");
 
         // Broadcast from the last rank into every rank's array, in place.
         int root = world - 1;
