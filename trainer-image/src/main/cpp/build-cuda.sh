@@ -32,7 +32,8 @@ die() {
 }
 
 for lib in libtorch_cuda.so libc10_cuda.so libtorch_cpu.so libc10.so; do
-  [[ -f $libtorch/$lib ]] || die "$libtorch/$lib is missing (a CUDA libtorch $torch_version, e.g. images/libtorch-cuda.sh)"
+  [[ -f $libtorch/$lib ]] \
+    || die "$libtorch/$lib is missing (a CUDA libtorch $torch_version, e.g. images/libtorch-cuda.sh)"
 done
 for tool in g++ unzip flock; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 cache_root=${MILAN_CACHE:-/var/cache/milan}

@@ -44,7 +44,8 @@ up_to_date() {  # the library is newer than every source, the vendored headers, 
 up_to_date && exit 0
 
 for tool in g++ unzip sha256sum flock; do
-  command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install g++ unzip coreutils util-linux)"
+  command -v "$tool" >/dev/null \
+    || die "$tool is missing (Debian packages g++, unzip, coreutils, util-linux; e2e/ensure-prereqs.sh)"
 done
 cache_root=${MILAN_CACHE:-/var/cache/milan}
 mkdir -p "$cache_root" 2>/dev/null && [[ -w $cache_root ]] \
@@ -55,7 +56,7 @@ headers=$cache_root/torch-wheel-$torch_version
 fetch_headers() {
   python3 -m pip --version >/dev/null 2>&1 \
     || die "python3 with pip is missing; it is needed once, to download the torch $torch_version wheel for its" \
-      "headers into $headers (Debian: apt-get install python3-pip)"
+      "headers into $headers (Debian package python3-pip)"
   local wheels=$headers.download
   mkdir -p "$wheels"
   # Any CPython tag has the same headers; name one so the local Python does not matter.

@@ -49,8 +49,8 @@ class C10dProcessGroupTest {
                 String log = job.output(rank);
                 assertEquals(0, codes[rank], "rank " + rank + " exited with " + codes[rank] + ":\n" + log);
                 for (String check : List.of("allreduce SUM 1 floats", "allreduce SUM 1000003 floats",
-                        "allreduce AVG", "allreduce MAX int32", "gradient AVG", "broadcast from rank " + (world - 1), "allgather",
-                        "barrier")) {
+                        "allreduce AVG", "allreduce MAX int32", "gradient AVG", "broadcast from rank " + (world - 1),
+                        "allgather", "barrier")) {
                     assertTrue(log.contains("CHECKED " + check), "rank " + rank + " did not check " + check + ":\n"
                             + log);
                 }
