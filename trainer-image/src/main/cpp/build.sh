@@ -47,6 +47,10 @@ for tool in g++ unzip sha256sum flock; do
   command -v "$tool" >/dev/null \
     || die "$tool is missing (Debian packages g++, unzip, coreutils, util-linux; e2e/ensure-prereqs.sh)"
 done
+# The jar is DJL's libtorch 2.7.1 cpu (checked before anything is downloaded).
+props=$(unzip -p "$jar" native/lib/pytorch.properties 2>/dev/null) || die "$jar has no native/lib/pytorch.properties"
+grep -x "version=$torch_version-.*" <<<"$props" >/dev/null && grep -x 'flavor=cpu' <<<"$props" >/dev/null \
+  || die "$jar is not libtorch $torch_version cpu: $(tr '\n' ' ' <<<"$props")"
 cache_root=${MILAN_CACHE:-/var/cache/milan}
 mkdir -p "$cache_root" 2>/dev/null && [[ -w $cache_root ]] \
   || die "the cache directory $cache_root is not writable (set MILAN_CACHE to one that is)"
@@ -87,10 +91,6 @@ fetch_headers() {
 jar_key=$(sha256sum <"$jar" | cut -c1-16)
 libtorch=$cache_root/djl-libtorch-$torch_version-cpu-$jar_key
 fetch_libtorch() {
-  local props
-  props=$(unzip -p "$jar" native/lib/pytorch.properties) || die "$jar has no native/lib/pytorch.properties"
-  grep -qx "version=$torch_version-.*" <<<"$props" && grep -qx 'flavor=cpu' <<<"$props" \
-    || die "$jar is not libtorch $torch_version cpu: $(tr '\n' ' ' <<<"$props")"
   rm -rf "$libtorch.tmp" && mkdir -p "$libtorch.tmp"
   unzip -q -j "$jar" 'pytorch/cpu/linux-x86_64/*' -d "$libtorch.tmp"
   [[ -f $libtorch.tmp/libtorch_cpu.so && -f $libtorch.tmp/libc10.so ]] \
