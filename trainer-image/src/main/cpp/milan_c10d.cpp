@@ -41,7 +41,7 @@ struct Group {
 struct Work {
   c10::intrusive_ptr<c10d::Work> work;
   std::string op;
-  const Group* group;
+  Group group;  // who and what, without the store and backend: a work may outlive milan_c10d_destroy
   at::Tensor average;  // defined for an AVG all-reduce: divided by the world size once the sum is complete
   bool done = false;
 };
@@ -86,7 +86,8 @@ at::Tensor tensorOf(const Group* g, int64_t handle, const char* what) {
 }
 
 Work* started(Group* g, std::string op, c10::intrusive_ptr<c10d::Work> work, at::Tensor average = at::Tensor()) {
-  auto* w = new Work{std::move(work), std::move(op), g, std::move(average)};
+  auto* w = new Work{std::move(work), std::move(op), Group{nullptr, nullptr, g->backendName, g->rank, g->world,
+      g->timeout}, std::move(average)};
   return w;
 }
 
@@ -280,12 +281,12 @@ MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
   if (w->done) {
     return 0;
   }
-  auto timeout = timeoutMs > 0 ? std::chrono::milliseconds(timeoutMs) : w->group->timeout;
+  auto timeout = timeoutMs > 0 ? std::chrono::milliseconds(timeoutMs) : w->group.timeout;
   try {
     w->work->wait(timeout);
     if (w->average.defined()) {
       at::NoGradGuard noGrad;  // the gradient of a leaf that requires grad is reduced in place
-      w->average.div_(w->group->world);
+      w->average.div_(w->group.world);
       w->average = at::Tensor();
     }
     w->done = true;
@@ -301,7 +302,7 @@ MILAN_EXPORT int milan_c10d_wait(void* work, int64_t timeoutMs) {
       what = "not complete after " + std::to_string(timeout.count()) +
           " ms, the timeout (a peer is hung, dead or not taking part): " + what;
     }
-    fail(w->op, w->group, what);
+    fail(w->op, &w->group, what);
     return -1;
   }
 }

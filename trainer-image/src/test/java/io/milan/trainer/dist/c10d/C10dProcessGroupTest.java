@@ -61,10 +61,11 @@ class C10dProcessGroupTest {
         }
     }
 
-    @Test
-    void aKilledRankMakesEveryOtherRankFailNamingTheOperation() throws InterruptedException {
+    /** Rank 0 also serves the TCPStore: its death must be reported the same way. */
+    @ParameterizedTest(name = "rank {0} killed")
+    @ValueSource(ints = {0, 1})
+    void aKilledRankMakesEveryOtherRankFailNamingTheOperation(int victim) throws InterruptedException {
         int world = 3;
-        int victim = 1;
         try (LocalJob job = LocalJob.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
             awaitIterations(job, world, 3);
             job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
