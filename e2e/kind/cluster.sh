@@ -133,11 +133,17 @@ pod_network() {
 
 # local-path's shared-filesystem mode: one path mounted on every node, claims of any access mode, volumes without
 # node affinity. The provisioner would reload its ConfigMap once the kubelet updates the mounted file (up to a
-# minute); a restart reads it before the first claim.
+# minute); a restart reads it before the first claim. The class binds at once (Immediate), as NFS/CephFS classes
+# do: with kind's WaitForFirstConsumer, a claim being provisioned for the first pod's node pins every other pod
+# that uses it to that node (the scheduler's VolumeBinding filter follows the claim's selected-node annotation),
+# so a run's second rank could never land on another worker. The field is immutable: the class is recreated.
 shared_storage() {
   kubectl -n local-path-storage patch configmap local-path-config --type merge \
     -p '{"data":{"config.json":"{\"sharedFileSystemPath\": \"/var/local-path-provisioner\"}"}}' >/dev/null
   kubectl -n local-path-storage rollout restart deployment/local-path-provisioner >/dev/null
+  kubectl get storageclass standard -o json |
+    jq '.volumeBindingMode = "Immediate" | del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp,
+        .metadata.managedFields)' | kubectl replace --force -f - >/dev/null
 }
 
 cmd_up() {
