@@ -126,7 +126,6 @@ on_volume examples/quickstart-cpu-pretrain.yaml "$EPOCHS" | kubectl -n "$NS" app
 watch_run milanpretrain quickstart
 # The two ranks ran on different workers and met over the pod network.
 kubectl -n "$NS" get pods -l milan.io/run=quickstart -o wide
-kubectl -n "$NS" get milanpretrain quickstart -o wide
 
 say "4/4 fine-tuning the pretrained encoder"
 on_volume examples/quickstart-cpu-finetune.yaml "$FT_EPOCHS" | kubectl -n "$NS" apply -f - >/dev/null

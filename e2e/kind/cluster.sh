@@ -66,6 +66,8 @@ NODES=("$NODE")
 for ((i = 1; i <= WORKERS; i++)); do
   if ((i == 1)); then NODES+=("$NAME-worker"); else NODES+=("$NAME-worker$i"); fi
 done
+# Nodes that run pods: the workers (kind keeps the control plane's NoSchedule taint when it has workers).
+if ((WORKERS > 0)); then POD_NODES=("${NODES[@]:1}"); else POD_NODES=("$NODE"); fi
 # One host directory behind every node's /var/local-path-provisioner: the shared filesystem of the claims.
 SHARED=/var/lib/milan-kind/$NAME/volumes
 POD_SUBNET=10.244.0.0/16
@@ -130,10 +132,18 @@ pod_network() {
 }
 
 # local-path's shared-filesystem mode: one path mounted on every node, claims of any access mode, volumes without
-# node affinity. The provisioner reloads its ConfigMap by itself.
+# node affinity. The provisioner would reload its ConfigMap once the kubelet updates the mounted file (up to a
+# minute); a restart reads it before the first claim. The class binds at once (Immediate), as NFS/CephFS classes
+# do: with kind's WaitForFirstConsumer, a claim being provisioned for the first pod's node pins every other pod
+# that uses it to that node (the scheduler's VolumeBinding filter follows the claim's selected-node annotation),
+# so a run's second rank could never land on another worker. The field is immutable: the class is recreated.
 shared_storage() {
   kubectl -n local-path-storage patch configmap local-path-config --type merge \
     -p '{"data":{"config.json":"{\"sharedFileSystemPath\": \"/var/local-path-provisioner\"}"}}' >/dev/null
+  kubectl -n local-path-storage rollout restart deployment/local-path-provisioner >/dev/null
+  kubectl get storageclass standard -o json |
+    jq '.volumeBindingMode = "Immediate" | del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp,
+        .metadata.managedFields)' | kubectl replace --force -f - >/dev/null
 }
 
 cmd_up() {
@@ -195,12 +205,13 @@ cmd_load_images() {
   ensure_image "$OPERATOR_IMAGE" operator
   local t=$SECONDS image node note held id todo loaded=()
   # kind would compare image IDs with crictl, which the nodes lack, so it loads every time (~85 s); each node
-  # keeps a note of the image IDs it was given instead (a new node starts without notes).
+  # keeps a note of the image IDs it was given instead (a new node starts without notes). Only nodes that run
+  # pods get them: the tainted control plane never runs a trainer or the operator.
   for image in "$TRAINER_IMAGE" "$OPERATOR_IMAGE"; do
     id=$(image_id "$image")
     note=/var/lib/milan-images/${image//[:\/]/_}
     todo=()
-    for node in "${NODES[@]}"; do
+    for node in "${POD_NODES[@]}"; do
       held=$(docker exec "$node" ctr -n k8s.io images ls -q)
       if [[ $(docker exec "$node" cat "$note" 2>/dev/null) != "$id" ]] || ! grep -qx "docker.io/$image" <<<"$held"; then
         todo+=("$node")

@@ -38,10 +38,12 @@ class NodeDrainE2E extends E2ETestBase {
         Pod victim = first.stream().filter(p -> p.getMetadata().getName().startsWith(before.podGroup + "-1-"))
                 .filter(p -> "Running".equals(p.getStatus().getPhase())).findFirst()
                 .orElseThrow(() -> new AssertionError("no Running rank-1 pod of " + before.podGroup));
+        List<String> firstNodes = first.stream().map(p -> p.getSpec().getNodeName()).toList();
+        assertEquals(2, firstNodes.stream().distinct().count(), "attempt 1's ranks are on two nodes: " + firstNodes);
         drained = victim.getSpec().getNodeName();
         System.out.printf("draining %s (under %s) at epoch %d step %d; last checkpoint: epoch %d; ranks on %s%n",
                 drained, victim.getMetadata().getName(), before.progress.epoch, before.progress.step,
-                before.checkpoint.epoch, first.stream().map(p -> p.getSpec().getNodeName()).toList());
+                before.checkpoint.epoch, firstNodes);
         var drain = cluster.kubectl(Duration.ofMinutes(5), "drain", drained, "--ignore-daemonsets",
                 "--delete-emptydir-data", "--timeout=240s");
         System.out.println(drain.stdout().strip());
