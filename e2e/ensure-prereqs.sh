@@ -23,6 +23,7 @@ flock        util-linux       one build per cache key at a time
 sha256sum    coreutils        cache keys
 base64       coreutils        certificates embedded in kubeconfigs
 gcc          gcc              the trainer's JPEG shim; kind/build.sh's static pause binary
+g++          g++              the trainer's c10d shim (trainer-image/src/main/cpp)
 jq           jq               demo.sh, kind/build.sh, build-helm.sh, charts/test.sh
 yq           yq               charts/test.sh
 lua5.1       lua5.1           charts/test.sh: the Argo CD health checks
@@ -38,6 +39,7 @@ FILES="
 lib:libturbojpeg.so.0                   libturbojpeg0          the trainer's JPEG decoder (TurboJpegTest)
 libc:libc.a                             libc6-dev              gcc -static (kind's pause binary)
 pkg:dataset-fashion-mnist               dataset-fashion-mnist  the trainer's tests, the teacher, the demo
+pip:                                    python3-pip            the c10d shim's build: the torch wheel's headers, once
 "
 # Not installed here (the machine provides them); checked so a missing one is named before a long build fails.
 REQUIRED="go java jcmd apt-get dpkg"
@@ -68,6 +70,7 @@ while read -r test package _; do
     lib:*) [[ $libraries == *"${test#lib:} "* ]] ;;
     libc:*) [[ -f $libc_dir/${test#libc:} ]] ;;
     pkg:*) dpkg -s "${test#pkg:}" >/dev/null 2>&1 ;;
+    pip:) python3 -m pip --version >/dev/null 2>&1 ;;
     *) [[ -e $test ]] ;;
   esac || missing+=("$package")
 done <<<"$FILES"
