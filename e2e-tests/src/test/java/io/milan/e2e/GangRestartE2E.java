@@ -29,9 +29,7 @@ class GangRestartE2E extends E2ETestBase {
 
         // Mid-epoch after a checkpoint: a checkpoint of epoch c exists and epoch c+1 is under way (step >= 1).
         RunStatus before = history.until("a checkpoint, and the next epoch under way", Runs.RUN_TIMEOUT,
-                s -> s.phase == RunPhase.Running && s.checkpoint != null && s.progress != null
-                        && s.progress.attempt == 1 && s.progress.epoch > s.checkpoint.epoch
-                        && s.progress.epoch < EPOCHS - 1 && s.progress.step != null && s.progress.step >= 1);
+                RunHistory.midEpochAfterCheckpoint(EPOCHS));
         int checkpointEpoch = before.checkpoint.epoch;
         Pod victim = runs.pods(RUN).stream().filter(p -> "Running".equals(p.getStatus().getPhase()))
                 .filter(p -> p.getMetadata().getName().startsWith(before.podGroup)).findFirst()

@@ -31,9 +31,7 @@ class NodeDrainE2E extends E2ETestBase {
         RunHistory history = new RunHistory(RUN, () -> runs.pretrainStatus(RUN), () -> runs.jobs(RUN));
 
         RunStatus before = history.until("a checkpoint, and the next epoch under way", Runs.RUN_TIMEOUT,
-                s -> s.phase == RunPhase.Running && s.checkpoint != null && s.progress != null
-                        && s.progress.attempt == 1 && s.progress.epoch > s.checkpoint.epoch
-                        && s.progress.epoch < EPOCHS - 1 && s.progress.step != null && s.progress.step >= 1);
+                RunHistory.midEpochAfterCheckpoint(EPOCHS));
         List<Pod> first = runs.pods(RUN);
         Pod victim = first.stream().filter(p -> p.getMetadata().getName().startsWith(before.podGroup + "-1-"))
                 .filter(p -> "Running".equals(p.getStatus().getPhase())).findFirst()

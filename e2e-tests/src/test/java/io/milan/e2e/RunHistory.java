@@ -1,6 +1,7 @@
 package io.milan.e2e;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
 import java.time.Duration;
@@ -37,6 +38,16 @@ final class RunHistory {
     /** Polls until the run Succeeded or Failed. */
     RunStatus untilFinished(Duration timeout) {
         return until("Succeeded or Failed", timeout, RunHistory::finished);
+    }
+
+    /**
+     * Attempt 1 is mid-epoch after a checkpoint: a checkpoint of epoch c exists, epoch c+1 is under way (step >= 1) and
+     * is not the last of {@code epochs}, so a failure now must resume from c, not restart from 0.
+     */
+    static Predicate<RunStatus> midEpochAfterCheckpoint(int epochs) {
+        return s -> s.phase == RunPhase.Running && s.checkpoint != null && s.progress != null
+                && s.progress.attempt == 1 && s.progress.epoch > s.checkpoint.epoch
+                && s.progress.epoch < epochs - 1 && s.progress.step != null && s.progress.step >= 1;
     }
 
     static boolean finished(RunStatus s) {
