@@ -48,6 +48,10 @@ class QuickstartE2E extends E2ETestBase {
         assertTrue(history.statuses().stream().anyMatch(s -> s.phase == RunPhase.Running && s.checkpoint != null
                 && s.checkpoint.path != null), "no checkpoint was seen in status while Running" + context);
         assertNonDecreasing(history.progressEpochs(), context);
+        // Throughput is a rate of the epoch so far, never 0 once a step is done (the row that closes an epoch too).
+        assertTrue(history.statuses().stream().filter(s -> s.progress != null && s.progress.step != null
+                && s.progress.step >= 1).allMatch(s -> s.progress.imagesPerSecond != null
+                && s.progress.imagesPerSecond > 0), "a progress row with steps done shows no images/s" + context);
 
         assertEquals(2, end.worldSize, "worldSize" + context);
         assertEquals(0, end.restarts, "restarts" + context);

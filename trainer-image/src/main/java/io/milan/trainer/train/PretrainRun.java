@@ -141,6 +141,7 @@ public final class PretrainRun {
                 double lossSum = 0;
                 double lrSum = 0;
                 int iterations;
+                double imagesPerSecond; // of the whole epoch, for the status row that closes it
                 double lr = 0;
                 try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
                     iterations = batches.batches();
@@ -178,14 +179,15 @@ public final class PretrainRun {
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
                     }
+                    imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
                 // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter).
                 double[] totals = parallel.sum(lossSum, iterations);
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
-                    epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, params, adam, checkpoints, log,
-                            reporter);
+                    epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
+                            checkpoints, log, reporter);
                 }
             }
             double total = (System.nanoTime() - runStartNanos) / 1e9;
@@ -225,11 +227,12 @@ public final class PretrainRun {
     }
 
     private void epochEnd(int epoch, long globalStep, double meanLoss, double meanLr, int iterations,
-            NamedParameters params, AdamW adam, CheckpointWriter checkpoints, TrainingLog log,
+            double imagesPerSecond, NamedParameters params, AdamW adam, CheckpointWriter checkpoints, TrainingLog log,
             RunReporter reporter) throws Exception {
         Path saved = checkpoints.maybeSave(epoch, globalStep, params.asMap(), adam, Map.of());
         log.append(TrainingLog.pretrainStats(epoch, meanLr, meanLoss));
-        reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, 0, 0, meanLoss, meanLr), null);
+        reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0, meanLoss,
+                meanLr), null);
         if (saved != null) {
             reporter.checkpoint(epoch, saved);
         }
