@@ -175,7 +175,7 @@ test_trainer_cuda() {
     'echo "$PYTORCH_LIBRARY_PATH $PYTORCH_VERSION DJL_OFFLINE=$DJL_OFFLINE"')" "/opt/libtorch/lib 2.7.1 DJL_OFFLINE=true"
   local gpu_args=() out
   # nvidia-smi only exists on machines with NVIDIA GPUs.
-  if command -v nvidia-smi >/dev/null && docker info --format '{{json .Runtimes}}' | grep -q nvidia; then # optional tool
+  if command -v nvidia-smi >/dev/null && [[ $(docker info --format '{{json .Runtimes}}') == *nvidia* ]]; then # optional tool
     gpu_args=(--gpus all)
   fi
   out=$(docker run --rm "${restricted[@]}" "${gpu_args[@]}" \

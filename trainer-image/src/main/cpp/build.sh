@@ -74,8 +74,9 @@ fetch_headers() {
       || die "could not download torch==$torch_version with pip (from PyTorch's CPU index or pip's configured" \
         "index); needed once for its headers"
   fi
-  local wheel
-  wheel=$(ls "$wheels"/torch-"$torch_version"*.whl | head -n 1)
+  local found=("$wheels"/torch-"$torch_version"*.whl) # a glob, not ls | head: no writer to die of SIGPIPE
+  local wheel=${found[0]}
+  [[ -f $wheel ]] || die "no torch $torch_version wheel in $wheels after the download"
   rm -rf "$headers.tmp" && mkdir -p "$headers.tmp"
   unzip -q "$wheel" 'torch/include/*' -d "$headers.tmp"
   [[ -f $headers.tmp/torch/include/torch/csrc/distributed/c10d/ProcessGroupGloo.hpp ]] \
