@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.milan.testsupport.CommandResult;
 import io.milan.testsupport.Commands;
+import io.milan.testsupport.Kubectl;
 import io.milan.testsupport.RepoRoot;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -49,14 +50,9 @@ final class E2ECluster {
 
     /** Runs the real kubectl (as an administrator would) against the cluster; fails with its output if it fails. */
     CommandResult kubectl(Duration timeout, String... args) {
-        String kubectl = System.getenv("MILAN_KUBECTL");
-        if (kubectl == null || kubectl.isBlank()) {
-            Path root = repoPath(".");
-            CommandResult bin = Commands.run(List.of(root.resolve("e2e/build-k8s.sh").toString(), "--print-bin-dir"),
-                    Map.of(), root, Duration.ofMinutes(1)).orThrow();
-            kubectl = Path.of(bin.stdout().trim(), "kubectl").toString();
-        }
-        List<String> cmd = new ArrayList<>(List.of(kubectl));
+        Path kubectl = Kubectl.find(repo, Optional.empty()).orElseThrow(() -> new IllegalStateException(
+                "kubectl not found: build it with e2e/build-k8s.sh, put kubectl on PATH or set MILAN_KUBECTL"));
+        List<String> cmd = new ArrayList<>(List.of(kubectl.toString()));
         cmd.addAll(List.of(args));
         return Commands.run(cmd, Map.of("KUBECONFIG", kubeconfig), null, timeout).orThrow();
     }

@@ -58,7 +58,7 @@ final class SharedCluster implements AutoCloseable {
         SharedCluster cluster;
         if (env != null && !env.isBlank()) {
             cluster = new SharedCluster(root, Optional.empty(), env, Config.autoConfigure(null),
-                    findKubectl(root, Optional.empty()), Optional.empty());
+                    Kubectl.find(root, Optional.empty()), Optional.empty());
         } else {
             Path repo = root.orElseThrow(() -> new IllegalStateException(
                     "cannot start the local test cluster: no directory at or above " + System.getProperty("user.dir")
@@ -105,7 +105,7 @@ final class SharedCluster implements AutoCloseable {
             Path kubeconfig = Path.of(info.get("KUBECONFIG"));
             Config config = Config.fromKubeconfig(kubeconfig.toFile());
             LocalNodes layout = new LocalNodes(Integer.parseInt(info.get("NODES")), Integer.parseInt(info.get("GPUS")));
-            Optional<Path> kubectl = findKubectl(Optional.of(repo), Optional.of(Path.of(info.get("BIN_DIR"))));
+            Optional<Path> kubectl = Kubectl.find(Optional.of(repo), Optional.of(Path.of(info.get("BIN_DIR"))));
             return new SharedCluster(Optional.of(repo), Optional.of(dir), kubeconfig.toString(), config, kubectl,
                     Optional.of(layout));
         } catch (RuntimeException e) {
@@ -121,33 +121,6 @@ final class SharedCluster implements AutoCloseable {
     private static CommandResult down(Path repo, Path dir) {
         return Commands.run(List.of(repo.resolve(RepoRoot.MARKER).toString(), "down", "--dir", dir.toString()),
                 Map.of(), repo, DOWN_TIMEOUT);
-    }
-
-    /** MILAN_KUBECTL, else the kubectl built by e2e/build-k8s.sh, else kubectl on PATH. */
-    private static Optional<Path> findKubectl(Optional<Path> root, Optional<Path> binDir) {
-        String explicit = System.getenv("MILAN_KUBECTL");
-        if (explicit != null && !explicit.isBlank()) {
-            return Optional.of(Path.of(explicit));
-        }
-        Optional<Path> bin = binDir;
-        if (bin.isEmpty() && root.isPresent()) {
-            CommandResult r = Commands.run(
-                    List.of(root.get().resolve("e2e/build-k8s.sh").toString(), "--print-bin-dir"),
-                    Map.of(), root.get(), Duration.ofMinutes(1));
-            if (r.succeeded()) {
-                bin = Optional.of(Path.of(r.stdout().trim()));
-            }
-        }
-        if (bin.isPresent() && Files.isExecutable(bin.get().resolve("kubectl"))) {
-            return Optional.of(bin.get().resolve("kubectl"));
-        }
-        String path = System.getenv().getOrDefault("PATH", "");
-        for (String entry : path.split(java.io.File.pathSeparator)) {
-            if (!entry.isEmpty() && Files.isExecutable(Path.of(entry, "kubectl"))) {
-                return Optional.of(Path.of(entry, "kubectl"));
-            }
-        }
-        return Optional.empty();
     }
 
     private static Map<String, String> readEnvFile(Path file) {
