@@ -118,7 +118,8 @@ mkdir -p "$(dirname "$out")"
 # -Wl,--no-undefined: an unresolved symbol fails here, not when the trainer loads the library.
 # -Wl,--as-needed + only the two SONAMEs: no rpath; at run time libtorch is DJL's, already loaded.
 g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_C10D_GLOO \
-  -isystem "$headers/include" -isystem "$here/third_party" -Wall -Wextra -Werror \
+  -isystem "$headers/include" -isystem "$headers/include/torch/csrc/api/include" -isystem "$here/third_party" \
+  -Wall -Wextra -Werror \
   -o "$out.tmp" "${srcs[@]}" \
   -Wl,--no-undefined -Wl,--as-needed -Wl,-rpath-link,"$libtorch" -L"$libtorch" -ltorch_cpu -lc10
 mv "$out.tmp" "$out"

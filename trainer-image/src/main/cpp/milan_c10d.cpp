@@ -1,6 +1,7 @@
 // libmilantorch: a plain C ABI (for JNA, io.milan.trainer.dist.c10d.C10dNative) over libtorch 2.7.1's c10d:
-// a TCPStore rendezvous, ProcessGroupGloo for CPU tensors, and asynchronous all-reduce, broadcast, all-gather and
-// barrier on DJL NDArrays.
+// a TCPStore rendezvous, ProcessGroupGloo for CPU tensors (ProcessGroupNCCL for CUDA ones, see
+// milan_c10d_nccl.cpp), asynchronous all-reduce, broadcast, all-gather and barrier on DJL NDArrays, and DDP's
+// gradient Reducer (all-reduce in buckets, overlapped with the backward, from autograd hooks).
 //
 // Tensors: DJL's PtNDArray.getHandle() is the address of a heap-allocated torch::Tensor (DJL's JNI reads it as
 // reinterpret_cast<torch::Tensor*>(handle)); collectives run in place on that tensor's storage, no copies.
@@ -14,6 +15,7 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/reducer.hpp>
 
 #include <dlfcn.h>
 
@@ -21,7 +23,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,6 +36,7 @@ thread_local std::string lastError;
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
+  c10::intrusive_ptr<c10d::ProcessGroup> processGroup;  // the backend behind the front end the Reducer takes
   std::string backendName;
   int rank;
   int world;
@@ -86,7 +91,7 @@ at::Tensor tensorOf(const Group* g, int64_t handle, const char* what) {
 }
 
 Work* started(Group* g, std::string op, c10::intrusive_ptr<c10d::Work> work, at::Tensor average = at::Tensor()) {
-  auto* w = new Work{std::move(work), std::move(op), Group{nullptr, nullptr, g->backendName, g->rank, g->world,
+  auto* w = new Work{std::move(work), std::move(op), Group{nullptr, nullptr, nullptr, g->backendName, g->rank, g->world,
       g->timeout}, std::move(average)};
   return w;
 }
@@ -121,6 +126,21 @@ c10::intrusive_ptr<c10d::Backend> ncclBackend(const c10::intrusive_ptr<c10d::Sto
   return c10::intrusive_ptr<c10d::Backend>::reclaim(backend);
 }
 
+// The c10d::ProcessGroup front end over one backend (what torch.distributed builds in
+// _new_process_group_helper); the Reducer dispatches its all-reduces through it.
+c10::intrusive_ptr<c10d::ProcessGroup> frontEnd(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world,
+    c10::DeviceType device, c10d::ProcessGroup::BackendType type, const c10::intrusive_ptr<c10d::Backend>& backend) {
+  auto group = c10::make_intrusive<c10d::ProcessGroup>(store, rank, world);
+  group->setDefaultBackend(type);
+  group->setBackend(device, type, backend);
+  return group;
+}
+
+struct Reducer {
+  std::unique_ptr<c10d::Reducer> reducer;
+  Group group;  // for error messages
+};
+
 }  // namespace
 
 // Built with -fvisibility=hidden: only these functions are exported (no template instance of ours can
@@ -150,7 +170,7 @@ MILAN_EXPORT const char* milan_c10d_libtorch_path() {
 MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, int world, int64_t timeoutMs,
     const char* localAddress, const char* backend, const char* backendLibrary) {
   std::string name = backend && *backend ? backend : "gloo";
-  Group probe{nullptr, nullptr, name, rank, world, std::chrono::milliseconds(timeoutMs)};
+  Group probe{nullptr, nullptr, nullptr, name, rank, world, std::chrono::milliseconds(timeoutMs)};
   std::string op = std::string("init (TCPStore ") + (masterAddr ? masterAddr : "?") + ":" + std::to_string(port) +
       ", " + (rank == 0 ? "server" : "client") + ")";
   try {
@@ -170,7 +190,8 @@ MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, i
     if (name == "nccl") {
       op = "init (ProcessGroupNCCL)";
       auto pg = ncclBackend(store, rank, world, timeoutMs, backendLibrary);
-      return new Group{store, pg, name, rank, world, std::chrono::milliseconds(timeoutMs)};
+      return new Group{store, pg, frontEnd(store, rank, world, c10::DeviceType::CUDA,
+          c10d::ProcessGroup::BackendType::NCCL, pg), name, rank, world, std::chrono::milliseconds(timeoutMs)};
     }
     op = "init (Gloo connections)";
     auto gopts = c10d::ProcessGroupGloo::Options::create(std::chrono::milliseconds(timeoutMs));
@@ -183,7 +204,8 @@ MILAN_EXPORT void* milan_c10d_init(const char* masterAddr, int port, int rank, i
       gopts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     }
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gopts);
-    return new Group{store, pg, "gloo", rank, world, std::chrono::milliseconds(timeoutMs)};
+    return new Group{store, pg, frontEnd(store, rank, world, c10::DeviceType::CPU,
+        c10d::ProcessGroup::BackendType::GLOO, pg), "gloo", rank, world, std::chrono::milliseconds(timeoutMs)};
   } catch (...) {
     fail(op, &probe, describe(std::current_exception()));
     return nullptr;
@@ -318,5 +340,104 @@ MILAN_EXPORT int milan_c10d_is_completed(void* work) {
 }
 
 MILAN_EXPORT void milan_c10d_work_free(void* work) { delete static_cast<Work*>(work); }
+
+// DDP's gradient Reducer (c10d::Reducer, what torch.nn.parallel.DistributedDataParallel runs) over n parameters
+// (DJL handles of leaf tensors that require grad; names: theirs, one per line). buckets: the number of buckets; bucketSizes[b]: how many
+// parameters bucket b holds; order: the parameter indices, bucket after bucket. Buckets are all-reduced in order,
+// each as soon as autograd has accumulated all of its gradients, so bucket 0 should hold the parameters whose
+// gradients come first (the last layers). After a backward preceded by milan_c10d_reducer_prepare, every
+// parameter's .grad holds its mean over the ranks. Returns null on failure (see milan_c10d_last_error).
+MILAN_EXPORT void* milan_c10d_reducer_create(void* group, const int64_t* tensors, const char* names, int n,
+    const int64_t* bucketSizes, int buckets, const int64_t* order, int64_t bucketBytesCap) {
+  auto* g = static_cast<Group*>(group);
+  try {
+    TORCH_CHECK(n > 0 && buckets > 0, "no parameters to reduce");
+    std::vector<at::Tensor> params;
+    std::unordered_map<size_t, std::string> paramNames;
+    std::string all(names ? names : "");
+    size_t from = 0;
+    for (int i = 0; i < n; i++) {
+      size_t end = all.find('\n', from);
+      std::string name = all.substr(from, end == std::string::npos ? std::string::npos : end - from);
+      from = end == std::string::npos ? all.size() : end + 1;
+      at::Tensor t = tensorOf(g, tensors[i], name.c_str());
+      TORCH_CHECK(t.requires_grad() && t.is_leaf(), "parameter '", name, "' is not a leaf that requires grad");
+      params.push_back(t);
+      paramNames[i] = name;
+    }
+    std::vector<std::vector<size_t>> bucketIndices(buckets);
+    int next = 0;
+    for (int b = 0; b < buckets; b++) {
+      for (int64_t k = 0; k < bucketSizes[b]; k++) {
+        TORCH_CHECK(next < n, "the buckets list more than ", n, " parameters");
+        bucketIndices[b].push_back(static_cast<size_t>(order[next++]));
+      }
+    }
+    TORCH_CHECK(next == n, "the buckets list ", next, " parameters, not ", n);
+    auto reducer = std::make_unique<c10d::Reducer>(params, bucketIndices, g->processGroup,
+        std::vector<bool>(n, false), bucketBytesCap, /*find_unused_parameters=*/false,
+        /*gradient_as_bucket_view=*/false, paramNames, /*first_bucket_bytes_cap=*/bucketBytesCap);
+    return new Reducer{std::move(reducer), Group{nullptr, nullptr, nullptr, g->backendName, g->rank, g->world,
+        g->timeout}};
+  } catch (...) {
+    fail("gradient reducer", g, describe(std::current_exception()));
+    return nullptr;
+  }
+}
+
+// The next backward all-reduces the gradients (DDP outside no_sync()). 0, or -1 on failure: e.g. the previous
+// reduction never finished because a parameter received no gradient.
+MILAN_EXPORT int milan_c10d_reducer_prepare(void* reducer) {
+  auto* r = static_cast<Reducer*>(reducer);
+  try {
+    r->reducer->prepare_for_forward();
+    r->reducer->prepare_for_backward({});
+    return 0;
+  } catch (...) {
+    fail("gradient reducer", &r->group, describe(std::current_exception()));
+    return -1;
+  }
+}
+
+// A second client of the job's TCPStore, with its own short timeout, for PeerLiveness's counters: a dead or
+// frozen rank 0 (which serves the store) must not hold a diagnosis up for the collectives' long timeout.
+MILAN_EXPORT void* milan_c10d_store_connect(const char* masterAddr, int port, int64_t timeoutMs) {
+  try {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<uint16_t>(port);
+    opts.isServer = false;
+    opts.waitWorkers = false;
+    opts.timeout = std::chrono::milliseconds(timeoutMs);
+    return new c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::TCPStore>(masterAddr, opts));
+  } catch (...) {
+    lastError = "c10d store client (" + std::string(masterAddr ? masterAddr : "?") + ":" + std::to_string(port) +
+        "): " + describe(std::current_exception());
+    return nullptr;
+  }
+}
+
+// Atomically adds delta to the counter under key (0 reads it) and returns the new value, or -1 on failure.
+MILAN_EXPORT int64_t milan_c10d_store_add(void* store, const char* key, int64_t delta) {
+  try {
+    return (*static_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(key, delta);
+  } catch (...) {
+    lastError = "c10d store add(" + std::string(key) + "): " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+MILAN_EXPORT void milan_c10d_store_free(void* store) {
+  try {
+    delete static_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+  } catch (...) {
+  }
+}
+
+MILAN_EXPORT void milan_c10d_reducer_destroy(void* reducer) {
+  try {
+    delete static_cast<Reducer*>(reducer);
+  } catch (...) {  // ~Reducer is noexcept(false)
+  }
+}
 
 }  // extern "C"

@@ -20,7 +20,7 @@ import picocli.CommandLine.Mixin;
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
         subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.Finetune.class, MilanTrainer.Linprobe.class,
                 MilanTrainer.Eval.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class,
-                DatasetSubset.class, BenchCommand.class})
+                DatasetSubset.class, BenchCommand.class, LaunchCommand.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -36,6 +36,8 @@ public final class MilanTrainer implements Callable<Integer> {
     public static int run(java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new MilanTrainer());
         cli.setErr(err);
+        // launch's flags end at the training command: the rest of the line is that command's.
+        cli.getSubcommands().get("launch").setStopAtPositional(true);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof IllegalArgumentException) {
                 // Bad values found by validation: a usage error, reported like picocli's own.

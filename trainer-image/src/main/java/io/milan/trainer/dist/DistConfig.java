@@ -4,26 +4,33 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Where this process sits in the data-parallel job, read from the env the operator gives every pod.
+ * Where this process sits in the data-parallel job, read from the env torchrun's convention gives each trainer
+ * process: {@code milan-trainer launch} (one process per GPU) sets RANK and LOCAL_RANK for every child; the
+ * operator gives every pod MASTER_ADDR, MASTER_PORT, WORLD_SIZE (all processes of the run) and NODE_RANK.
  *
- * @param masterAddr   rank 0's host name or address ({@code MASTER_ADDR}); others dial it
- * @param masterPort   rank 0's rendezvous port ({@code MASTER_PORT})
- * @param worldSize    number of processes, one per pod ({@code WORLD_SIZE})
- * @param rank         this process's rank, 0..worldSize-1 ({@code NODE_RANK})
- * @param localDevices devices this process drives ({@code NPROC_PER_NODE}, 1 on CPU)
- * @param attempt      gang attempt ({@code MILAN_ATTEMPT}); all ranks must agree
- * @param timeout      longest a rank waits for a peer without receiving a byte ({@code --dist_timeout},
- *                     {@code MILAN_DIST_TIMEOUT}); also bounds the rendezvous
+ * @param masterAddr     rank 0's host name or address ({@code MASTER_ADDR}); the others dial its TCPStore
+ * @param masterPort     rank 0's store port ({@code MASTER_PORT})
+ * @param worldSize      number of processes in the job, pods × processes per pod ({@code WORLD_SIZE})
+ * @param rank           this process's rank, 0..worldSize-1 ({@code RANK}; without it {@code NODE_RANK}, a pod
+ *                       that runs one process)
+ * @param localRank      this process's index in its pod, the GPU it drives ({@code LOCAL_RANK}, 0)
+ * @param localWorldSize processes in this pod ({@code LOCAL_WORLD_SIZE}, 1)
+ * @param attempt        gang attempt ({@code MILAN_ATTEMPT})
+ * @param timeout        longest a collective or the rendezvous may wait for a peer ({@code --dist_timeout},
+ *                       {@code MILAN_DIST_TIMEOUT}, else 300 s)
  */
-public record DistConfig(String masterAddr, int masterPort, int worldSize, int rank, int localDevices, int attempt,
-        Duration timeout) {
+public record DistConfig(String masterAddr, int masterPort, int worldSize, int rank, int localRank,
+        int localWorldSize, int attempt, Duration timeout) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
 
     public DistConfig {
         require(worldSize >= 1, "WORLD_SIZE must be >= 1, got " + worldSize);
-        require(rank >= 0 && rank < worldSize, "NODE_RANK must be in [0, WORLD_SIZE=" + worldSize + "), got " + rank);
-        require(localDevices >= 1, "NPROC_PER_NODE must be >= 1, got " + localDevices);
+        require(rank >= 0 && rank < worldSize, "RANK must be in [0, WORLD_SIZE=" + worldSize + "), got " + rank);
+        require(localWorldSize >= 1 && localWorldSize <= worldSize,
+                "LOCAL_WORLD_SIZE must be in [1, WORLD_SIZE=" + worldSize + "], got " + localWorldSize);
+        require(localRank >= 0 && localRank < localWorldSize,
+                "LOCAL_RANK must be in [0, LOCAL_WORLD_SIZE=" + localWorldSize + "), got " + localRank);
         require(attempt >= 0, "MILAN_ATTEMPT must be >= 0, got " + attempt);
         require(timeout != null && !timeout.isNegative() && !timeout.isZero(),
                 "the distributed timeout must be > 0, got " + timeout);
@@ -35,54 +42,40 @@ public record DistConfig(String masterAddr, int masterPort, int worldSize, int r
 
     /** A one-process job: no network, every collective is local. */
     public static DistConfig single() {
-        return new DistConfig("127.0.0.1", 0, 1, 0, 1, 0, DEFAULT_TIMEOUT);
+        return new DistConfig("127.0.0.1", 0, 1, 0, 0, 1, 0, DEFAULT_TIMEOUT);
     }
 
     /**
-     * Reads the rendezvous env. Without {@code WORLD_SIZE} the job is a single process (a local run).
-     * The timeout comes from {@code MILAN_DIST_TIMEOUT} (seconds, may be fractional), else 300 s; an explicit
-     * {@code --dist_timeout} flag should then be applied with {@link #withTimeout(Duration)}.
+     * Reads the rendezvous env. Without {@code WORLD_SIZE} the job is a single process (a local run). The timeout
+     * comes from {@code MILAN_DIST_TIMEOUT} (seconds, may be fractional), else 300 s; an explicit
+     * {@code --dist_timeout} flag is then applied with {@link #withTimeout(Duration)}.
      */
     public static DistConfig fromEnv(Map<String, String> env) {
         int worldSize = intVar(env, "WORLD_SIZE", 1);
-        int masterPort = worldSize > 1 ? intVar(env, "MASTER_PORT", -1) : intVar(env, "MASTER_PORT", 0);
         return new DistConfig(
                 env.getOrDefault("MASTER_ADDR", worldSize > 1 ? null : "127.0.0.1"),
-                masterPort,
+                intVar(env, "MASTER_PORT", worldSize > 1 ? -1 : 0),
                 worldSize,
-                intVar(env, "NODE_RANK", 0),
-                intVar(env, "NPROC_PER_NODE", 1),
+                intVar(env, "RANK", intVar(env, "NODE_RANK", 0)),
+                intVar(env, "LOCAL_RANK", 0),
+                intVar(env, "LOCAL_WORLD_SIZE", 1),
                 intVar(env, "MILAN_ATTEMPT", 0),
                 timeoutVar(env));
     }
 
     /** The same placement with another timeout (e.g. from {@code --dist_timeout}). */
     public DistConfig withTimeout(Duration newTimeout) {
-        return new DistConfig(masterAddr, masterPort, worldSize, rank, localDevices, attempt, newTimeout);
+        return new DistConfig(masterAddr, masterPort, worldSize, rank, localRank, localWorldSize, attempt,
+                newTimeout);
     }
 
-    /** This rank with another rank number (used to start the ranks of a local job). */
-    public DistConfig withRank(int newRank) {
-        return new DistConfig(masterAddr, masterPort, worldSize, newRank, localDevices, attempt, timeout);
-    }
-
-    /** This rank with another attempt number. */
-    public DistConfig withAttempt(int newAttempt) {
-        return new DistConfig(masterAddr, masterPort, worldSize, rank, localDevices, newAttempt, timeout);
-    }
-
-    /** The timeout as people write it, for error messages. */
-    String timeoutText() {
-        return secondsText(timeout);
-    }
-
-    /** A duration in seconds as people write it ("300 s", "2.5 s"), for error messages. */
-    static String secondsText(Duration duration) {
-        long millis = duration.toMillis();
+    /** The timeout as people write it ("300 s", "2.5 s"), for error messages. */
+    public String timeoutText() {
+        long millis = timeout.toMillis();
         return (millis % 1000 == 0 ? String.valueOf(millis / 1000) : String.valueOf(millis / 1000.0)) + " s";
     }
 
-    private static int intVar(Map<String, String> env, String name, int fallback) {
+    static int intVar(Map<String, String> env, String name, int fallback) {
         String value = env.get(name);
         if (value == null || value.isBlank()) {
             return fallback;

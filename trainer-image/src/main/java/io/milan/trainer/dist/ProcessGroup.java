@@ -1,57 +1,71 @@
 package io.milan.trainer.dist;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.milan.trainer.dist.c10d.C10dProcessGroup;
+import io.milan.trainer.dist.c10d.C10dReducer;
+import io.milan.trainer.dist.c10d.C10dWork;
+import io.milan.trainer.dist.c10d.ReduceOp;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * The trainer processes of one job (one per pod), connected in a TCP ring, and the collectives the training
- * loop needs: mean all-reduce of float32 gradients, broadcast from rank 0, all-gather and sums of small metrics,
- * and a barrier.
+ * The trainer processes of one job and the collectives the training loop needs, on libtorch's c10d: NCCL when
+ * this process drives a GPU, Gloo on the CPU. One process per device (see {@link Launcher}); rank 0 writes
+ * checkpoints, logs and progress.
  *
- * <p>Every rank must call the same collectives in the same order with buffers of the same size (checked: a
- * mismatch fails on every rank with a message saying so). Calls come from one thread at a time. Every wait is
- * bounded by the config's timeout; any failure throws a {@link DistributedException} naming the peer, closes
- * the group and makes the other ranks fail too, so the process can exit non-zero and the operator restarts the
- * gang from the last checkpoint.
+ * <p>Every rank must call the same collectives in the same order. Every wait is bounded by the config's timeout;
+ * a failure throws a {@link DistributedException} naming the operation, this rank and, when it can tell, the
+ * rank that stopped (see {@link PeerLiveness}); the process should then exit non-zero.
  *
  * <pre>{@code
- * try (ProcessGroup group = ProcessGroup.join(DistConfig.fromEnv(System.getenv()))) {
- *     group.allReduceMean(gradients);           // float[] or FloatBuffer, in place
+ * try (ProcessGroup group = ProcessGroup.join(DistConfig.fromEnv(System.getenv()), device);
+ *         GradientSync sync = group.gradientSync(parameters)) {
+ *     sync.reduceNextBackward();        // then backward(): gradients arrive averaged over all ranks
  *     if (group.isPrimary()) { writeCheckpoint(); }
  * }
  * }</pre>
  */
 public final class ProcessGroup implements AutoCloseable {
 
-    /** Bytes per frame on the ring; override with -Dmilan.dist.chunkBytes (every rank must use the same). */
-    public static final int DEFAULT_CHUNK_BYTES = Integer.getInteger("milan.dist.chunkBytes", 1 << 20);
-
     private final DistConfig config;
-    private final Ring ring; // null for a single process
-    private final List<Peer> peers;
+    private final Device device;
+    private final C10dProcessGroup c10d; // null for a single process
+    private final PeerLiveness liveness; // null for a single process
+    private final NDManager scratch;
 
-    private ProcessGroup(DistConfig config, Ring ring, List<Peer> peers) {
+    private ProcessGroup(DistConfig config, Device device, C10dProcessGroup c10d) {
         this.config = config;
-        this.ring = ring;
-        this.peers = peers;
+        this.device = device;
+        this.c10d = c10d;
+        this.liveness = c10d == null ? null : PeerLiveness.start(config);
+        this.scratch = NDManager.newBaseManager(device);
     }
 
-    /** Joins the group described by {@code config}; returns once every rank is connected. */
+    /** A CPU (Gloo) group. */
     public static ProcessGroup join(DistConfig config) {
-        return join(config, Rendezvous.Events.NONE, DEFAULT_CHUNK_BYTES);
+        return join(config, Device.cpu());
     }
 
-    static ProcessGroup join(DistConfig config, Rendezvous.Events events, int chunkBytes) {
-        if (chunkBytes < 64 || chunkBytes % Float.BYTES != 0) {
-            throw new IllegalArgumentException("chunk size must be a multiple of 4 bytes >= 64, got " + chunkBytes);
-        }
+    /**
+     * Joins the group described by {@code config}; returns once every rank is there (at most the timeout).
+     * Collectives run on {@code device}: NCCL for a GPU, Gloo for the CPU.
+     */
+    public static ProcessGroup join(DistConfig config, Device device) {
         if (config.worldSize() == 1) {
-            return new ProcessGroup(config, null, List.of(new Peer(0, config.masterAddr(), config.masterPort())));
+            return new ProcessGroup(config, device, null);
         }
-        RingLinks links = Rendezvous.establish(config, events);
-        return new ProcessGroup(config, new Ring(links, config.rank(), config.timeout(), chunkBytes), links.peers());
+        C10dProcessGroup.Backend backend = device.isGpu() ? C10dProcessGroup.Backend.NCCL
+                : C10dProcessGroup.Backend.GLOO;
+        return new ProcessGroup(config, device, C10dProcessGroup.join(config, backend));
     }
 
     public int rank() {
@@ -71,129 +85,194 @@ public final class ProcessGroup implements AutoCloseable {
         return config;
     }
 
-    /** Every rank's address (rank 0's as MASTER_ADDR:MASTER_PORT), indexed by rank. */
-    public List<Peer> peers() {
-        return peers;
+    /** Where this process's collectives (and model) live. */
+    public Device device() {
+        return device;
     }
 
-    /** Replaces {@code data} by its element-wise mean over all ranks. */
-    public void allReduceMean(float[] data) {
-        allReduceMean(FloatBuffer.wrap(data));
+    /**
+     * DDP's gradient averaging for {@code parameters} (those that require a gradient): see {@link GradientSync}.
+     */
+    public GradientSync gradientSync(Map<String, NDArray> parameters) {
+        return gradientSync(parameters, C10dReducer.DEFAULT_BUCKET_BYTES);
     }
 
-    /** Replaces the elements between position and limit by their mean over all ranks; position is unchanged. */
-    public synchronized void allReduceMean(FloatBuffer data) {
-        if (ring != null) {
-            ring.run(Frame.Op.ALL_REDUCE_MEAN, seq -> {
-                RingAllReduce.mean(ring, seq, data);
+    /** As above with buckets of about {@code bucketBytes}. */
+    public GradientSync gradientSync(Map<String, NDArray> parameters, long bucketBytes) {
+        return c10d == null ? GradientSync.local(this) : GradientSync.over(this, c10d, parameters, bucketBytes);
+    }
+
+    /**
+     * Element-wise sums over all ranks (loss sums, sample counts): one all-reduce in double precision, whose
+     * result is the same on every rank.
+     */
+    public double[] allReduceSum(double[] values) {
+        if (c10d == null) {
+            return values.clone();
+        }
+        try (NDArray array = scratch.create(values)) {
+            allReduce(array);
+            return array.toDoubleArray();
+        }
+    }
+
+    /** Element-wise sums of counts over all ranks. */
+    public long[] allReduceSum(long[] values) {
+        if (c10d == null) {
+            return values.clone();
+        }
+        try (NDArray array = scratch.create(values)) {
+            allReduce(array);
+            return array.toLongArray();
+        }
+    }
+
+    /** Every rank's bytes, indexed by rank (lengths may differ). For small payloads. */
+    public byte[][] allGather(byte[] mine) {
+        if (c10d == null) {
+            return new byte[][] {mine.clone()};
+        }
+        long[] lengths;
+        try (NDArray length = scratch.create(new long[] {mine.length}); NDArray all = gather(length)) {
+            lengths = all.toLongArray();
+        }
+        int longest = (int) Arrays.stream(lengths).max().orElse(0);
+        byte[] padded = Arrays.copyOf(mine, Math.max(1, longest)); // c10d refuses empty tensors
+        byte[] all;
+        try (NDArray bytes = scratch.create(ByteBuffer.wrap(padded), new Shape(padded.length), DataType.UINT8);
+                NDArray gathered = gather(bytes)) {
+            all = gathered.toByteArray();
+        }
+        byte[][] byRank = new byte[lengths.length][];
+        for (int r = 0; r < byRank.length; r++) {
+            int from = r * padded.length;
+            byRank[r] = Arrays.copyOfRange(all, from, from + (int) lengths[r]);
+        }
+        return byRank;
+    }
+
+    /** Rank 0's bytes, on every rank; the other ranks pass null (only rank 0 needs to know the length). */
+    public byte[] broadcastBytes(byte[] fromPrimary) {
+        if (isPrimary() && fromPrimary == null) {
+            throw new IllegalArgumentException("rank 0 must pass the bytes to broadcast");
+        }
+        if (c10d == null) {
+            return fromPrimary;
+        }
+        try (NDArray length = scratch.create(new long[] {isPrimary() ? fromPrimary.length : 0})) {
+            broadcast(length);
+            byte[] bytes = isPrimary() ? fromPrimary : new byte[(int) length.getLong(0)];
+            if (bytes.length == 0) {
+                return bytes;
+            }
+            try (NDArray array = scratch.create(ByteBuffer.wrap(bytes), new Shape(bytes.length), DataType.UINT8)) {
+                broadcast(array);
+                return array.toByteArray();
+            }
+        }
+    }
+
+    /**
+     * Overwrites each array, in place, with rank 0's values (initial or resumed weights, optimizer state). Every
+     * rank passes the same names, dtypes and shapes, on this group's device; that is checked first, and a
+     * difference fails every rank with the same message naming the array. Arrays go out in name order, all
+     * broadcasts in flight at once.
+     */
+    public void broadcastFromPrimary(Map<String, NDArray> unordered) {
+        if (c10d == null) {
+            return;
+        }
+        Map<String, NDArray> arrays = new TreeMap<>(unordered);
+        requireSameLayout(arrays);
+        collective("broadcast of " + arrays.size() + " arrays", () -> {
+            List<C10dWork> works = new ArrayList<>();
+            try {
+                for (NDArray array : arrays.values()) {
+                    if (array.size() > 0) {
+                        works.add(c10d.broadcastAsync(array, 0));
+                    }
+                }
+                works.forEach(C10dWork::await);
+            } finally {
+                works.forEach(C10dWork::close);
+            }
+            return null;
+        });
+    }
+
+    /** Returns once every rank has called it (bounded by the timeout like every other wait). */
+    public void barrier() {
+        if (c10d != null) {
+            collective("barrier", () -> {
+                c10d.barrier();
                 return null;
             });
         }
     }
 
-    /** Overwrites {@code data} on every rank with rank 0's values. */
-    public void broadcast(float[] data) {
-        broadcast(FloatBuffer.wrap(data));
-    }
-
-    /** Overwrites the elements between position and limit with rank 0's; every rank passes the same length. */
-    public synchronized void broadcast(FloatBuffer data) {
-        broadcastRegion(new Region.Floats(data));
-    }
-
-    /** Overwrites the bytes between position and limit with rank 0's; every rank passes the same length. */
-    public synchronized void broadcast(ByteBuffer data) {
-        broadcastRegion(new Region.Bytes(data));
-    }
-
-    /** Rank 0's bytes, on every rank; other ranks pass null (only rank 0 needs to know the length). */
-    public synchronized byte[] broadcastBytes(byte[] fromPrimary) {
-        if (isPrimary() && fromPrimary == null) {
-            throw new IllegalArgumentException("rank 0 must pass the bytes to broadcast");
+    @Override
+    public void close() {
+        if (liveness != null) {
+            liveness.close();
         }
-        if (ring == null) {
-            return fromPrimary;
+        if (c10d != null) {
+            c10d.close();
         }
-        Region region = ring.run(Frame.Op.BROADCAST, seq -> RingCollectives.broadcast(ring, seq,
-                isPrimary() ? new Region.Bytes(ByteBuffer.wrap(fromPrimary)) : null, -1,
-                length -> new Region.Bytes(ByteBuffer.allocate(length))));
-        ByteBuffer bytes = ((Region.Bytes) region).data();
-        return isPrimary() ? fromPrimary : bytes.array();
+        scratch.close();
     }
 
-    /** Every rank's bytes, indexed by rank (lengths may differ). For small payloads. */
-    public synchronized byte[][] allGather(byte[] mine) {
-        if (ring == null) {
-            return new byte[][] {mine};
+    private void allReduce(NDArray array) {
+        collective("all-reduce", () -> {
+            c10d.allReduce(array, ReduceOp.SUM);
+            return null;
+        });
+    }
+
+    private void broadcast(NDArray array) {
+        collective("broadcast", () -> {
+            c10d.broadcast(array, 0);
+            return null;
+        });
+    }
+
+    /** Every rank's {@code input}, stacked in rank order ([worldSize, input's shape]). */
+    private NDArray gather(NDArray input) {
+        return collective("all-gather", () -> c10d.allGather(input));
+    }
+
+    private void requireSameLayout(Map<String, NDArray> arrays) {
+        StringBuilder layout = new StringBuilder();
+        arrays.forEach((name, array) -> layout.append(name).append(' ').append(array.getDataType()).append(' ')
+                .append(array.getShape()).append('\n'));
+        byte[][] all = allGather(layout.toString().getBytes(StandardCharsets.UTF_8));
+        String[] primary = new String(all[0], StandardCharsets.UTF_8).split("\n", -1);
+        for (int rank = 1; rank < all.length; rank++) {
+            String[] theirs = new String(all[rank], StandardCharsets.UTF_8).split("\n", -1);
+            for (int i = 0; i < Math.max(primary.length, theirs.length); i++) {
+                String expected = i < primary.length ? primary[i] : "(nothing)";
+                String actual = i < theirs.length ? theirs[i] : "(nothing)";
+                if (!expected.equals(actual)) {
+                    throw new DistributedException("cannot broadcast: array " + i + " is '" + actual + "' on rank "
+                            + rank + " but '" + expected + "' on rank 0; every rank must pass the same names,"
+                            + " dtypes and shapes");
+                }
+            }
         }
-        return ring.run(Frame.Op.ALL_GATHER, seq -> RingCollectives.allGather(ring, seq, mine));
     }
 
     /**
-     * Element-wise sums over all ranks (loss sums, sample counts, correct top-k counts). Added in rank order in
-     * double precision, so every rank gets exactly the same result.
+     * Runs a collective; when it fails, the exception names the operation, this rank and which rank stopped, if
+     * the store can tell. A failure inside autograd's engine (the gradient reducer) reaches Java as DJL's
+     * EngineException.
      */
-    public double[] allReduceSum(double[] values) {
-        ByteBuffer mine = ByteBuffer.allocate(values.length * Double.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        mine.asDoubleBuffer().put(values);
-        double[] sum = new double[values.length];
-        byte[][] all = allGather(mine.array());
-        for (int r = 0; r < all.length; r++) {
-            ByteBuffer theirs = ByteBuffer.wrap(all[r]).order(ByteOrder.LITTLE_ENDIAN);
-            requireLength(r, theirs.remaining() / Double.BYTES, values.length);
-            for (int i = 0; i < sum.length; i++) {
-                sum[i] += theirs.getDouble(i * Double.BYTES);
-            }
-        }
-        return sum;
-    }
-
-    /** Element-wise sums of counts over all ranks. */
-    public long[] allReduceSum(long[] values) {
-        ByteBuffer mine = ByteBuffer.allocate(values.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        mine.asLongBuffer().put(values);
-        long[] sum = new long[values.length];
-        byte[][] all = allGather(mine.array());
-        for (int r = 0; r < all.length; r++) {
-            ByteBuffer theirs = ByteBuffer.wrap(all[r]).order(ByteOrder.LITTLE_ENDIAN);
-            requireLength(r, theirs.remaining() / Long.BYTES, values.length);
-            for (int i = 0; i < sum.length; i++) {
-                sum[i] += theirs.getLong(i * Long.BYTES);
-            }
-        }
-        return sum;
-    }
-
-    /** Returns once every rank has called it (bounded by the timeout like every other wait). */
-    public void barrier() {
-        allGather(new byte[0]);
-    }
-
-    @Override
-    public synchronized void close() {
-        if (ring != null) {
-            ring.close();
-        }
-    }
-
-    /** Drops the connections with a TCP reset and no notice, as if this process had crashed (for tests). */
-    synchronized void closeAbruptly() {
-        if (ring != null) {
-            ring.closeAbruptly();
-        }
-    }
-
-    private void broadcastRegion(Region region) {
-        if (ring != null) {
-            ring.run(Frame.Op.BROADCAST, seq -> RingCollectives.broadcast(ring, seq, region, region.length(),
-                    length -> region));
-        }
-    }
-
-    private void requireLength(int fromRank, int theirs, int mine) {
-        if (theirs != mine) {
-            throw new IllegalArgumentException("allReduceSum: rank " + fromRank + " passed " + theirs
-                    + " values but rank " + rank() + " passed " + mine + "; every rank must pass the same number");
+    <T> T collective(String operation, java.util.function.Supplier<T> body) {
+        liveness.enter();
+        try {
+            return body.get();
+        } catch (DistributedException | ai.djl.engine.EngineException e) {
+            String message = e instanceof DistributedException ? e.getMessage()
+                    : operation + " failed on rank " + rank() + " of " + worldSize() + ": " + e.getMessage();
+            throw liveness.explain(message, e);
         }
     }
 }

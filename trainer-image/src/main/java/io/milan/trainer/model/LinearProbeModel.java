@@ -55,22 +55,6 @@ public final class LinearProbeModel implements AutoCloseable {
         return new LinearProbeModel(config, numClasses, b.build(), manager);
     }
 
-    /** A copy with the same weights and batch-norm statistics on {@code manager}'s device (data-parallel replica). */
-    public LinearProbeModel replicate(NDManager manager) {
-        LinearProbeModel replica = create(config, numClasses, manager, 0);
-        replica.loadStateDict(stateDict(), "replica source");
-        return replica;
-    }
-
-    /**
-     * Overwrites this replica's batch-norm statistics with {@code primary}'s. The reference's DDP broadcasts rank 0's
-     * buffers before every forward (broadcast_buffers), so replicas start each step from the primary's statistics
-     * and only the primary's are saved.
-     */
-    public void copyBatchNormFrom(LinearProbeModel primary) {
-        batchNorm.load(primary.batchNorm.buffers(), "primary replica");
-    }
-
     /**
      * Logits [N, numClasses]. The encoder runs without recording gradients (it is frozen); in training mode
      * the batch norm uses and updates batch statistics (needs N ≥ 2), in evaluation mode its running ones.

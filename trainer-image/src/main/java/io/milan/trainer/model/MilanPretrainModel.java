@@ -10,7 +10,6 @@ import java.util.function.Predicate;
  * decoder → loss against the teacher's per-token features on all 1+L positions.
  *
  * <p>Parameters are the reference state_dict ({@link #parameters()}); all train except the two sin-cos tables.
- * One instance per device; {@link #replicate(NDManager)} makes another with the same weights.
  */
 public final class MilanPretrainModel implements AutoCloseable {
 
@@ -37,13 +36,6 @@ public final class MilanPretrainModel implements AutoCloseable {
         VitEncoder.addParameters(b, config.encoder(), random);
         Decoder.addParameters(b, config.decoder(), config.encoder(), random);
         return new MilanPretrainModel(config, b.build());
-    }
-
-    /** A copy of this model with the same weights on {@code manager}'s device (data-parallel replica). */
-    public MilanPretrainModel replicate(NDManager manager) {
-        MilanPretrainModel replica = create(config, manager, 0);
-        replica.params.copyFrom(params.asMap());
-        return replica;
     }
 
     /**

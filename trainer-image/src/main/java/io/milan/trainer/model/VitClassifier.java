@@ -60,13 +60,6 @@ public final class VitClassifier implements AutoCloseable {
         return new VitClassifier(config, numClasses, pooling, b.build());
     }
 
-    /** A copy with the same weights on {@code manager}'s device (data-parallel replica). */
-    public VitClassifier replicate(NDManager manager) {
-        VitClassifier replica = create(config, numClasses, pooling, manager, 0);
-        replica.params.copyFrom(params.asMap());
-        return replica;
-    }
-
     /**
      * Logits [N, numClasses] for ImageNet-normalised images [N, C, H, W].
      *

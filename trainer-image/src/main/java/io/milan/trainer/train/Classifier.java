@@ -27,12 +27,6 @@ interface Classifier extends ModelState, AutoCloseable {
     /** Buffers that are state but not parameters (batch-norm statistics); empty for fine-tuning. */
     Map<String, NDArray> buffers();
 
-    /** After an optimizer step: this (local, non-primary) replica takes the primary's buffers. */
-    void copyBuffersFrom(Classifier primary);
-
-    /** A replica with the same state on {@code manager}'s device. */
-    Classifier replicate(NDManager manager);
-
     ViTConfig config();
 
     int numClasses();
@@ -86,15 +80,6 @@ interface Classifier extends ModelState, AutoCloseable {
         @Override
         public Map<String, NDArray> buffers() {
             return Map.of();
-        }
-
-        @Override
-        public void copyBuffersFrom(Classifier primary) {
-        }
-
-        @Override
-        public Classifier replicate(NDManager manager) {
-            return new Finetune(model.replicate(manager));
         }
 
         @Override
@@ -154,16 +139,6 @@ interface Classifier extends ModelState, AutoCloseable {
                 }
             });
             return out;
-        }
-
-        @Override
-        public void copyBuffersFrom(Classifier primary) {
-            model.copyBatchNormFrom(((Probe) primary).model());
-        }
-
-        @Override
-        public Classifier replicate(NDManager manager) {
-            return new Probe(model.replicate(manager));
         }
 
         @Override

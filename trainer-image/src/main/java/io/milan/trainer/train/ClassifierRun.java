@@ -23,7 +23,7 @@ import io.milan.trainer.data.ImageFolder;
 import io.milan.trainer.data.Mixup;
 import io.milan.trainer.data.SampleTransform;
 import io.milan.trainer.data.TrainTransform;
-import io.milan.trainer.dist.ArrayBroadcast;
+import io.milan.trainer.dist.GradientSync;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.eval.BestAccuracy;
 import io.milan.trainer.eval.EvalAccumulator;
@@ -102,35 +102,23 @@ public final class ClassifierRun {
         }
         ViTConfig encoder = PretrainRun.encoderConfig(o.model, c);
         int workers = Math.max(1, c.numWorkers);
-        try (NDManager root = NDManager.newBaseManager();
-                ProcessGroup group = ProcessGroup.join(env.dist());
+        try (NDManager root = NDManager.newBaseManager(env.device());
+                ProcessGroup group = ProcessGroup.join(env.dist(), env.device());
                 RunReporter reporter = new RunReporter(group.isPrimary(), env.dist().attempt(),
                         mode == Mode.EVAL ? 1 : o.epochs);
                 Evaluator evaluator = new Evaluator(val, c.inputSize, o.evalBatch(), workers, c.maxBadImageFraction,
                         c.seed, group, o.distEval)) {
             if (mode == Mode.EVAL) {
-                evaluateCheckpoint(root, env.devices().get(0), group, encoder, evaluator, reporter);
+                evaluateCheckpoint(root, env.device(), group, encoder, evaluator, reporter);
                 return;
             }
-            List<Classifier> replicas = new ArrayList<>();
-            try {
-                for (Device device : env.devices()) {
-                    NDManager m = root.newSubManager(device);
-                    replicas.add(replicas.isEmpty() ? create(encoder, m, group.isPrimary()) : replicas.get(0)
-                            .replicate(m));
-                }
-                List<Map<String, NDArray>> replicaParams = new ArrayList<>();
-                replicas.forEach(r -> replicaParams.add(r.parameters().asMap()));
-                try (DataParallel parallel = new DataParallel(group, replicaParams)) {
-                    train(root, env.devices(), parallel, replicas, train, evaluator, reporter);
-                }
-            } finally {
-                replicas.forEach(Classifier::close);
+            try (Classifier model = create(encoder, root.newSubManager(), group.isPrimary())) {
+                train(root, group, model, train, evaluator, reporter);
             }
         }
     }
 
-    /** Replica 0: a fresh model; rank 0 loads --finetune into it (the others receive it by broadcast). */
+    /** A fresh model; rank 0 loads --finetune into it (the others receive it by broadcast). */
     private Classifier create(ViTConfig encoder, NDManager m, boolean primary) throws Exception {
         Path pretrained = o.finetune.isEmpty() ? null : Path.of(o.finetune);
         if (mode == Mode.FINETUNE) {
@@ -174,14 +162,12 @@ public final class ClassifierRun {
         return TrainTransform.linearProbing(c.inputSize);
     }
 
-    private void train(NDManager root, List<Device> devices, DataParallel parallel, List<Classifier> replicas,
-            ImageFolder data, Evaluator evaluator, RunReporter reporter) throws Exception {
-        ProcessGroup group = parallel.group();
-        Classifier model = replicas.get(0);
+    private void train(NDManager root, ProcessGroup group, Classifier model, ImageFolder data, Evaluator evaluator,
+            RunReporter reporter) throws Exception {
         NamedParameters params = model.parameters();
         ViTConfig encoder = model.config();
         int world = group.worldSize();
-        int processBatch = o.batchSize * devices.size();
+        int processBatch = o.batchSize;
         int effectiveBatch = processBatch * world * c.accumIter;
         double lr0 = CosineSchedule.absoluteLr(c.lr, o.blr, processBatch, c.accumIter, world);
         CosineSchedule schedule = new CosineSchedule(lr0, Math.min(o.minLr, lr0), o.warmupEpochs, o.epochs);
@@ -197,30 +183,28 @@ public final class ClassifierRun {
             LOG.info("{}: {} {}x{} px, patch {}, {} classes, {} parameters ({} trainable); train {} images, val {}",
                     mode.name().toLowerCase(Locale.ROOT), o.model, c.inputSize, c.inputSize, encoder.patchSize(),
                     o.nbClasses, params.numel(), nParameters, data.size(), evaluator.size());
-            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}",
-                    String.format("%.2e", lr0 * 256 / effectiveBatch), String.format("%.2e", lr0), c.accumIter,
-                    effectiveBatch);
+            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}"
+                    + "  world size: {} on {}", String.format("%.2e", lr0 * 256 / effectiveBatch),
+                    String.format("%.2e", lr0), c.accumIter, effectiveBatch, world, group.device());
             LOG.info("criterion = {}", mixup != null ? "SoftTargetCrossEntropy (mixup " + ft().mixup + ", cutmix "
                     + ft().cutmix + ", smoothing " + ft().smoothing + ")"
                     : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
                             + ")" : "CrossEntropyLoss");
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, new CheckpointStore(c.outputDir), parallel, model,
+        ResumeSync.Position start = ResumeSync.apply(c.resume, new CheckpointStore(c.outputDir), group, model,
                 optimizer, root);
-        syncReplicas(parallel, replicas);
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
 
-        try (BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch, true,
-                Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+        try (GradientSync sync = group.gradientSync(params.asMap());
+                BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
+                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
             StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world);
             long runStart = System.nanoTime();
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
                         false);
-                for (Classifier r : replicas) {
-                    Gradients.zero(r.parameters().asMap(), r.parameters().trainableNames());
-                }
+                Gradients.zero(params.asMap(), params.trainableNames());
                 double lossSum = 0;
                 double lrSum = 0;
                 double lr = 0;
@@ -239,20 +223,19 @@ public final class ClassifierRun {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
                         }
+                        boolean stepBoundary = accumulation.isStepBoundary(it);
                         double loss;
                         try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
-                            loss = microBatch(batch, step, parallel, replicas, mixup, group.rank(), epoch, it, lr,
-                                    accumulation.lossScale());
+                            loss = microBatch(batch, step, sync, stepBoundary, model, mixup, group.rank(), epoch, it,
+                                    lr, accumulation.lossScale());
                         }
-                        if (accumulation.isStepBoundary(it)) {
-                            parallel.averageGradients();
+                        if (stepBoundary) {
                             if (c.clipGrad != null) {
                                 NonFiniteCheck.requireFiniteGradNorm(Gradients.clipGlobalNorm(params.asMap(),
                                         params.trainableNames(), c.clipGrad), epoch, it);
                             }
                             optimizer.step(params.asMap(), lr);
                             Gradients.zero(params.asMap(), params.trainableNames());
-                            syncReplicas(parallel, replicas);
                             globalStep++;
                         }
                         lossSum += loss;
@@ -261,11 +244,11 @@ public final class ClassifierRun {
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
-                double[] totals = parallel.sum(lossSum, iterations);
+                double[] totals = group.allReduceSum(new double[] {lossSum, iterations});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
 
-                Evaluator.Outcome outcome = evaluate(evaluator, model, root, devices.get(0), group,
+                Evaluator.Outcome outcome = evaluate(evaluator, model, root, group.device(), group,
                         o.predictions != null && epoch + 1 == o.epochs);
                 EvalAccumulator.Result r = outcome.result();
                 best.update(epoch, r.acc1());
@@ -304,43 +287,31 @@ public final class ClassifierRun {
         }
     }
 
-    /** One micro-batch on every local device; returns its loss (mean over the devices). */
-    private double microBatch(Batch batch, NDManager step, DataParallel parallel, List<Classifier> replicas,
-            Mixup mixup, int rank, int epoch, int it, double lr, double lossScale) {
+    /**
+     * One micro-batch: forward, loss, and the backward (which at a step boundary also averages the gradients over
+     * the ranks). Returns its loss, read once the backward is queued.
+     */
+    private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
+            Classifier model, Mixup mixup, int rank, int epoch, int it, double lr, double lossScale) {
         NDList arrays = batch.toNDList(step);
-        List<NDList> parts = parallel.replicas().split(new NDList(arrays.get(0), arrays.get(1)));
-        double lossSum = 0;
-        for (int r = 0; r < replicas.size(); r++) {
-            NDArray images = parts.get(r).get(0);
-            NDArray labels = parts.get(r).get(1);
-            // Randomness (mixup, drop path) from (seed, rank, epoch, iteration, replica): a resumed run repeats it.
-            Random rng = new Random(mix(c.seed, rank, epoch, it, r));
-            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray loss;
-                if (mixup != null) {
-                    Mixup.Result mixed = mixup.apply(images, labels.toLongArray(), rng);
-                    loss = ClassificationLoss.softTarget(replicas.get(r).trainLogits(mixed.images(), rng),
-                            mixed.targets());
-                } else if (mode == Mode.FINETUNE && ft().smoothing > 0) {
-                    loss = ClassificationLoss.labelSmoothing(replicas.get(r).trainLogits(images, rng), labels,
-                            ft().smoothing);
-                } else {
-                    loss = ClassificationLoss.crossEntropy(replicas.get(r).trainLogits(images, rng), labels);
-                }
-                double value = loss.getFloat();
-                NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
-                collector.backward(Layers.scale(loss, lossScale));
-                lossSum += value;
+        NDArray images = arrays.get(0);
+        NDArray labels = arrays.get(1);
+        // Randomness (mixup, drop path) from (seed, rank, epoch, iteration): a resumed run repeats it.
+        Random rng = new Random(mix(c.seed, rank, epoch, it, 0));
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray loss;
+            if (mixup != null) {
+                Mixup.Result mixed = mixup.apply(images, batch.labels(), rng);
+                loss = ClassificationLoss.softTarget(model.trainLogits(mixed.images(), rng), mixed.targets());
+            } else if (mode == Mode.FINETUNE && ft().smoothing > 0) {
+                loss = ClassificationLoss.labelSmoothing(model.trainLogits(images, rng), labels, ft().smoothing);
+            } else {
+                loss = ClassificationLoss.crossEntropy(model.trainLogits(images, rng), labels);
             }
-        }
-        return lossSum / replicas.size();
-    }
-
-    /** Local replicas take replica 0's weights and buffers (batch-norm statistics: DDP's broadcast_buffers). */
-    private static void syncReplicas(DataParallel parallel, List<Classifier> replicas) {
-        parallel.afterStep();
-        for (int i = 1; i < replicas.size(); i++) {
-            replicas.get(i).copyBuffersFrom(replicas.get(0));
+            sync.backward(stepBoundary, () -> collector.backward(Layers.scale(loss, lossScale)));
+            double value = loss.getFloat();
+            NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
+            return value;
         }
     }
 
@@ -349,7 +320,7 @@ public final class ClassifierRun {
             ProcessGroup group, boolean predictions) {
         Map<String, NDArray> buffers = model.buffers();
         if (!buffers.isEmpty()) {
-            ArrayBroadcast.fromPrimary(group, buffers);
+            group.broadcastFromPrimary(buffers);
         }
         return evaluator.evaluate(model, root, device, predictions);
     }
@@ -388,7 +359,7 @@ public final class ClassifierRun {
                 LOG.info("Evaluating {} checkpoint of epoch {} ({} classes{}) on {} images", kind[0], epoch, classes,
                         kind[0].equals("linprobe") ? "" : ", " + kind[2], evaluator.size());
             }
-            ArrayBroadcast.fromPrimary(group, model.stateDict());
+            group.broadcastFromPrimary(model.stateDict());
             long start = System.nanoTime();
             Evaluator.Outcome outcome = evaluator.evaluate(model, root, device, o.predictions != null);
             EvalAccumulator.Result r = outcome.result();

@@ -2,36 +2,35 @@ package io.milan.trainer.train;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import java.util.ArrayList;
-import java.util.List;
+import io.milan.trainer.dist.DistConfig;
 
-/** Which devices this process drives: every visible GPU, or the CPU. */
+/** The one device this process drives: the CPU, or the GPU of its LOCAL_RANK (one process per GPU). */
 public final class Devices {
     private Devices() {
     }
 
     /**
-     * @param flag     --device: cpu, cuda or auto
-     * @param expected NPROC_PER_NODE from the operator (GPUs per pod; 1 on CPU)
+     * @param flag --device: cpu, cuda or auto (a GPU if libtorch sees one, else the CPU)
+     * @param dist this process's place: LOCAL_RANK picks the GPU, LOCAL_WORLD_SIZE is how many the pod was given
      */
-    public static List<Device> resolve(String flag, int expected) {
-        int gpus = Engine.getInstance().getGpuCount();
+    public static Device resolve(String flag, DistConfig dist) {
+        return resolve(flag, dist, Engine.getInstance().getGpuCount());
+    }
+
+    static Device resolve(String flag, DistConfig dist, int gpus) {
         if (flag.equals("cpu") || (flag.equals("auto") && gpus == 0)) {
-            return List.of(Device.cpu());
+            return Device.cpu();
         }
         if (gpus == 0) {
-            // DJL silently falls back to CPU when only the CPU libtorch is found; say so rather than train slowly.
+            // DJL silently falls back to the CPU when only the CPU libtorch is found; say so rather than train slowly.
             throw new IllegalStateException("--device cuda: no GPU visible to libtorch (is the CUDA trainer image"
                     + " and PYTORCH_FLAVOR=cu128 in use?)");
         }
-        if (expected > 1 && gpus < expected) {
-            throw new IllegalStateException("NPROC_PER_NODE=" + expected + " but libtorch sees only " + gpus
+        if (gpus < dist.localWorldSize()) {
+            throw new IllegalStateException("--device " + flag + ": " + dist.localWorldSize() + " processes were"
+                    + " started on this node (LOCAL_WORLD_SIZE, --nproc_per_node) but libtorch sees only " + gpus
                     + " GPUs");
         }
-        List<Device> devices = new ArrayList<>();
-        for (int i = 0; i < gpus; i++) {
-            devices.add(Device.gpu(i));
-        }
-        return devices;
+        return Device.gpu(dist.localRank());
     }
 }

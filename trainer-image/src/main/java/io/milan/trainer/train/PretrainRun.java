@@ -1,9 +1,7 @@
 package io.milan.trainer.train;
 
-import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
@@ -17,7 +15,7 @@ import io.milan.trainer.data.BatchLoader;
 import io.milan.trainer.data.DistributedSampler;
 import io.milan.trainer.data.ImageFolder;
 import io.milan.trainer.data.TrainTransform;
-import io.milan.trainer.dist.DistConfig;
+import io.milan.trainer.dist.GradientSync;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.ClipTeacher;
 import io.milan.trainer.model.DecoderConfig;
@@ -38,8 +36,6 @@ import io.milan.trainer.optim.NonFiniteCheck;
 import io.milan.trainer.optim.ParamGroups;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,8 +43,9 @@ import org.slf4j.LoggerFactory;
 /**
  * MILAN pretraining (the reference's main_pretrain.py + engine_pretrain.py): per micro-batch the frozen teacher
  * makes targets and cls attention, the masking is drawn, the student predicts every token, and the loss goes
- * backward on every local device; at accumulation boundaries gradients are averaged over devices and processes
- * and AdamW steps. Rank 0 writes checkpoints, log.txt and progress.
+ * backward; at accumulation boundaries that backward also averages the gradients over all processes (one per
+ * device: DDP's Reducer, overlapping the backward) and AdamW steps. Rank 0 writes checkpoints, log.txt and
+ * progress.
  */
 public final class PretrainRun {
     private static final Logger LOG = LoggerFactory.getLogger(PretrainRun.class);
@@ -67,46 +64,29 @@ public final class PretrainRun {
     public void run() throws Exception {
         o.validate();
         RunEnvironment env = RunEnvironment.resolve(c);
-        DistConfig dist = env.dist();
-        List<Device> devices = env.devices();
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
         ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
         ViTConfig encoder = encoderConfig(o.model, c);
 
-        try (NDManager root = NDManager.newBaseManager();
-                ProcessGroup group = ProcessGroup.join(dist);
-                RunReporter reporter = new RunReporter(group.isPrimary(), dist.attempt(), o.epochs)) {
-            List<Teacher> teachers = new ArrayList<>();
-            List<MilanPretrainModel> models = new ArrayList<>();
-            for (Device device : devices) {
-                NDManager m = root.newSubManager(device);
-                Teacher teacher = loadTeacher(m, encoder);
-                teachers.add(teacher);
-                PretrainConfig config = new PretrainConfig(encoder,
-                        new DecoderConfig(o.decoderDim, o.decoderDepth, o.decoderHeads, 4, teacher.dim(),
-                                o.changeDecoder));
-                models.add(MilanPretrainModel.create(config, m, c.seed));
-            }
-            requireSamePatches(teachers.get(0), encoder);
-            List<Map<String, NDArray>> replicaParams = new ArrayList<>();
-            models.forEach(model -> replicaParams.add(model.parameters().asMap()));
-            try (DataParallel parallel = new DataParallel(group, replicaParams)) {
-                train(root, devices, group, parallel, models, teachers, data, reporter);
-            } finally {
-                models.forEach(MilanPretrainModel::close);
-                teachers.forEach(Teacher::close);
+        try (NDManager root = NDManager.newBaseManager(env.device());
+                ProcessGroup group = ProcessGroup.join(env.dist(), env.device());
+                RunReporter reporter = new RunReporter(group.isPrimary(), env.dist().attempt(), o.epochs)) {
+            Teacher teacher = loadTeacher(root, encoder);
+            requireSamePatches(teacher, encoder);
+            PretrainConfig config = new PretrainConfig(encoder, new DecoderConfig(o.decoderDim, o.decoderDepth,
+                    o.decoderHeads, 4, teacher.dim(), o.changeDecoder));
+            try (teacher; MilanPretrainModel model = MilanPretrainModel.create(config, root, c.seed)) {
+                train(root, group, model, teacher, data, reporter);
             }
         }
     }
 
-    private void train(NDManager root, List<Device> devices, ProcessGroup group, DataParallel parallel,
-            List<MilanPretrainModel> models, List<Teacher> teachers, ImageFolder data, RunReporter reporter)
-            throws Exception {
-        NamedParameters params = models.get(0).parameters();
+    private void train(NDManager root, ProcessGroup group, MilanPretrainModel model, Teacher teacher,
+            ImageFolder data, RunReporter reporter) throws Exception {
+        NamedParameters params = model.parameters();
         int world = group.worldSize();
-        int processBatch = o.batchSize * devices.size();
-        int effectiveBatch = processBatch * world * c.accumIter;
-        double lr0 = CosineSchedule.absoluteLr(c.lr, o.blr, o.batchSize * devices.size(), c.accumIter, world);
+        int effectiveBatch = o.batchSize * world * c.accumIter;
+        double lr0 = CosineSchedule.absoluteLr(c.lr, o.blr, o.batchSize, c.accumIter, world);
         CosineSchedule schedule = new CosineSchedule(lr0, o.minLr, o.warmupEpochs, o.epochs);
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
@@ -117,27 +97,25 @@ public final class PretrainRun {
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
             LOG.info("Model: {} encoder {}x{} px, patch {}, {} parameters ({} trainable); decoder {} x{} ({})",
-                    o.model, c.inputSize, c.inputSize, encoder(models).patchSize(), params.numel(),
+                    o.model, c.inputSize, c.inputSize, model.config().encoder().patchSize(), params.numel(),
                     params.numelTrainable(), o.decoderDim, o.decoderDepth, o.changeDecoder ? "prompting" : "MAE");
-            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}",
-                    String.format("%.2e", lr0 * 256 / effectiveBatch), String.format("%.2e", lr0), c.accumIter,
-                    effectiveBatch);
+            LOG.info("base lr: {}  actual lr: {}  accumulate grad iterations: {}  effective batch size: {}"
+                    + "  world size: {} on {}", String.format("%.2e", lr0 * 256 / effectiveBatch),
+                    String.format("%.2e", lr0), c.accumIter, effectiveBatch, world, group.device());
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, store, parallel, params, adam, root);
-        parallel.afterStep(); // local replicas take the (resumed) weights
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root);
         long globalStep = start.globalStep();
-        int patches = encoder(models).numPatches();
+        int patches = model.config().encoder().numPatches();
 
-        try (BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
-                new BatchLoader.Options(processBatch, true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers),
-                        c.maxBadImageFraction, c.seed))) {
+        try (GradientSync sync = group.gradientSync(params.asMap());
+                BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
+                        new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
+                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
             long runStartNanos = System.nanoTime();
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
                         false);
-                for (MilanPretrainModel m : models) {
-                    Gradients.zero(m.parameters().asMap(), m.parameters().trainableNames());
-                }
+                Gradients.zero(params.asMap(), params.trainableNames());
                 double lossSum = 0;
                 double lrSum = 0;
                 int iterations;
@@ -147,24 +125,24 @@ public final class PretrainRun {
                     iterations = batches.batches();
                     if (iterations == 0) {
                         throw new IllegalArgumentException("--data_path " + data.root() + " has " + data.size()
-                                + " images, fewer than one batch of " + processBatch + " per process x " + world
+                                + " images, fewer than one batch of " + o.batchSize + " per process x " + world
                                 + " processes");
                     }
                     AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
                     StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs,
-                            (long) processBatch * world);
+                            (long) o.batchSize * world);
                     progress.startEpoch(epoch, iterations);
                     for (int it = 0; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
                         }
+                        boolean stepBoundary = accumulation.isStepBoundary(it);
                         double loss;
                         try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
-                            loss = microBatch(batch, step, parallel, models, teachers, epoch, it, lr, patches,
-                                    accumulation.lossScale());
+                            loss = microBatch(batch, step, sync, stepBoundary, model, teacher, epoch, it, lr,
+                                    patches, accumulation.lossScale());
                         }
-                        if (accumulation.isStepBoundary(it)) {
-                            parallel.averageGradients();
+                        if (stepBoundary) {
                             if (c.clipGrad != null) {
                                 NonFiniteCheck.requireFiniteGradNorm(
                                         Gradients.clipGlobalNorm(params.asMap(), params.trainableNames(), c.clipGrad),
@@ -172,7 +150,6 @@ public final class PretrainRun {
                             }
                             adam.step(params.asMap(), lr);
                             Gradients.zero(params.asMap(), params.trainableNames());
-                            parallel.afterStep();
                             globalStep++;
                         }
                         lossSum += loss;
@@ -182,7 +159,7 @@ public final class PretrainRun {
                     imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
                 // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter).
-                double[] totals = parallel.sum(lossSum, iterations);
+                double[] totals = group.allReduceSum(new double[] {lossSum, iterations});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
@@ -200,30 +177,28 @@ public final class PretrainRun {
         }
     }
 
-    /** One micro-batch on every local device; returns its loss (mean over the devices). */
-    private double microBatch(Batch batch, NDManager step, DataParallel parallel, List<MilanPretrainModel> models,
-            List<Teacher> teachers, int epoch, int it, double lr, int patches, double lossScale) {
-        NDList arrays = batch.toNDList(step);
-        List<NDList> parts = parallel.replicas().split(new NDList(arrays.get(0), arrays.get(2)));
-        double lossSum = 0;
-        for (int r = 0; r < models.size(); r++) {
-            NDArray images = parts.get(r).get(0);
-            long[] indices = parts.get(r).get(1).toLongArray();
-            double[] noise = MaskNoise.open(c.seed, epoch, indices, patches);
-            try (TeacherOutput target = teachers.get(r).forward(images);
-                    Masking masking = o.attnMask
-                            ? Masking.semantic(target.importance(), o.maskRatio, noise)
-                            : Masking.random(images.getManager(), indices.length, patches, o.maskRatio,
-                                    MaskNoise.asFloats(noise));
-                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                MilanPretrainModel.Output out = models.get(r).forward(images, target, masking);
-                double loss = out.loss().getFloat();
-                NonFiniteCheck.requireFiniteLoss(loss, epoch, it, lr);
-                collector.backward(Layers.scale(out.loss(), lossScale));
-                lossSum += loss;
-            }
+    /**
+     * One micro-batch: teacher targets, masking, the student's forward and backward (which, at a step boundary,
+     * also averages the gradients over the ranks). Returns its loss, read once the backward is queued.
+     */
+    private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
+            MilanPretrainModel model, Teacher teacher, int epoch, int it, double lr, int patches,
+            double lossScale) {
+        NDArray images = batch.toNDList(step).get(0);
+        long[] indices = batch.indices();
+        double[] noise = MaskNoise.open(c.seed, epoch, indices, patches);
+        try (TeacherOutput target = teacher.forward(images);
+                Masking masking = o.attnMask
+                        ? Masking.semantic(target.importance(), o.maskRatio, noise)
+                        : Masking.random(images.getManager(), indices.length, patches, o.maskRatio,
+                                MaskNoise.asFloats(noise));
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray loss = model.forward(images, target, masking).loss();
+            sync.backward(stepBoundary, () -> collector.backward(Layers.scale(loss, lossScale)));
+            double value = loss.getFloat();
+            NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
+            return value;
         }
-        return lossSum / models.size();
     }
 
     private void epochEnd(int epoch, long globalStep, double meanLoss, double meanLr, int iterations,
@@ -255,10 +230,6 @@ public final class PretrainRun {
                     + " patches but the student " + encoder.numPatches() + " (--input_size " + encoder.imageSize()
                     + ", --patch_size " + encoder.patchSize() + "); their tokens must correspond one to one");
         }
-    }
-
-    private static ViTConfig encoder(List<MilanPretrainModel> models) {
-        return models.get(0).config().encoder();
     }
 
     /** The named size at --input_size / --patch_size. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.NamedParameters;
 import io.milan.trainer.optim.OptimizerState;
 import io.milan.trainer.optim.StatefulOptimizer;
@@ -33,19 +34,19 @@ final class ResumeSync {
     private ResumeSync() {
     }
 
-    static Position apply(String resume, CheckpointStore store, DataParallel parallel, NamedParameters params,
+    static Position apply(String resume, CheckpointStore store, ProcessGroup group, NamedParameters params,
             StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
-        return apply(resume, store, parallel, ModelState.of(params), optimizer, manager);
+        return apply(resume, store, group, ModelState.of(params), optimizer, manager);
     }
 
     /** As above for a model whose checkpoints hold more than its parameters (e.g. batch-norm statistics). */
-    static Position apply(String resume, CheckpointStore store, DataParallel parallel, ModelState model,
+    static Position apply(String resume, CheckpointStore store, ProcessGroup group, ModelState model,
             StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
         NamedParameters params = model.parameters();
         optimizer.initializeState(params.asMap());
         Map<String, String> metadata = Map.of();
         String header = "none";
-        if (parallel.group().isPrimary()) {
+        if (group.isPrimary()) {
             Optional<Checkpoint> found = store.resume(resume, manager);
             if (found.isPresent()) {
                 Checkpoint c = found.get();
@@ -71,17 +72,17 @@ final class ResumeSync {
                 LOG.info("Resuming after epoch {} (step {}) from {}", c.epoch(), c.globalStep(), store.directory());
             }
         }
-        header = new String(parallel.group().broadcastBytes(header.getBytes(StandardCharsets.UTF_8)),
+        header = new String(group.broadcastBytes(header.getBytes(StandardCharsets.UTF_8)),
                 StandardCharsets.UTF_8);
-        parallel.broadcastFromPrimary(model.stateDict());
+        group.broadcastFromPrimary(model.stateDict());
         OptimizerState state = optimizer.state();
-        parallel.broadcastFromPrimary(state.tensors());
+        group.broadcastFromPrimary(state.tensors());
         if (header.equals("none")) {
             return new Position(0, 0, null, metadata);
         }
         String[] f = header.split(",");
         int epoch = Integer.parseInt(f[0]);
-        if (!parallel.group().isPrimary()) {
+        if (!group.isPrimary()) {
             optimizer.loadState(new OptimizerState(state.kind(), Long.parseLong(f[2]),
                     new LinkedHashMap<>(state.tensors())), params.asMap());
         }

@@ -4,16 +4,15 @@ import ai.djl.Device;
 import io.milan.trainer.cli.CommonOptions;
 import io.milan.trainer.dist.DistConfig;
 import java.time.Duration;
-import java.util.List;
 
-/** Where a run executes: the process group's configuration (environment + --dist_timeout) and the local devices. */
-record RunEnvironment(DistConfig dist, List<Device> devices) {
+/** Where a run executes: the process group's configuration (environment + --dist_timeout) and this one's device. */
+record RunEnvironment(DistConfig dist, Device device) {
 
     static RunEnvironment resolve(CommonOptions c) {
         DistConfig dist = DistConfig.fromEnv(System.getenv());
         if (c.distTimeoutSeconds != null) {
             dist = dist.withTimeout(Duration.ofSeconds(c.distTimeoutSeconds));
         }
-        return new RunEnvironment(dist, Devices.resolve(c.device, dist.localDevices()));
+        return new RunEnvironment(dist, Devices.resolve(c.device, dist));
     }
 }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.milan.trainer.model.DecoderConfig;
+import io.milan.trainer.model.Layers;
 import io.milan.trainer.model.Masking;
 import io.milan.trainer.model.MilanPretrainModel;
 import io.milan.trainer.model.PretrainConfig;
@@ -22,9 +23,10 @@ import java.util.Random;
 
 /**
  * A few MILAN pretraining steps of a tiny model (the project's ViT encoder, prompting decoder, cosine feature
- * loss and AdamW with its parameter groups) under data parallelism: a process's share of every global batch is
- * split over its replicas, gradients are averaged over replicas and processes, AdamW steps replica 0, the other
- * replicas copy it. The same code with one process and one replica is the reference.
+ * loss and AdamW with its parameter groups) under data parallelism, the way the trainer's loop runs it: rank 0's
+ * initial weights broadcast, each rank's share of every global batch, gradients averaged over the ranks by
+ * libtorch's Reducer during the last micro-batch's backward, one AdamW step. The same code with one process and
+ * no accumulation is the reference.
  *
  * <p>Everything random (images, teacher targets, mask noise) is a function of the global sample index, so any
  * split sees exactly the samples one device would.
@@ -49,51 +51,49 @@ final class MilanTraining {
     private MilanTraining() {
     }
 
-    /** Trains and returns replica 0's trainable weights, in name order. */
-    static List<float[]> run(ProcessGroup group, int replicaCount, NDManager manager) {
-        List<MilanPretrainModel> models = new ArrayList<>();
+    /**
+     * Trains and returns this rank's trainable weights, in name order: each step's global batch is split over
+     * the ranks and, within a rank, over {@code accumulation} micro-batches whose gradients add up before the
+     * one all-reduce (buckets of {@code bucketBytes}, so that even this model is reduced in several).
+     */
+    static List<float[]> run(ProcessGroup group, int accumulation, long bucketBytes, NDManager manager) {
         // Only rank 0 starts from the reference's seed; the broadcast must bring the others in line.
-        models.add(MilanPretrainModel.create(CONFIG, manager, group.isPrimary() ? 1 : 100 + group.rank()));
-        for (int i = 1; i < replicaCount; i++) {
-            models.add(MilanPretrainModel.create(CONFIG, manager.newSubManager(), 200 + i));
-        }
-        Map<String, NDArray> primary = models.get(0).parameters().asMap();
-        ArrayBroadcast.fromPrimary(group, primary);
-        List<Map<String, NDArray>> replicaParams = new ArrayList<>();
-        models.forEach(m -> replicaParams.add(m.parameters().asMap()));
-        ReplicaGroup replicas = new ReplicaGroup(replicaParams);
-        replicas.copyWeightsFromPrimary();
-
-        AdamW adam = new AdamW(ParamGroups.pretrain(models.get(0).parameters().shapes(),
-                models.get(0).parameters().trainableNames(), 0.05), 0.9, 0.95, ADAM_EPS, manager);
+        MilanPretrainModel model = MilanPretrainModel.create(CONFIG, manager,
+                group.isPrimary() ? 1 : 100 + group.rank());
+        Map<String, NDArray> params = model.parameters().asMap();
+        group.broadcastFromPrimary(params);
+        AdamW adam = new AdamW(ParamGroups.pretrain(model.parameters().shapes(),
+                model.parameters().trainableNames(), 0.05), 0.9, 0.95, ADAM_EPS, manager);
         int perProcess = GLOBAL_BATCH / group.worldSize();
-        int first = group.rank() * perProcess;
+        int perMicroBatch = perProcess / accumulation;
         int patches = CONFIG.encoder().numPatches();
-        try (GradientBucketer bucketer = new GradientBucketer(primary, 16 * 1024)) {
+        try (GradientSync sync = group.gradientSync(params, bucketBytes)) {
+            if (group.worldSize() > 1 && sync.layout().size() < 2) {
+                throw new AssertionError("expected several buckets, got " + sync.layout());
+            }
             for (int step = 0; step < STEPS; step++) {
-                try (NDManager scratch = manager.newSubManager()) {
-                    NDList mine = samples(scratch, step, first, perProcess);
-                    List<NDList> slices = replicas.split(mine);
-                    for (int r = 0; r < replicaCount; r++) {
-                        backward(models.get(r), slices.get(r), patches);
+                for (int micro = 0; micro < accumulation; micro++) {
+                    int first = group.rank() * perProcess + micro * perMicroBatch;
+                    try (NDManager scratch = manager.newSubManager()) {
+                        backward(model, samples(scratch, step, first, perMicroBatch), patches, 1.0 / accumulation,
+                                sync, micro == accumulation - 1);
                     }
                 }
-                replicas.averageGradients();
-                bucketer.allReduceMean(group);
-                adam.step(primary, LR);
-                Gradients.zero(primary, models.get(0).parameters().trainableNames());
-                replicas.copyWeightsFromPrimary();
+                adam.step(params, LR);
+                Gradients.zero(params, model.parameters().trainableNames());
             }
         }
         List<float[]> weights = new ArrayList<>();
-        for (String name : models.get(0).parameters().trainableNames()) {
-            weights.add(primary.get(name).toFloatArray());
+        for (String name : model.parameters().trainableNames()) {
+            weights.add(params.get(name).toFloatArray());
         }
+        model.close();
         return weights;
     }
 
-    /** Replica r's forward and backward on its slice: images, teacher targets, mask noise. */
-    private static void backward(MilanPretrainModel model, NDList slice, int patches) {
+    /** Forward and backward of one micro-batch: images, teacher targets, mask noise. */
+    private static void backward(MilanPretrainModel model, NDList slice, int patches, double lossScale,
+            GradientSync sync, boolean reduce) {
         NDArray images = slice.get(0);
         int n = (int) images.getShape().get(0);
         // Random masking needs no attention map; the targets belong to the step's scratch manager.
@@ -101,7 +101,8 @@ final class MilanTraining {
         try (Masking masking = Masking.random(images.getManager(), n, patches, MASK_RATIO,
                         slice.get(2).toFloatArray());
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            collector.backward(model.forward(images, teacher, masking).loss());
+            NDArray loss = model.forward(images, teacher, masking).loss();
+            sync.backward(reduce, () -> collector.backward(Layers.scale(loss, lossScale)));
         }
     }
 

@@ -53,9 +53,8 @@ class NamedParametersTest {
     }
 
     @Test
-    void sameSeedSameWeightsAndReplicaCopiesExactly() {
-        try (NDManager other = NDManager.newBaseManager(Device.cpu());
-             MilanPretrainModel a = MilanPretrainModel.create(TINY, m, 11);
+    void sameSeedSameWeights() {
+        try (MilanPretrainModel a = MilanPretrainModel.create(TINY, m, 11);
              MilanPretrainModel b = MilanPretrainModel.create(TINY, m, 11);
              MilanPretrainModel c = MilanPretrainModel.create(TINY, m, 12)) {
             assertArrayEquals(a.parameters().get("blocks.1.attn.qkv.weight").toFloatArray(),
@@ -63,22 +62,14 @@ class NamedParametersTest {
             assertFalse(Fixtures.maxAbsDiff(a.parameters().get("blocks.1.attn.qkv.weight"),
                     c.parameters().get("blocks.1.attn.qkv.weight")) == 0);
 
-            MilanPretrainModel replica = c.replicate(other);
-            for (Map.Entry<String, NDArray> e : c.parameters().asMap().entrySet()) {
-                NDArray copy = replica.parameters().get(e.getKey());
-                assertArrayEquals(e.getValue().toFloatArray(), copy.toFloatArray(), e.getKey());
-                assertEquals(e.getValue().hasGradient(), copy.hasGradient(), e.getKey());
-            }
-            assertTrue(replica.parameters().get("cls_token").getManager() != c.parameters().get("cls_token")
-                    .getManager(), "replica arrays belong to the other manager");
-            replica.close();
         }
     }
 
     @Test
     void copiesDoNotAliasTheSource() {
         try (MilanPretrainModel a = MilanPretrainModel.create(TINY, m, 1);
-             MilanPretrainModel b = a.replicate(m)) {
+             MilanPretrainModel b = MilanPretrainModel.create(TINY, m, 2)) {
+            b.parameters().copyFrom(a.parameters().asMap());
             NDArray bias = b.parameters().get("norm.bias");
             float before = a.parameters().get("norm.bias").toFloatArray()[0];
             try (GradMode ignored = GradMode.disabled()) {

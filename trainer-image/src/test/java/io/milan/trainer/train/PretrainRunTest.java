@@ -18,6 +18,8 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The pretrain command end to end on real data: learning, log.txt, checkpoints, exact resume. */
 class PretrainRunTest {
@@ -47,18 +49,21 @@ class PretrainRunTest {
         assertTrue(last < 0.9 * first, "train_loss went from " + first + " to " + last);
     }
 
-    @Test
-    void resumingGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path straight, @TempDir Path resumed)
-            throws Exception {
-        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, straight, 2)));
+    /** With 2 processes: {@code milan-trainer launch}, c10d Gloo, the gradient Reducer and the resume broadcast. */
+    @ParameterizedTest(name = "{0} processes")
+    @ValueSource(ints = {1, 2})
+    void resumingGivesTheSameWeightsAsAnUninterruptedRun(int processes, @TempDir Path straight,
+            @TempDir Path resumed) throws Exception {
+        assertEquals(0, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher, straight, 2))));
         // "Interrupted" after epoch 0: the same run with --epochs 2 but stopped early is modelled by deleting
         // epoch 1's checkpoint and log line, then resuming.
-        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, resumed, 2)));
+        assertEquals(0, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher, resumed, 2))));
         Files.delete(resumed.resolve("checkpoint-1.safetensors"));
         Files.delete(resumed.resolve("checkpoint-1.optim.safetensors"));
         List<String> log = Files.readAllLines(resumed.resolve("log.txt"));
         Files.write(resumed.resolve("log.txt"), log.subList(0, 1));
-        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, resumed, 2, "--resume", "auto")));
+        assertEquals(0, MilanTrainer.run(launched(processes,
+                TinyRun.pretrain(data, teacher, resumed, 2, "--resume", "auto"))));
 
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-1.safetensors"), m).tensors();
@@ -86,6 +91,16 @@ class PretrainRunTest {
         assertEquals(1, code);
         assertTrue(err.toString().contains(shared.resolve("nowhere").resolve("train").toString()), err.toString());
         assertTrue(Files.notExists(out.resolve("log.txt")));
+    }
+
+    /** The command line as one process runs it, or through {@code launch} for several. */
+    private static String[] launched(int processes, String[] command) {
+        if (processes == 1) {
+            return command;
+        }
+        List<String> args = new java.util.ArrayList<>(List.of("launch", "--nproc_per_node", "" + processes));
+        args.addAll(List.of(command));
+        return args.toArray(new String[0]);
     }
 
     private static double stat(String line, String key) {

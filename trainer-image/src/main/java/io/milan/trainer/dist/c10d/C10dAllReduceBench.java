@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.milan.trainer.dist.AllReduceBench;
+import io.milan.trainer.bench.Iperf3;
 import io.milan.trainer.dist.DistConfig;
-import io.milan.trainer.dist.LocalJob;
+import io.milan.trainer.dist.Launcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,15 +21,14 @@ import java.util.regex.Pattern;
 
 /**
  * All-reduce bandwidth of c10d's ProcessGroupGloo (through libmilantorch) between separate processes on loopback,
- * beside iperf3 on the same machine in the same run and, with {@code --ring}, the home-made ring's
- * {@link AllReduceBench} right after. Prints figures, asserts nothing.
+ * beside iperf3 on the same machine in the same run. Prints figures, asserts nothing.
  *
  * <p>Figures as nccl-tests defines them: algbw = buffer bytes / time per all-reduce; busbw = algbw × 2(n−1)/n.
  * Each size is a float32 DJL NDArray all-reduced in place (SUM).
  *
  * <pre>
  * java -cp ... io.milan.trainer.dist.c10d.C10dAllReduceBench [--ranks 2,4] [--sizes-mib 1,4,16,64,100,400]
- *     [--iperf-seconds 5] [--log-dir DIR] [--ring]
+ *     [--iperf-seconds 5] [--log-dir DIR]
  * </pre>
  */
 public final class C10dAllReduceBench {
@@ -65,8 +64,8 @@ public final class C10dAllReduceBench {
         System.out.printf(Locale.ROOT, "machine: %d cores; ranks are separate JVMs on 127.0.0.1; c10d "
                 + "ProcessGroupGloo (libtorch %s); logs in %s%n", cores, C10dProcessGroup.libtorchPath(), logDir);
         System.out.println("load average (other work on this machine skews all figures): " + loadAverage());
-        Double iperf = AllReduceBench.iperf(1, iperfSeconds, logDir);
-        Double iperf2 = AllReduceBench.iperf(2, iperfSeconds, logDir);
+        Double iperf = Iperf3.iperf(1, iperfSeconds, logDir);
+        Double iperf2 = Iperf3.iperf(2, iperfSeconds, logDir);
         System.out.println(iperf == null ? "iperf3: not measured" : String.format(Locale.ROOT,
                 "iperf3 -c 127.0.0.1 -t %d, 1 stream: %.2f GB/s; two pairs at once: %s GB/s per stream", iperfSeconds,
                 iperf, iperf2 == null ? "n/a" : String.format(Locale.ROOT, "%.2f", iperf2)));
@@ -83,22 +82,16 @@ public final class C10dAllReduceBench {
         System.out.println();
         System.out.println("GB = 1e9 bytes; algbw = size / time; busbw = algbw x 2(n-1)/n (nccl-tests); time is the"
                 + " slowest rank's mean over the timed iterations, after one warm-up.");
-        if (options.containsKey("ring")) {
-            System.out.println();
-            System.out.println("The home-made ring (io.milan.trainer.dist.AllReduceBench), same sizes and ranks:");
-            AllReduceBench.main(new String[] {"--ranks", options.getOrDefault("ranks", "2,4"), "--sizes-mib", sizeList,
-                "--iperf-seconds", String.valueOf(iperfSeconds), "--log-dir", logDir.resolve("ring").toString()});
-        }
         System.exit(0);
     }
 
     private static List<String> runRanks(int n, List<Integer> sizes, String sizeList, Path logDir, Double iperf,
             Double iperf2) {
-        LocalJob.Spec spec = new LocalJob.Spec(C10dAllReduceBench.class.getName(),
-                List.of("--worker", "--sizes-mib", sizeList), n, 0, Duration.ofSeconds(300), logDir,
+        Launcher.Spec spec = Launcher.Spec.local(C10dAllReduceBench.class.getName(),
+                List.of("--worker", "--sizes-mib", sizeList), n, Duration.ofSeconds(300), logDir,
                 List.of("-Xmx512m"), Map.of());
         System.out.printf(Locale.ROOT, "running %d ranks ...%n", n);
-        try (LocalJob job = LocalJob.start(spec)) {
+        try (Launcher job = Launcher.start(spec)) {
             int[] codes = job.awaitExit(Duration.ofMinutes(20));
             for (int rank = 0; rank < n; rank++) {
                 if (codes[rank] != 0) {
@@ -169,7 +162,7 @@ public final class C10dAllReduceBench {
                 throw new IllegalArgumentException("unexpected argument '" + args[i] + "'");
             }
             String name = args[i].substring(2);
-            if (name.equals("worker") || name.equals("ring")) {
+            if (name.equals("worker")) {
                 options.put(name, "true");
             } else if (i + 1 < args.length) {
                 options.put(name, args[++i]);

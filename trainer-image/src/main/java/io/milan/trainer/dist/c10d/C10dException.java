@@ -11,6 +11,6 @@ import io.milan.trainer.dist.DistributedException;
 public final class C10dException extends DistributedException {
 
     C10dException(String message) {
-        super(NO_PEER, message);
+        super(message);
     }
 }

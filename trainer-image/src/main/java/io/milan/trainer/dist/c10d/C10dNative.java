@@ -75,4 +75,17 @@ final class C10dNative {
     static native int milan_c10d_is_completed(Pointer work);
 
     static native void milan_c10d_work_free(Pointer work);
+
+    static native Pointer milan_c10d_reducer_create(Pointer group, long[] tensors, String names, int n,
+            long[] bucketSizes, int buckets, long[] order, long bucketBytesCap);
+
+    static native int milan_c10d_reducer_prepare(Pointer reducer);
+
+    static native void milan_c10d_reducer_destroy(Pointer reducer);
+
+    static native Pointer milan_c10d_store_connect(String masterAddr, int port, long timeoutMs);
+
+    static native long milan_c10d_store_add(Pointer store, String key, long delta);
+
+    static native void milan_c10d_store_free(Pointer store);
 }

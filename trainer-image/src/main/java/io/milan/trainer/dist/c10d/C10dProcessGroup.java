@@ -51,8 +51,13 @@ public final class C10dProcessGroup implements AutoCloseable {
      * {@code GLOO_SOCKET_IFNAME}, else the address this host name resolves to (as torch.distributed does).
      */
     public static C10dProcessGroup join(DistConfig config) {
+        return join(config, Backend.GLOO);
+    }
+
+    /** As {@link #join(DistConfig)}, on the given backend. */
+    public static C10dProcessGroup join(DistConfig config, Backend backend) {
         return join(config.masterAddr(), config.masterPort(), config.rank(), config.worldSize(), config.timeout(),
-                isLoopback(config.masterAddr()) ? "127.0.0.1" : null);
+                isLoopback(config.masterAddr()) ? "127.0.0.1" : null, backend);
     }
 
     /**
@@ -164,7 +169,8 @@ public final class C10dProcessGroup implements AutoCloseable {
         }
     }
 
-    private synchronized Pointer live() {
+    /** The native group, for the gradient reducer that runs on it. */
+    synchronized Pointer live() {
         if (handle == null) {
             throw new IllegalStateException("this c10d process group was closed");
         }
@@ -178,7 +184,7 @@ public final class C10dProcessGroup implements AutoCloseable {
         return new C10dWork(work);
     }
 
-    private static long handleOf(NDArray array) {
+    static long handleOf(NDArray array) {
         if (!(array instanceof PtNDArray pt)) {
             throw new IllegalArgumentException("c10d collectives take PyTorch-engine NDArrays, got "
                     + (array == null ? "null" : array.getClass().getName()));

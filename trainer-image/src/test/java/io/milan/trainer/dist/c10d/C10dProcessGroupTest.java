@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.milan.trainer.dist.LocalJob;
+import io.milan.trainer.dist.Launcher;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * libmilantorch's c10d process group (TCPStore + ProcessGroupGloo) between real processes: each rank is a JVM
- * ({@link C10dWorker}) started by {@link LocalJob} on loopback, and checks its own results exactly. No mocks, no
+ * ({@link C10dWorker}) started by {@link Launcher} on loopback, and checks its own results exactly. No mocks, no
  * assertion on elapsed time (the bounds below only keep a broken build from hanging).
  */
 class C10dProcessGroupTest {
@@ -43,7 +43,7 @@ class C10dProcessGroupTest {
     @ParameterizedTest(name = "{0} ranks")
     @ValueSource(ints = {2, 4})
     void ranksAllReduceBroadcastAndAllGatherExactly(int world) {
-        try (LocalJob job = LocalJob.start(spec(world, List.of("check"), Duration.ofSeconds(60)))) {
+        try (Launcher job = Launcher.start(spec(world, List.of("check"), Duration.ofSeconds(60)))) {
             int[] codes = job.awaitExit(HANG_GUARD);
             for (int rank = 0; rank < world; rank++) {
                 String log = job.output(rank);
@@ -66,7 +66,7 @@ class C10dProcessGroupTest {
     @ValueSource(ints = {0, 1})
     void aKilledRankMakesEveryOtherRankFailNamingTheOperation(int victim) throws InterruptedException {
         int world = 3;
-        try (LocalJob job = LocalJob.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
+        try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
             awaitIterations(job, world, 3);
             job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
             int[] codes = job.awaitExit(HANG_GUARD);
@@ -88,7 +88,7 @@ class C10dProcessGroupTest {
     void aHungRankMakesTheOthersFailAfterTheTimeout() {
         int world = 3;
         int hanging = 2;
-        try (LocalJob job = LocalJob.start(spec(world, List.of("hang", String.valueOf(hanging)),
+        try (Launcher job = Launcher.start(spec(world, List.of("hang", String.valueOf(hanging)),
                 Duration.ofSeconds(3)))) {
             long deadline = System.nanoTime() + HANG_GUARD.toNanos();
             List<String> failures = new ArrayList<>();
@@ -120,7 +120,7 @@ class C10dProcessGroupTest {
     @Test
     void aRankAloneReducesWithItselfAndUnfitTensorsAreRefusedByName() {
         try (NDManager manager = NDManager.newBaseManager();
-                C10dProcessGroup group = C10dProcessGroup.join("127.0.0.1", LocalJob.freeLoopbackPort(), 0, 1,
+                C10dProcessGroup group = C10dProcessGroup.join("127.0.0.1", Launcher.freeLoopbackPort(), 0, 1,
                         Duration.ofSeconds(10), "127.0.0.1")) {
             NDArray a = manager.create(new float[] {1, 2, 3});
             group.allReduce(a, ReduceOp.AVG);
@@ -137,7 +137,7 @@ class C10dProcessGroupTest {
 
     @Test
     void aRendezvousWithoutTheOtherRanksTimesOutNamingTheStore() {
-        int port = LocalJob.freeLoopbackPort();
+        int port = Launcher.freeLoopbackPort();
         C10dException error = assertThrows(C10dException.class, () -> C10dProcessGroup.join("127.0.0.1", port, 0, 2,
                 Duration.ofSeconds(2), "127.0.0.1").close());
         assertTrue(error.getMessage().startsWith("c10d init (TCPStore 127.0.0.1:" + port + ", server) failed on rank 0"
@@ -145,12 +145,12 @@ class C10dProcessGroupTest {
         System.out.println("rendezvous alone: " + error.getMessage());
     }
 
-    private LocalJob.Spec spec(int world, List<String> args, Duration timeout) {
-        return new LocalJob.Spec(C10dWorker.class.getName(), args, world, 0, timeout, dir.resolve("logs"),
+    private Launcher.Spec spec(int world, List<String> args, Duration timeout) {
+        return Launcher.Spec.local(C10dWorker.class.getName(), args, world, timeout, dir.resolve("logs"),
                 List.of("-Xmx512m"), Map.of());
     }
 
-    private static void awaitIterations(LocalJob job, int world, int iterations) throws InterruptedException {
+    private static void awaitIterations(Launcher job, int world, int iterations) throws InterruptedException {
         long deadline = System.nanoTime() + HANG_GUARD.toNanos();
         for (int rank = 0; rank < world; rank++) {
             while (!job.output(rank).contains("iteration " + iterations)) {

@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * One rank of a {@link C10dProcessGroupTest} job, started by {@link io.milan.trainer.dist.LocalJob} with the
- * rendezvous env (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK, MILAN_DIST_TIMEOUT).
+ * One rank of a {@link C10dProcessGroupTest} job, started by {@link io.milan.trainer.dist.Launcher} with the
+ * rendezvous env (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, MILAN_DIST_TIMEOUT).
  *
  * <ul>
  *   <li>{@code check}: all-reduces, broadcasts and all-gathers DJL NDArrays and compares every element with the

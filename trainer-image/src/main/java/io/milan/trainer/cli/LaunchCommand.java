@@ -1,0 +1,59 @@
+package io.milan.trainer.cli;
+
+import io.milan.trainer.dist.Launcher;
+import io.milan.trainer.train.TerminationMessage;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code milan-trainer launch --nproc_per_node N <pretrain|finetune|linprobe|eval> ...}: one trainer process per
+ * device, as torchrun starts PyTorch's (see {@link Launcher} for the env each gets). The operator starts every pod
+ * through it with N = GPUs per pod (1 on the CPU).
+ */
+@Command(name = "launch", mixinStandardHelpOptions = true,
+        description = "Starts one trainer process per device (torchrun's pattern): each gets LOCAL_RANK, RANK ="
+                + " NODE_RANK x N + LOCAL_RANK and WORLD_SIZE; if one fails, the others are stopped and its exit"
+                + " code and message are this command's.")
+public final class LaunchCommand implements Callable<Integer> {
+
+    private static final Set<String> TRAINING = Set.of("pretrain", "finetune", "linprobe", "eval");
+
+    @Option(names = "--nproc_per_node", required = true,
+            description = "Processes on this node, one per device (GPUs per pod; 1 on the CPU).")
+    int nproc;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "COMMAND",
+            description = "The training command and its flags, e.g. pretrain --model vit_base_patch16 ...")
+    List<String> command;
+
+    @Override
+    public Integer call() {
+        if (!TRAINING.contains(command.get(0))) {
+            throw new IllegalArgumentException("launch runs one of " + TRAINING + ", not '" + command.get(0) + "'");
+        }
+        Launcher launcher = Launcher.start(new Launcher.Spec(MilanTrainer.class.getName(), command, nproc,
+                Map.of(), Launcher.ownJvmOptions(), null));
+        // SIGTERM (the kubelet stopping the pod) reaches the launcher's shutdown hooks: pass it on and wait.
+        Thread forward = new Thread(launcher::stopAll, "milan-launch-sigterm");
+        Runtime.getRuntime().addShutdownHook(forward);
+        Launcher.Outcome outcome = launcher.supervise();
+        try {
+            Runtime.getRuntime().removeShutdownHook(forward);
+        } catch (IllegalStateException shuttingDown) {
+            // SIGTERM arrived: the hook is stopping the children
+        }
+        if (outcome.exitCode() != 0) {
+            spec.commandLine().getErr().println("launch: " + outcome.message());
+            TerminationMessage.write(outcome.message());
+        }
+        return outcome.exitCode();
+    }
+}

@@ -1,0 +1,147 @@
+package io.milan.trainer.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The trainer's process group on c10d Gloo, as separate JVMs on loopback started by the launcher: exact
+ * collectives, and failures that name the rank to blame — killed (rank 0 also serves the TCPStore), frozen
+ * (SIGSTOP) or stuck in its own work — on every other rank, within the timeout.
+ */
+class ProcessGroupTest {
+
+    private static final Duration HANG_GUARD = Duration.ofSeconds(120);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void threeRanksSumGatherAndBroadcastExactlyAndRefuseMismatchedArrays() {
+        int world = 3;
+        try (Launcher job = Launcher.start(spec(world, List.of("check"), Duration.ofSeconds(60)))) {
+            int[] codes = job.awaitExit(HANG_GUARD);
+            for (int rank = 0; rank < world; rank++) {
+                String log = job.output(rank);
+                assertEquals(0, codes[rank], "rank " + rank + ":\n" + log);
+                for (String check : List.of("sums", "bytes", "broadcast", "barrier")) {
+                    assertTrue(log.contains("CHECKED " + check), "rank " + rank + " did not check " + check + ":\n"
+                            + log);
+                }
+                String refused = line(log, "REFUSED ");
+                assertTrue(refused.contains("'w float32 (4)' on rank 2 but 'w float32 (3)' on rank 0"), refused);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "rank {0} killed")
+    @ValueSource(ints = {0, 1})
+    void aKilledRankIsNamedByEveryOtherRank(int victim) throws InterruptedException {
+        int world = 3;
+        try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
+            awaitIterations(job, world, 3);
+            job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
+            for (String failure : failuresOfTheOthers(job, world, victim)) {
+                System.out.println("killed rank " + victim + ", another rank says: " + failure);
+                assertTrue(failure.contains(victim == 0
+                        ? "rank 0, which serves the TCPStore at 127.0.0.1:" + job.masterPort() + ", does not answer"
+                        : "rank " + victim + " stopped (no heartbeat"), failure);
+            }
+        }
+    }
+
+    @Test
+    void aFrozenRankIsNamedAfterTheTimeout() throws Exception {
+        int world = 3;
+        int frozen = 2;
+        try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(3)))) {
+            awaitIterations(job, world, 3);
+            signal("STOP", job.process(frozen)); // a hung process: no progress, no heartbeat, sockets open
+            try {
+                for (String failure : failuresOfTheOthers(job, world, frozen)) {
+                    System.out.println("frozen rank " + frozen + ", another rank says: " + failure);
+                    assertTrue(failure.contains("rank " + frozen + " stopped (no heartbeat"), failure);
+                }
+            } finally {
+                job.process(frozen).destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void aRankStuckInItsOwnWorkIsNamedAfterTheTimeout() {
+        int world = 3;
+        int stalling = 1;
+        try (Launcher job = Launcher.start(spec(world, List.of("stall", String.valueOf(stalling)),
+                Duration.ofSeconds(3)))) {
+            for (String failure : failuresOfTheOthers(job, world, stalling)) {
+                System.out.println("stalling rank " + stalling + ", another rank says: " + failure);
+                assertTrue(failure.contains("rank " + stalling + " is alive but never reached this collective"),
+                        failure);
+            }
+            assertTrue(job.output(stalling).contains("STALLING"), job.output(stalling));
+        }
+    }
+
+    /** Waits for every rank but {@code culprit} to fail, and returns their failure messages. */
+    private static List<String> failuresOfTheOthers(Launcher job, int world, int culprit) {
+        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
+        List<String> failures = new ArrayList<>();
+        for (int rank = 0; rank < world; rank++) {
+            if (rank == culprit) {
+                continue;
+            }
+            try {
+                assertTrue(job.process(rank).waitFor(Math.max(0, deadline - System.nanoTime()),
+                        TimeUnit.NANOSECONDS), "rank " + rank + " hangs:\n" + job.output(rank));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+            String log = job.output(rank);
+            assertEquals(GroupWorker.FAILURE_EXIT, job.process(rank).exitValue(), "rank " + rank + ":\n" + log);
+            String failure = line(log, "FAILURE ");
+            assertTrue(failure.contains("on rank " + rank + " of " + world), failure);
+            failures.add(failure);
+        }
+        return failures;
+    }
+
+    private Launcher.Spec spec(int world, List<String> args, Duration timeout) {
+        return Launcher.Spec.local(GroupWorker.class.getName(), args, world, timeout, dir.resolve("logs"),
+                List.of("-Xmx384m"), Map.of());
+    }
+
+    private static void signal(String name, Process process) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + name);
+    }
+
+    private static void awaitIterations(Launcher job, int world, int iterations) throws InterruptedException {
+        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
+        for (int rank = 0; rank < world; rank++) {
+            while (!job.output(rank).contains("iteration " + iterations)) {
+                assertTrue(job.process(rank).isAlive(), "rank " + rank + " exited early:\n" + job.output(rank));
+                assertTrue(System.nanoTime() < deadline, "rank " + rank + " made no progress:\n" + job.output(rank));
+                Thread.sleep(50); // poll the log
+            }
+        }
+    }
+
+    private static String line(String log, String prefix) {
+        List<String> found = new ArrayList<>();
+        log.lines().filter(l -> l.startsWith(prefix)).forEach(l -> found.add(l.substring(prefix.length())));
+        assertEquals(1, found.size(), "one line starting with '" + prefix + "' expected in:\n" + log);
+        return found.get(0);
+    }
+}
