@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The pod's /dev/shm. Container runtimes give a container 64 MiB there, too little for NCCL, which moves data
- * between the GPUs of one pod through shared memory. A memory-backed emptyDir mounted at /dev/shm replaces it
+ * The pod's /dev/shm. Container runtimes give a container 64 MiB there, too little for NCCL, which keeps its
+ * intra-node buffers there (GPUs without a peer-to-peer path talk through it). A memory-backed emptyDir replaces it
  * (the restricted Pod Security profile allows emptyDir). GPU pods always get one, of spec.shmSize or
  * {@value #DEFAULT_GPU_SIZE}; CPU pods only when spec.shmSize is set.
  */
