@@ -31,6 +31,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
         priority = 1)
 @AdditionalPrinterColumn(name = "Nodes", jsonPath = ".spec.nodes", type = AdditionalPrinterColumn.Type.INTEGER,
         priority = 1)
+@AdditionalPrinterColumn(name = "World", jsonPath = ".status.worldSize", type = AdditionalPrinterColumn.Type.INTEGER,
+        priority = 1)
 @AdditionalPrinterColumn(name = "Attempt", jsonPath = ".status.attempt",
         type = AdditionalPrinterColumn.Type.INTEGER, priority = 1)
 @AdditionalPrinterColumn(name = "Message", jsonPath = ".status.message", type = AdditionalPrinterColumn.Type.STRING,

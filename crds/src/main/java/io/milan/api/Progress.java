@@ -40,4 +40,22 @@ public class Progress {
     public Double lr;
     @JsonPropertyDescription("When the trainer wrote this report (RFC 3339).")
     public String updateTime;
+
+    /** A field-by-field copy. */
+    public Progress copy() {
+        Progress c = new Progress();
+        c.attempt = attempt;
+        c.epoch = epoch;
+        c.totalEpochs = totalEpochs;
+        c.percent = percent;
+        c.step = step;
+        c.stepsPerEpoch = stepsPerEpoch;
+        c.globalStep = globalStep;
+        c.imagesPerSecond = imagesPerSecond;
+        c.etaSeconds = etaSeconds;
+        c.trainLoss = trainLoss;
+        c.lr = lr;
+        c.updateTime = updateTime;
+        return c;
+    }
 }

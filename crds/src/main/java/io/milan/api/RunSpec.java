@@ -101,6 +101,11 @@ public abstract class RunSpec {
             + " gpusPerNode).")
     public ResourceRequirements resources;
 
+    @JsonPropertyDescription("Size of the trainer pod's memory-backed /dev/shm, a Kubernetes quantity such as 8Gi"
+            + " (NCCL passes data between the GPUs of a pod through it). GPU pods get 8Gi when unset; CPU pods get"
+            + " one only when this is set. Its pages count toward the container's memory limit.")
+    public String shmSize;
+
     @JsonPropertyDescription("Node selector of the trainer pods.")
     public Map<String, String> nodeSelector;
 
@@ -152,8 +157,18 @@ public abstract class RunSpec {
     @JsonPropertyDescription("TCP port of the gradient all-reduce rendezvous (MASTER_PORT).")
     public Integer masterPort = 29500;
 
-    /** Devices per pod as the trainer sees them: a CPU pod is one device. */
+    /** Whether each pod requests GPUs (gpusPerNode > 0); otherwise it runs on CPU. */
+    public boolean usesGpus() {
+        return gpusPerNode != null && gpusPerNode > 0;
+    }
+
+    /** Devices per pod as the trainer sees them, one trainer process each: a CPU pod is one device. */
     public int devicesPerNode() {
-        return Math.max(1, gpusPerNode == null ? 0 : gpusPerNode);
+        return usesGpus() ? gpusPerNode : 1;
+    }
+
+    /** Trainer processes in the group (WORLD_SIZE): one per device of every pod. */
+    public int worldSize() {
+        return nodes * devicesPerNode();
     }
 }

@@ -46,7 +46,8 @@ public class RunStatus {
     @JsonPropertyDescription("Name of the current attempt's Job (the pod group).")
     public String podGroup;
 
-    @JsonPropertyDescription("Trainer processes in the group (nodes; each drives its pod's GPUs).")
+    @JsonPropertyDescription("Trainer processes in the group (WORLD_SIZE): nodes x processes per pod, one per GPU"
+            + " (one on a CPU pod).")
     public Integer worldSize;
 
     @JsonPropertyDescription("Images per optimizer step: batchSize x devices per node x nodes x accumIter.")

@@ -5,6 +5,8 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.milan.api.CheckpointStatus;
 import io.milan.api.EvalStatus;
 import io.milan.api.Progress;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,6 +26,7 @@ import java.util.logging.Logger;
  */
 public class StatusReporter implements AutoCloseable {
     public static final Duration DEFAULT_MIN_INTERVAL = Duration.ofSeconds(5);
+    static final int LOSS_DIGITS = 4;
     private static final Logger LOG = Logger.getLogger(StatusReporter.class.getName());
 
     private final RunReference run;
@@ -92,12 +95,12 @@ public class StatusReporter implements AutoCloseable {
 
     /** Progress within an epoch; written when the last write is at least {@code minInterval} old. */
     public synchronized void progress(Progress progress) {
-        update(latest.withProgress(progress), false);
+        update(latest.withProgress(forStatus(progress)), false);
     }
 
     /** End of an epoch, with its evaluation when there is one (null otherwise); written at once. */
     public synchronized void epochEnd(Progress progress, EvalStatus eval) {
-        TrainerFields next = latest.withProgress(progress);
+        TrainerFields next = latest.withProgress(forStatus(progress));
         update(eval == null ? next : next.withEval(eval), true);
     }
 
@@ -139,6 +142,19 @@ public class StatusReporter implements AutoCloseable {
                 LOG.log(Level.FINE, "closing the Kubernetes client failed", e);
             }
         }
+    }
+
+    /**
+     * The report as status shows it: trainLoss to {@value #LOSS_DIGITS} significant digits, because kubectl prints
+     * the Loss column as stored (0.43213987731933594). The caller's object is left as it is.
+     */
+    static Progress forStatus(Progress progress) {
+        if (progress == null || progress.trainLoss == null || !Double.isFinite(progress.trainLoss)) {
+            return progress;
+        }
+        Progress rounded = progress.copy();
+        rounded.trainLoss = BigDecimal.valueOf(progress.trainLoss).round(new MathContext(LOSS_DIGITS)).doubleValue();
+        return rounded;
     }
 
     private void update(TrainerFields next, boolean force) {

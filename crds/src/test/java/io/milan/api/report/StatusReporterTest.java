@@ -120,6 +120,39 @@ class StatusReporterTest {
     }
 
     @Test
+    void theLossIsWrittenToFourSignificantDigitsAndTheRestAsGiven() {
+        Progress full = progress(1, 7);
+        full.epoch = 0;
+        full.totalEpochs = 3;
+        full.percent = 12.5;
+        full.step = 7L;
+        full.stepsPerEpoch = 50L;
+        full.imagesPerSecond = 321.5;
+        full.etaSeconds = 90L;
+        full.trainLoss = 0.43213987731933594;
+        full.lr = 1.2345678e-4;
+        full.updateTime = "2026-01-01T00:00:00Z";
+        reporter.progress(full);
+
+        Progress written = sink.last().progress();
+        assertEquals(0.4321, written.trainLoss, "kubectl's Loss column shows the stored value");
+        assertEquals(0.43213987731933594, full.trainLoss, "the caller's report is not changed");
+        assertEquals(1.2345678e-4, written.lr, "only the loss is rounded");
+        assertEquals(List.of(1, 0, 3, 7L, 50L, 7L, 12.5, 321.5, 90L, "2026-01-01T00:00:00Z"),
+                List.of(written.attempt, written.epoch, written.totalEpochs, written.step, written.stepsPerEpoch,
+                        written.globalStep, written.percent, written.imagesPerSecond, written.etaSeconds,
+                        written.updateTime));
+
+        Progress large = progress(1, 8);
+        large.trainLoss = 12.345678;
+        reporter.epochEnd(large, null);
+        assertEquals(12.35, sink.last().progress().trainLoss);
+        Progress none = progress(1, 9);
+        reporter.epochEnd(none, null);
+        assertNull(sink.last().progress().trainLoss, "no loss yet stays absent");
+    }
+
+    @Test
     void theAppliedStatusHoldsOnlyTrainerFields() {
         TrainerFields fields = new TrainerFields(progress(1, 1), null, checkpoint(0));
         var status = fields.toStatus();

@@ -58,6 +58,7 @@ public final class JobRenderer {
                         .withContainerPort(spec.masterPort).build())
                 .withResources(resources(in))
                 .withVolumeMounts(RunVolumes.mounts(locations))
+                .addAllToVolumeMounts(SharedMemory.mounts(spec))
                 .withSecurityContext(PodSecurity.container())
                 // The trainer writes a JSON summary there; the log tail stands in if it dies before that.
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
@@ -77,6 +78,7 @@ public final class JobRenderer {
                 .withSecurityContext(PodSecurity.pod(in.settings()))
                 .withContainers(container)
                 .withVolumes(RunVolumes.volumes(locations))
+                .addAllToVolumes(SharedMemory.volumes(spec))
                 .build();
 
         return new JobBuilder()
@@ -102,7 +104,12 @@ public final class JobRenderer {
                 .build();
     }
 
+    /** One trainer process per device of the pod, each with the same subcommand and flags. */
     static List<String> args(RenderInput in) {
+        return TrainerArgs.launch(in.spec().devicesPerNode(), subcommand(in));
+    }
+
+    private static List<String> subcommand(RenderInput in) {
         String outputDir = RunVolumes.output(in.spec()).path;
         if (in.spec() instanceof MilanPretrainSpec p) {
             return TrainerArgs.pretrain(p, outputDir);
@@ -123,7 +130,7 @@ public final class JobRenderer {
                 limits.putAll(spec.resources.getLimits());
             }
         }
-        if (spec.gpusPerNode != null && spec.gpusPerNode > 0) {
+        if (spec.usesGpus()) {
             Quantity gpus = new Quantity(String.valueOf(spec.gpusPerNode));
             requests.put(spec.gpuResourceName, gpus);
             limits.put(spec.gpuResourceName, gpus);

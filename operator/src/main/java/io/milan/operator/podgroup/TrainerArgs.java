@@ -11,16 +11,26 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The trainer's command line, derived from the spec field by field ({@code milan-trainer <subcommand> <flags>},
- * flag names as in the reference CLI). Every value is passed explicitly, so the trainer's own defaults never
- * matter; boolean flags appear only when true. Every attempt passes {@code --resume auto}.
+ * The trainer's command line, derived from the spec field by field
+ * ({@code milan-trainer launch --nproc_per_node N <subcommand> <flags>}, flag names as in the reference CLI). Every
+ * value is passed explicitly, so the trainer's own defaults never matter; boolean flags appear only when true.
+ * Every attempt passes {@code --resume auto}.
  */
 public final class TrainerArgs {
     public static final String ENTRYPOINT = "milan-trainer";
+    /** The trainer's launcher, as torchrun: it starts one trainer process per device of the pod. */
+    public static final String LAUNCH = "launch";
 
     private final List<String> args = new ArrayList<>();
 
     private TrainerArgs() {
+    }
+
+    /** {@code launch --nproc_per_node N} followed by the subcommand and its flags, which every process gets. */
+    public static List<String> launch(int processesPerNode, List<String> subcommand) {
+        List<String> line = new ArrayList<>(List.of(LAUNCH, "--nproc_per_node", String.valueOf(processesPerNode)));
+        line.addAll(subcommand);
+        return List.copyOf(line);
     }
 
     public static List<String> pretrain(MilanPretrainSpec s, String outputDir) {
@@ -93,6 +103,8 @@ public final class TrainerArgs {
         flag("--num_workers", s.numWorkers);
         flag("--checkpoint_interval", checkpointInterval);
         flag("--keep_checkpoints", s.keepCheckpoints);
+        // Never the trainer's default (auto): a GPU pod that sees no GPU must fail, not train on the CPU.
+        flag("--device", s.usesGpus() ? "cuda" : "cpu");
         // The trainer picks the newest valid checkpoint in output_dir, or starts fresh when there is none.
         flag("--resume", "auto");
     }

@@ -7,21 +7,32 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** The environment of every trainer pod: rendezvous, attempt and the reporter's run reference. */
+/**
+ * The environment of every trainer pod: rendezvous, attempt and the reporter's run reference. The pod runs
+ * {@code milan-trainer launch}, which starts {@code NPROC_PER_NODE} trainer processes and gives each its own
+ * {@code LOCAL_RANK} and {@code RANK = NODE_RANK x NPROC_PER_NODE + LOCAL_RANK}, as torchrun does: those differ
+ * between the processes of one pod, so the operator never sets them.
+ */
 public final class TrainerEnv {
     public static final String MASTER_ADDR = "MASTER_ADDR";
     public static final String MASTER_PORT = "MASTER_PORT";
     public static final String WORLD_SIZE = "WORLD_SIZE";
+    public static final String NNODES = "NNODES";
     public static final String NODE_RANK = "NODE_RANK";
     public static final String NPROC_PER_NODE = "NPROC_PER_NODE";
+    public static final String RANK = "RANK";
+    public static final String LOCAL_RANK = "LOCAL_RANK";
+    public static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
     public static final String DJL_OFFLINE = "DJL_OFFLINE";
     /** The Job controller writes each pod's completion index into this annotation. */
     public static final String COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
 
-    /** Names the operator sets; spec.env may not override them. */
-    public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK,
-            NPROC_PER_NODE, DJL_OFFLINE, RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME,
-            RunReference.ENV_NAMESPACE);
+    /** Names the launcher sets for each process it starts. */
+    public static final Set<String> PER_PROCESS = Set.of(RANK, LOCAL_RANK, LOCAL_WORLD_SIZE);
+    /** Names the operator or the launcher sets; spec.env may not override them. */
+    public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
+            NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, RunReference.ENV_ATTEMPT,
+            RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE);
 
     private TrainerEnv() {
     }
@@ -30,8 +41,9 @@ public final class TrainerEnv {
         List<EnvVar> env = new ArrayList<>();
         env.add(value(MASTER_ADDR, in.names().masterAddress(in.attempt())));
         env.add(value(MASTER_PORT, String.valueOf(in.spec().masterPort)));
-        // One trainer process per pod drives all of the pod's GPUs.
-        env.add(value(WORLD_SIZE, String.valueOf(in.spec().nodes)));
+        // WORLD_SIZE counts trainer processes, as the launched processes see it: one per device of every pod.
+        env.add(value(WORLD_SIZE, String.valueOf(in.spec().worldSize())));
+        env.add(value(NNODES, String.valueOf(in.spec().nodes)));
         env.add(new EnvVarBuilder().withName(NODE_RANK).withNewValueFrom().withNewFieldRef()
                 .withFieldPath("metadata.annotations['" + COMPLETION_INDEX_ANNOTATION + "']")
                 .endFieldRef().endValueFrom().build());

@@ -6,8 +6,9 @@ import io.milan.api.MilanPretrainSpec;
 import io.milan.api.RunSpec;
 
 /**
- * Values computed once from the spec and shown in status, as the reference README explains them: effective batch
- * = batchSize x devices per node x nodes x accumIter; lr = blr x effective batch / 256 unless lr is set.
+ * Values computed once from the spec and shown in status, as the reference README explains them: world size =
+ * nodes x devices per node (one trainer process each); effective batch = batchSize x world size x accumIter;
+ * lr = blr x effective batch / 256 unless lr is set.
  */
 public record DerivedValues(int worldSize, int effectiveBatchSize, double effectiveLr) {
 
@@ -22,8 +23,8 @@ public record DerivedValues(int worldSize, int effectiveBatchSize, double effect
             batch = FinetuneDefaults.batchSize(f);
             blr = FinetuneDefaults.blr(f);
         }
-        int effective = batch * spec.devicesPerNode() * spec.nodes * spec.accumIter;
+        int effective = batch * spec.worldSize() * spec.accumIter;
         double lr = spec.lr != null ? spec.lr : blr * effective / 256.0;
-        return new DerivedValues(spec.nodes, effective, lr);
+        return new DerivedValues(spec.worldSize(), effective, lr);
     }
 }

@@ -1,6 +1,7 @@
 package io.milan.operator.validation;
 
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.milan.api.RunSpec;
 import io.milan.operator.podgroup.ResolvedPretrained;
 import io.milan.operator.podgroup.RunVolumes;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -21,6 +23,9 @@ public final class SpecValidator {
     private static final Pattern EXTENDED_RESOURCE =
             Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
     private static final Set<String> PULL_POLICIES = Set.of("Always", "IfNotPresent", "Never");
+    /** A Kubernetes quantity (resource.ParseQuantity): a number, then a binary, decimal or exponent suffix. */
+    private static final Pattern QUANTITY =
+            Pattern.compile("[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][-+]?[0-9]+)?");
 
     private SpecValidator() {
     }
@@ -34,7 +39,7 @@ public final class SpecValidator {
                     + (spec.patchSize != null ? " (spec.patchSize)" : " (the default of " + spec.model.cliName
                     + "; set spec.patchSize)"));
         }
-        if (spec.gpusPerNode != null && spec.gpusPerNode > 0 && (spec.gpuResourceName == null
+        if (spec.usesGpus() && (spec.gpuResourceName == null
                 || !EXTENDED_RESOURCE.matcher(spec.gpuResourceName).matches())) {
             errors.add("spec.gpuResourceName '" + spec.gpuResourceName + "' must be a domain-qualified extended"
                     + " resource name such as nvidia.com/gpu");
@@ -50,12 +55,17 @@ public final class SpecValidator {
         if (spec.image != null && spec.image.isBlank()) {
             errors.add("spec.image must not be empty (leave it unset for the operator's default image)");
         }
+        if (spec.shmSize != null) {
+            shmSize(spec.shmSize).ifPresent(errors::add);
+        }
         if (spec.env != null) {
             for (int i = 0; i < spec.env.size(); i++) {
                 EnvVar e = spec.env.get(i);
                 if (e.getName() != null && TrainerEnv.RESERVED.contains(e.getName())) {
-                    errors.add("spec.env[" + i + "].name " + e.getName() + " is set by the operator and cannot be"
-                            + " overridden");
+                    String setter = TrainerEnv.PER_PROCESS.contains(e.getName())
+                            ? "the trainer's launcher, per process," : "the operator";
+                    errors.add("spec.env[" + i + "].name " + e.getName() + " is set by " + setter
+                            + " and cannot be overridden");
                 }
             }
         }
@@ -72,5 +82,15 @@ public final class SpecValidator {
             }
         }
         return errors;
+    }
+
+    private static Optional<String> shmSize(String size) {
+        if (!QUANTITY.matcher(size).matches()) {
+            return Optional.of("spec.shmSize '" + size + "' must be a Kubernetes quantity such as 8Gi or 512Mi");
+        }
+        if (Quantity.getAmountInBytes(new Quantity(size)).signum() <= 0) {
+            return Optional.of("spec.shmSize '" + size + "' must be greater than zero");
+        }
+        return Optional.empty();
     }
 }

@@ -82,7 +82,7 @@ class FinetuneChainIT {
         Job job = Cluster.job(client, "classifier-a1");
         var pod = job.getSpec().getTemplate().getSpec();
         List<String> args = pod.getContainers().get(0).getArgs();
-        assertEquals("finetune", args.get(0));
+        assertEquals(List.of("launch", "--nproc_per_node", "1", "finetune"), args.subList(0, 4));
         assertEquals("/milan/pretrained/checkpoint-2.safetensors", args.get(args.indexOf("--finetune") + 1));
         Volume pretrained = pod.getVolumes().stream().filter(v -> v.getName().equals("pretrained")).findFirst()
                 .orElseThrow();

@@ -48,7 +48,7 @@ class RunLifecycleIT {
     @Test
     void aRunGetsItsChildrenAndSucceedsWhenAllPodsComplete() {
         MilanPretrain run = TestRuns.pretrain("ok", 2);
-        run.getSpec().gpusPerNode = 1;
+        run.getSpec().gpusPerNode = 2;
         run.getSpec().cleanPodPolicy = CleanPodPolicy.NONE;
         client.resource(run).create();
 
@@ -56,9 +56,9 @@ class RunLifecycleIT {
         assertEquals(1, running.attempt);
         assertEquals(0, running.restarts);
         assertEquals("ok-a1", running.podGroup);
-        assertEquals(2, running.worldSize);
-        assertEquals(16, running.effectiveBatchSize, "8 per device x 1 GPU x 2 nodes");
-        assertEquals(16 * 1.5e-4 / 256, running.effectiveLr, 1e-15);
+        assertEquals(4, running.worldSize, "2 nodes x 2 GPUs, one trainer process each");
+        assertEquals(32, running.effectiveBatchSize, "8 per device x 2 GPUs x 2 nodes");
+        assertEquals(32 * 1.5e-4 / 256, running.effectiveLr, 1e-15);
         assertNotNull(running.startTime);
         assertEquals(1L, running.observedGeneration);
         assertEquals("True", condition(running, "Ready"));
@@ -79,9 +79,14 @@ class RunLifecycleIT {
         List<Pod> pods = awaitRunningPods(client, "ok-a1", 2);
         assertEquals("ok-a1-0", pods.get(0).getSpec().getHostname(), "stable hostname of rank 0");
         assertEquals("ok", pods.get(0).getSpec().getSubdomain());
-        assertEquals("1", pods.get(0).getSpec().getContainers().get(0).getResources().getLimits()
-                .get("nvidia.com/gpu").getAmount());
+        var trainer = pods.get(0).getSpec().getContainers().get(0);
+        assertEquals("2", trainer.getResources().getLimits().get("nvidia.com/gpu").getAmount());
+        assertEquals(List.of("launch", "--nproc_per_node", "2", "pretrain"), trainer.getArgs().subList(0, 4));
+        // The namespace enforces the restricted profile: the pod, its memory-backed /dev/shm included, passed it.
+        assertTrue(pods.get(0).getSpec().getVolumes().stream().anyMatch(v -> v.getEmptyDir() != null
+                && "Memory".equals(v.getEmptyDir().getMedium())), "a GPU pod gets a memory-backed /dev/shm");
         assertEquals("ok-a1-0.ok", env(pods.get(1), "MASTER_ADDR"));
+        assertEquals("4", env(pods.get(1), "WORLD_SIZE"));
 
         Cluster.completeAllPods(client, "ok-a1", 2);
         RunStatus done = awaitPhase(client, MilanPretrain.class, "ok", RunPhase.Succeeded);

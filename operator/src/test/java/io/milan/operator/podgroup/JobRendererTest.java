@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EmptyDirVolumeSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -22,6 +23,7 @@ import io.milan.api.MilanPretrain;
 import io.milan.api.StorageLocation;
 import io.milan.operator.Fixtures;
 import io.milan.operator.naming.Labels;
+import io.milan.operator.validation.SpecValidator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -36,13 +38,13 @@ class JobRendererTest {
         Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
 
         assertEquals(List.of("milan-trainer"), c.getCommand());
-        assertEquals(List.of("pretrain",
+        assertEquals(List.of("launch", "--nproc_per_node", "8", "pretrain",
                 "--model", "vit_base", "--input_size", "224", "--patch_size", "16",
                 "--batch_size", "256", "--accum_iter", "2", "--epochs", "400", "--warmup_epochs", "40",
                 "--blr", "1.5E-4", "--min_lr", "0.0", "--weight_decay", "0.05",
                 "--data_path", "/data/imagenet", "--output_dir", "/output", "--log_dir", "/output",
                 "--seed", "0", "--num_workers", "10", "--checkpoint_interval", "20", "--keep_checkpoints", "3",
-                "--resume", "auto",
+                "--device", "cuda", "--resume", "auto",
                 "--mask_ratio", "0.75", "--teacher", "clip", "--teacher_path", "/teacher/model.safetensors",
                 "--change_decoder", "--decoder_embed_dim", "512", "--decoder_depth", "8",
                 "--decoder_num_heads", "16", "--attn_mask"), c.getArgs());
@@ -75,7 +77,9 @@ class JobRendererTest {
         var pretrained = new ResolvedPretrained("/milan/pretrained/checkpoint-399.safetensors", null);
         List<String> args = container(JobRenderer.render(Fixtures.input(run, 1, pretrained))).getArgs();
 
-        assertEquals("finetune", args.get(0));
+        assertEquals(List.of("launch", "--nproc_per_node", "8", "finetune"), args.subList(0, 4),
+                "one process per GPU of the example's pods");
+        assertEquals("cuda", after(args, "--device"));
         assertEquals("128", after(args, "--batch_size"));
         assertEquals("1.0E-4", after(args, "--blr"));
         assertEquals("5", after(args, "--warmup_epochs"));
@@ -98,7 +102,7 @@ class JobRendererTest {
         List<String> args = container(JobRenderer.render(Fixtures.input(run, 1,
                 new ResolvedPretrained("/ckpt.safetensors", null)))).getArgs();
 
-        assertEquals("linprobe", args.get(0));
+        assertEquals("linprobe", args.get(3));
         assertEquals("2048", after(args, "--batch_size"));
         assertEquals("0.05", after(args, "--blr"));
         assertEquals("0.0", after(args, "--weight_decay"));
@@ -156,7 +160,8 @@ class JobRendererTest {
 
         assertEquals("quickstart-a2-0.quickstart", env.get("MASTER_ADDR").getValue());
         assertEquals("23456", env.get("MASTER_PORT").getValue());
-        assertEquals("2", env.get("WORLD_SIZE").getValue());
+        assertEquals("2", env.get("WORLD_SIZE").getValue(), "2 CPU pods, one process each");
+        assertEquals("2", env.get("NNODES").getValue());
         assertEquals("metadata.annotations['batch.kubernetes.io/job-completion-index']",
                 env.get("NODE_RANK").getValueFrom().getFieldRef().getFieldPath());
         assertEquals("1", env.get("NPROC_PER_NODE").getValue(), "a CPU pod is one device");
@@ -165,6 +170,84 @@ class JobRendererTest {
         assertEquals("quickstart", env.get("MILAN_RUN_NAME").getValue());
         assertEquals("team-a", env.get("MILAN_RUN_NAMESPACE").getValue());
         assertEquals("true", env.get("DJL_OFFLINE").getValue());
+    }
+
+    @Test
+    void everyGpuGetsItsOwnTrainerProcessThroughTheLauncher() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().nodes = 4;
+        run.getSpec().gpusPerNode = 8;
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
+
+        assertEquals(List.of("milan-trainer"), c.getCommand());
+        assertEquals(List.of("launch", "--nproc_per_node", "8", "pretrain"), c.getArgs().subList(0, 4));
+        assertEquals("cuda", after(c.getArgs(), "--device"), "no silent CPU fallback on a GPU pod");
+        assertEquals(1, c.getArgs().stream().filter("--device"::equals).count());
+        assertEquals("32", envValue(c, "WORLD_SIZE"), "4 pods x 8 processes");
+        assertEquals("4", envValue(c, "NNODES"));
+        assertEquals("8", envValue(c, "NPROC_PER_NODE"));
+        for (String perProcess : List.of("RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")) {
+            assertTrue(c.getEnv().stream().noneMatch(e -> e.getName().equals(perProcess)),
+                    perProcess + " is the launcher's to set, per process");
+        }
+    }
+
+    @Test
+    void aCpuPodLaunchesOneProcessOnTheCpu() {
+        MilanFinetune run = Fixtures.finetune("quickstart-cpu-finetune.yaml");
+        assertEquals(0, run.getSpec().gpusPerNode);
+        run.getSpec().nodes = 3;
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1,
+                new ResolvedPretrained("/x.safetensors", null))));
+
+        assertEquals(List.of("launch", "--nproc_per_node", "1", "finetune"), c.getArgs().subList(0, 4));
+        assertEquals("cpu", after(c.getArgs(), "--device"));
+        assertEquals("3", envValue(c, "WORLD_SIZE"), "3 pods x 1 process");
+        assertEquals("3", envValue(c, "NNODES"));
+        assertEquals("1", envValue(c, "NPROC_PER_NODE"));
+    }
+
+    @Test
+    void gpuPodsGetAMemoryBackedDevShmOfTheSpecsSizeOrEightGi() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        assertNull(run.getSpec().shmSize);
+        assertEquals(new Quantity("8Gi"), devShm(JobRenderer.render(Fixtures.input(run, 1))).getSizeLimit());
+
+        run.getSpec().shmSize = "32Gi";
+        var shm = devShm(JobRenderer.render(Fixtures.input(run, 1)));
+        assertEquals("Memory", shm.getMedium());
+        assertEquals(new Quantity("32Gi"), shm.getSizeLimit());
+    }
+
+    @Test
+    void cpuPodsGetADevShmOnlyWhenTheSpecAsksForOne() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        PodSpec pod = JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec();
+        assertTrue(pod.getContainers().get(0).getVolumeMounts().stream()
+                .noneMatch(m -> m.getMountPath().equals("/dev/shm")), "the runtime's own /dev/shm");
+        assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getName().equals(SharedMemory.VOLUME)));
+
+        run.getSpec().shmSize = "1Gi";
+        var shm = devShm(JobRenderer.render(Fixtures.input(run, 1)));
+        assertEquals("Memory", shm.getMedium());
+        assertEquals(new Quantity("1Gi"), shm.getSizeLimit());
+    }
+
+    @Test
+    void ncclVariablesInSpecEnvReachTheContainerUnchanged() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        List<EnvVar> nccl = List.of(new EnvVar("NCCL_SOCKET_IFNAME", "eth0", null),
+                new EnvVar("NCCL_IB_HCA", "mlx5_0,mlx5_1", null), new EnvVar("NCCL_DEBUG", "INFO", null),
+                new EnvVar("NCCL_P2P_DISABLE", "1", null), new EnvVar("NCCL_IB_DISABLE", "0", null),
+                new EnvVar("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", null));
+        run.getSpec().env = nccl;
+        assertEquals(List.of(), SpecValidator.validate(run.getSpec(), null), "none of them is reserved");
+
+        List<EnvVar> env = container(JobRenderer.render(Fixtures.input(run, 1))).getEnv();
+        assertEquals(nccl, env.subList(env.size() - nccl.size(), env.size()), "passed as given, after ours");
+        for (EnvVar e : nccl) {
+            assertEquals(1, env.stream().filter(x -> x.getName().equals(e.getName())).count(), e.getName());
+        }
     }
 
     @Test
@@ -351,8 +434,11 @@ class JobRendererTest {
                 .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
         assertNotNull(pod.getVolumes().stream().filter(v -> v.getName().equals(tmp.getName())).findFirst()
                 .orElseThrow().getEmptyDir());
+        // The GPU pod's /dev/shm included: restricted allows emptyDir and claims, never hostPath.
+        assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getName().equals(SharedMemory.VOLUME)));
         for (Volume v : pod.getVolumes()) {
             assertNull(v.getHostPath(), "no hostPath volumes");
+            assertTrue(v.getEmptyDir() != null || v.getPersistentVolumeClaim() != null, v.getName());
         }
         assertNull(pod.getHostNetwork());
     }
@@ -366,6 +452,16 @@ class JobRendererTest {
         Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
         assertEquals("registry.local/milan-trainer:cuda", c.getImage());
         assertEquals("IfNotPresent", c.getImagePullPolicy());
+    }
+
+    /** The emptyDir mounted at /dev/shm. */
+    static EmptyDirVolumeSource devShm(Job job) {
+        PodSpec pod = job.getSpec().getTemplate().getSpec();
+        VolumeMount mount = pod.getContainers().get(0).getVolumeMounts().stream()
+                .filter(m -> m.getMountPath().equals("/dev/shm")).findFirst().orElseThrow();
+        assertNull(mount.getSubPath());
+        return pod.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow()
+                .getEmptyDir();
     }
 
     static Container container(Job job) {

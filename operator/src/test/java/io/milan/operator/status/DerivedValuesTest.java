@@ -12,7 +12,16 @@ class DerivedValuesTest {
         var d = DerivedValues.of(Fixtures.pretrain("pretrain-vit-base.yaml").getSpec());
         assertEquals(4096, d.effectiveBatchSize());
         assertEquals(2.4e-3, d.effectiveLr(), 1e-12);
-        assertEquals(1, d.worldSize());
+        assertEquals(8, d.worldSize(), "1 pod x 8 GPUs, one trainer process each");
+    }
+
+    @Test
+    void theWorldSizeCountsOneProcessPerGpuOfEveryPod() {
+        var spec = Fixtures.pretrain("pretrain-vit-base.yaml").getSpec();
+        spec.nodes = 4;
+        var d = DerivedValues.of(spec);
+        assertEquals(32, d.worldSize());
+        assertEquals(256 * 32 * 2, d.effectiveBatchSize());
     }
 
     @Test
@@ -20,7 +29,7 @@ class DerivedValuesTest {
         var d = DerivedValues.of(Fixtures.pretrain("quickstart-cpu-pretrain.yaml").getSpec());
         assertEquals(128, d.effectiveBatchSize());
         assertEquals(1e-3, d.effectiveLr(), 1e-15);
-        assertEquals(2, d.worldSize());
+        assertEquals(2, d.worldSize(), "2 CPU pods, one process each");
     }
 
     @Test
