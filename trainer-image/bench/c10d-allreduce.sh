@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # All-reduce bandwidth of libtorch's c10d ProcessGroupGloo (through our shim libmilantorch,
 # io.milan.trainer.dist.c10d) between separate processes on 127.0.0.1, beside iperf3's raw loopback TCP
-# throughput measured in the same run; with --ring, the home-made ring's table (allreduce.sh) follows in the same
-# run. Prints tables (algbw, busbw as nccl-tests define them, busbw / iperf3); asserts nothing.
+# throughput measured in the same run (bench/torch-gloo-allreduce.py is PyTorch's own figure for the same
+# protocol). Prints tables (algbw, busbw as nccl-tests define them, busbw / iperf3); asserts nothing.
 #
-#   trainer-image/bench/c10d-allreduce.sh [--ranks 2,4] [--sizes-mib 1,4,16,64,100,400] [--iperf-seconds 5] [--ring]
+#   trainer-image/bench/c10d-allreduce.sh [--ranks 2,4] [--sizes-mib 1,4,16,64,100,400] [--iperf-seconds 5]
 #
 # Env: MILAN_BUILD_DIR (default trainer-image/target) is where the module is compiled; JAVA_OPTS is passed to
 # the benchmark JVM.

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Data-parallel pretraining throughput (issue 6, Show): `milan-trainer pretrain` as 1, 2 and 4 processes on this
-# machine talking over loopback (the env the operator gives pods and dist/LocalJob gives test ranks:
-# MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK), Fashion-MNIST 16 px, vit_tiny patch 4, a fixed per-rank
-# batch and a fixed number of steps per rank. Prints aggregate img/s per world size and the scaling efficiency
+# Data-parallel pretraining throughput (issues 6 and 19): `milan-trainer launch --nproc_per_node W pretrain`, i.e.
+# W processes on this machine (c10d Gloo over loopback, DDP's Reducer), as one pod of W devices runs them;
+# Fashion-MNIST 16 px, vit_tiny patch 4, a fixed per-process batch and a fixed number of steps per process. Prints aggregate img/s per world size and the scaling efficiency
 # img/s(W) / (W x img/s(1)). Each world size runs 2 epochs of --steps steps; the figure is rank 0's epoch-1
 # average (epoch 0 carries the warm-up).
 #   trainer-image/bench/pretrain_ranks.sh [--worlds 1,2,4] [--batch_size 64] [--steps 10] [--decoder 128,2,4]
@@ -10,7 +9,7 @@
 # vit_tiny at 16 px (17 tokens): the step would be all decoder and optimizer, so the default is a small one, like
 # the trainer's tiny test runs; pass --decoder 512,8,16 for the reference decoder.
 # Env: MILAN_BUILD_DIR, MILAN_BENCH_DATA (default /var/cache/milan/datasets/fashion-mnist-16-10pct).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../e2e/lib/strict.sh"
 here="$(cd "$(dirname "$0")" && pwd)"
 worlds=1,2,4 batch=64 steps=10 decoder=128,2,4
 while (($#)); do
@@ -45,23 +44,21 @@ for world in "${world_list[@]}"; do
       mkdir -p "$subset/$class" && ln -s "$file" "$subset/$class/"
     done
   threads=$((cores / world > 0 ? cores / world : 1))
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   pids=()
-  for ((rank = 0; rank < world; rank++)); do
-    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=$world NODE_RANK=$rank NPROC_PER_NODE=1 \
-      java -Xmx2g -Dai.djl.pytorch.num_threads=$threads -Dai.djl.pytorch.num_interop_threads=1 -cp "$classpath" \
-      io.milan.trainer.cli.MilanTrainer pretrain --model vit_tiny --input_size 16 --patch_size 4 \
+  # The launcher's JVM flags (heap, threads per process) are its children's.
+  java -Xmx2g -Dai.djl.pytorch.num_threads=$threads -Dai.djl.pytorch.num_interop_threads=1 -cp "$classpath" \
+      io.milan.trainer.cli.MilanTrainer launch --nproc_per_node "$world" \
+      pretrain --model vit_tiny --input_size 16 --patch_size 4 \
       --batch_size "$batch" --epochs 2 --warmup_epochs 0 --teacher encoder --teacher_path "$work/teacher.safetensors" \
       --change_decoder --attn_mask --decoder_embed_dim "$dec_dim" --decoder_depth "$dec_depth" \
       --decoder_num_heads "$dec_heads" --num_workers 1 --device cpu --dist_timeout 120 --checkpoint_interval 100 \
-      --data_path "$work/data-$world" --output_dir "$work/out-$world-$rank" >"$work/rank-$world-$rank.log" 2>&1 &
-    pids+=($!)
-  done
+      --data_path "$work/data-$world" --output_dir "$work/out-$world" >"$work/rank-$world-0.log" 2>&1 &
+  pids+=($!)
   ok=1
   for p in "${pids[@]}"; do wait "$p" || ok=0; done
   pids=()
   if ((ok == 0)); then
-    echo "world $world failed; rank logs:" >&2
+    echo "world $world failed; its log:" >&2
     for log in "$work"/rank-"$world"-*.log; do echo "== $log" >&2; grep -v -E '^\s+at |INFO' "$log" | tail -n 15 >&2; done
     exit 1
   fi

@@ -433,6 +433,26 @@ MILAN_EXPORT void milan_c10d_store_free(void* store) {
   }
 }
 
+// A copy of the CPU tensor behind handle on cuda:deviceIndex, as a new DJL handle (DJL deletes it like its own).
+// pin: staged through page-locked host memory and copied with non_blocking=true, so the host does not wait for
+// the copy (PyTorch's caching host allocator keeps the staging block until the copy is done), as DataLoader's
+// pin_memory + .cuda(non_blocking=True). Returns 0 on failure (see milan_c10d_last_error).
+MILAN_EXPORT int64_t milan_torch_to_cuda(int64_t handle, int deviceIndex, int pin) {
+  try {
+    at::Tensor t = tensorOf(handle, "upload");
+    TORCH_CHECK(t.is_cpu(), "upload: the source must be a CPU tensor, got one on ", t.device());
+    if (pin) {
+      t = t.pin_memory();
+    }
+    auto* moved = new at::Tensor(t.to(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(deviceIndex)),
+        /*non_blocking=*/pin != 0));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(moved));
+  } catch (...) {
+    lastError = "upload to cuda:" + std::to_string(deviceIndex) + ": " + describe(std::current_exception());
+    return 0;
+  }
+}
+
 MILAN_EXPORT void milan_c10d_reducer_destroy(void* reducer) {
   try {
     delete static_cast<Reducer*>(reducer);

@@ -60,9 +60,6 @@ public abstract class ClassifierOptions {
             + " logits to this CSV file.")
     public Path predictions;
 
-    @Option(names = {"--pin_mem", "--no_pin_mem"}, description = "Accepted for compatibility (no effect).")
-    public boolean pinMem;
-
     /** Feature pooling; the reference's default is the cls token (MILAN does not set global_pool=True). */
     public Pooling pooling = Pooling.CLS_TOKEN;
 

@@ -52,9 +52,22 @@ public class CommonOptions {
             + " (default: ${DEFAULT-VALUE}).")
     public int keepCheckpoints = 0;
 
-    @Option(names = "--device", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}): auto uses every"
-            + " visible GPU, else the CPU.")
+    @Option(names = "--device", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}): the GPU of this"
+            + " process's LOCAL_RANK (one process per GPU, see launch); auto falls back to the CPU when libtorch sees"
+            + " no GPU, cuda fails instead.")
     public String device = "auto";
+
+    @Option(names = "--pin_mem", description = "On a GPU, stage each batch in page-locked host memory and copy it"
+            + " asynchronously (the default, as in the reference). No effect on the CPU.")
+    boolean pinMemFlag;
+
+    @Option(names = "--no_pin_mem", description = "On a GPU, plain synchronous copies of each batch instead.")
+    boolean noPinMem;
+
+    /** Whether batches go to the GPU through pinned memory, asynchronously (--pin_mem, on unless --no_pin_mem). */
+    public boolean pinMem() {
+        return !noPinMem;
+    }
 
     @Option(names = "--dist_timeout", description = "Seconds a rank waits for a peer before failing"
             + " (default: MILAN_DIST_TIMEOUT, else 300).")

@@ -64,18 +64,28 @@ public final class Batch implements AutoCloseable {
         return indices.clone();
     }
 
+    /** The images' float32 [B, 3, H, W] values as native-order bytes: a view of this batch's (reused) memory. */
+    public ByteBuffer imageBytes() {
+        requireOpen();
+        return images.duplicate().order(ByteOrder.nativeOrder()).limit(byteLength()).slice()
+                .order(ByteOrder.nativeOrder());
+    }
+
+    /** The shape of {@link #imageBytes()}. */
+    public Shape imageShape() {
+        return new Shape(size, 3, imageSize, imageSize);
+    }
+
     /**
      * The batch as arrays on {@code manager}: images float32 [B, 3, H, W], labels int64 [B], dataset
      * indices int64 [B]. The arrays own copies of the data, so this batch can be closed right after.
      */
     public NDList toNDList(NDManager manager) {
-        requireOpen();
-        ByteBuffer view = images.duplicate().order(ByteOrder.nativeOrder()).limit(byteLength()).slice()
-                .order(ByteOrder.nativeOrder());
+        ByteBuffer view = imageBytes();
         NDArray imageArray;
         // create(ByteBuffer) wraps a direct buffer without copying on CPU; this buffer is reused for later
         // batches, so give the array its own memory.
-        try (NDArray wrapped = manager.create(view, new Shape(size, 3, imageSize, imageSize), DataType.FLOAT32)) {
+        try (NDArray wrapped = manager.create(view, imageShape(), DataType.FLOAT32)) {
             imageArray = wrapped.duplicate();
         }
         return new NDList(imageArray, manager.create(labels), manager.create(indices));

@@ -14,9 +14,12 @@ import java.util.Random;
  * @param idsKeep     idsShuffle[:, :K], the visible patches in shuffled order
  * @param idsDump     idsShuffle[:, K:], the masked patches
  * @param mask        float [N, L] in original patch order: 1 = masked, 0 = visible
+ * @param badWeights  for semantic masking on a GPU: a boolean scalar on the device, true if the importance weights
+ *                    were not all finite and >= 0, checked by {@link #requireValidWeights()} once the step's loss is
+ *                    read anyway (checking here would stall the GPU every micro-batch); else null (checked already)
  */
-public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, NDArray idsDump, NDArray mask)
-        implements AutoCloseable {
+public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, NDArray idsDump, NDArray mask,
+        NDArray badWeights) implements AutoCloseable {
 
     /** K = int(L·(1 − ratio)), the reference's truncation (196 patches, ratio 0.75 → 49). */
     public static int keepCount(int numPatches, double maskRatio) {
@@ -79,7 +82,14 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         int numPatches = (int) s.get(1);
         int keep = keepCount(numPatches, maskRatio);
         requireLength(uniforms.length, batch, numPatches);
-        checkWeights(importance);
+        NDArray bad = null;
+        if (importance.getDevice().isGpu()) {
+            bad = badWeights(importance);
+        } else {
+            try (NDArray checked = badWeights(importance)) {
+                requireValid(checked);
+            }
+        }
         float[] gumbel = new float[batch * numPatches];
         for (int i = 0; i < gumbel.length; i++) {
             gumbel[i] = (float) -Math.log(-Math.log(uniforms[i]));
@@ -87,7 +97,15 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         NDManager m = importance.getManager();
         NDArray w = importance.toType(DataType.FLOAT32, false).maximum(Float.MIN_NORMAL);
         NDArray keys = w.log().add(m.create(gumbel, s).toDevice(importance.getDevice(), false));
-        return fromShuffle(keys.argSort(1, false), keep);
+        Masking drawn = fromShuffle(keys.argSort(1, false), keep);
+        return new Masking(drawn.idsShuffle, drawn.idsRestore, drawn.idsKeep, drawn.idsDump, drawn.mask, bad);
+    }
+
+    /** Fails if the importance weights of a GPU semantic masking were not all finite and >= 0 (reads the flag). */
+    public void requireValidWeights() {
+        if (badWeights != null) {
+            requireValid(badWeights);
+        }
     }
 
     /** The masking defined by a given order ids_shuffle [N, L] (int64) keeping its first {@code keep} entries. */
@@ -103,7 +121,7 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         NDArray idsDump = shuffle.get(":, " + keep + ":");
         // position j is masked iff its rank in the shuffled order is >= K
         NDArray mask = restore.gte(keep).toType(DataType.FLOAT32, false);
-        return new Masking(shuffle, restore, idsKeep, idsDump, mask);
+        return new Masking(shuffle, restore, idsKeep, idsDump, mask, null);
     }
 
     /** K, the number of visible patches. */
@@ -116,11 +134,16 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         return (int) idsShuffle.getShape().get(1);
     }
 
-    private static void checkWeights(NDArray importance) {
+    /** A boolean scalar: whether any weight is negative, NaN or infinite (computed where the weights are). */
+    private static NDArray badWeights(NDArray importance) {
         try (NDArray bad = importance.lt(0).logicalOr(importance.isNaN()).logicalOr(importance.isInfinite())) {
-            if (bad.any().getBoolean()) {
-                throw new IllegalArgumentException("importance: weights must be finite and >= 0");
-            }
+            return bad.any();
+        }
+    }
+
+    private static void requireValid(NDArray badWeights) {
+        if (badWeights.getBoolean()) {
+            throw new IllegalArgumentException("importance: weights must be finite and >= 0");
         }
     }
 
@@ -143,5 +166,8 @@ public record Masking(NDArray idsShuffle, NDArray idsRestore, NDArray idsKeep, N
         idsKeep.close();
         idsDump.close();
         mask.close();
+        if (badWeights != null) {
+            badWeights.close();
+        }
     }
 }

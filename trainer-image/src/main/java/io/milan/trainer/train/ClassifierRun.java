@@ -293,7 +293,7 @@ public final class ClassifierRun {
      */
     private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
             Classifier model, Mixup mixup, int rank, int epoch, int it, double lr, double lossScale) {
-        NDList arrays = batch.toNDList(step);
+        NDList arrays = BatchUpload.toDevice(batch, step, c.pinMem());
         NDArray images = arrays.get(0);
         NDArray labels = arrays.get(1);
         // Randomness (mixup, drop path) from (seed, rank, epoch, iteration): a resumed run repeats it.

@@ -184,7 +184,7 @@ public final class PretrainRun {
     private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
             MilanPretrainModel model, Teacher teacher, int epoch, int it, double lr, int patches,
             double lossScale) {
-        NDArray images = batch.toNDList(step).get(0);
+        NDArray images = BatchUpload.toDevice(batch, step, c.pinMem()).get(0);
         long[] indices = batch.indices();
         double[] noise = MaskNoise.open(c.seed, epoch, indices, patches);
         try (TeacherOutput target = teacher.forward(images);
@@ -197,6 +197,7 @@ public final class PretrainRun {
             sync.backward(stepBoundary, () -> collector.backward(Layers.scale(loss, lossScale)));
             double value = loss.getFloat();
             NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
+            masking.requireValidWeights();
             return value;
         }
     }

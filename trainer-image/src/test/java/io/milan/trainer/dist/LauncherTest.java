@@ -24,7 +24,7 @@ class LauncherTest {
     void childrenGetTheirRanksOnTheSecondNodeOfAJob() {
         Map<String, String> pod = Map.of("WORLD_SIZE", "6", "NODE_RANK", "1", "MASTER_ADDR", "10.0.0.7",
                 "MASTER_PORT", "29500");
-        Launcher launcher = Launcher.start(new Launcher.Spec(ExitWorker.class.getName(), List.of("4"), 3, pod,
+        Launcher launcher = Launcher.start(new Launcher.Spec(ExitWorker.class.getName(), List.of("4", dir.toString()), 3, pod,
                 List.of("-Xmx64m"), dir));
         try {
             Launcher.Outcome outcome = launcher.supervise();
@@ -48,12 +48,12 @@ class LauncherTest {
     @Test
     void aWorldSizeThatDoesNotFitTheNodeIsRefusedNamingTheVariables() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Launcher.start(
-                new Launcher.Spec(ExitWorker.class.getName(), List.of("0"), 4, Map.of("WORLD_SIZE", "6"),
+                new Launcher.Spec(ExitWorker.class.getName(), List.of("0", dir.toString()), 4, Map.of("WORLD_SIZE", "6"),
                         List.of(), dir)));
         assertTrue(e.getMessage().startsWith("WORLD_SIZE=6 and NODE_RANK=0 do not fit 4 processes per node"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Launcher.start(new Launcher.Spec(
-                ExitWorker.class.getName(), List.of("0"), 2, Map.of("WORLD_SIZE", "4"), List.of(), dir)));
+                ExitWorker.class.getName(), List.of("0", dir.toString()), 2, Map.of("WORLD_SIZE", "4"), List.of(), dir)));
         assertEquals("MASTER_PORT must be set for a job of 2 nodes", e.getMessage());
     }
 

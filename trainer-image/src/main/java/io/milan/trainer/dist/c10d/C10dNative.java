@@ -88,4 +88,6 @@ final class C10dNative {
     static native long milan_c10d_store_add(Pointer store, String key, long delta);
 
     static native void milan_c10d_store_free(Pointer store);
+
+    static native long milan_torch_to_cuda(long tensor, int deviceIndex, int pin);
 }
