@@ -38,7 +38,8 @@ if ((${#paths[@]} == 0)); then
   image_set=true
   [[ -n ${PYTORCH_LIBRARY_PATH:-} ]] || { echo "check-native-libs.sh: PYTORCH_LIBRARY_PATH is not set" >&2; exit 2; }
   paths=("$PYTORCH_LIBRARY_PATH" /opt/milan/lib/*.jar)
-  turbojpeg=$(ldconfig -p | awk '$1 == "libturbojpeg.so.0" { print $NF; exit }')
+  # awk reads to the end: a reader that exits early would kill ldconfig with SIGPIPE under pipefail.
+  turbojpeg=$(ldconfig -p | awk '$1 == "libturbojpeg.so.0" && !found { print $NF; found = 1 }')
   [[ -n $turbojpeg ]] || { echo "check-native-libs.sh: FAIL libturbojpeg.so.0 is not installed" >&2; exit 1; }
   paths+=("$turbojpeg")
   if [[ -d /opt/libtorch/cuda ]]; then
@@ -84,7 +85,8 @@ if $image_set; then
   for lib in "${required[@]}"; do
     found=false
     for name in "${names[@]}"; do [[ $name == *[/-]"$lib" ]] && found=true; done
-    $found || { echo "check-native-libs.sh: FAIL the image carries no $lib (checked ${paths[*]})" >&2; exit 1; }
+    $found || { echo "check-native-libs.sh: FAIL the image carries no $lib (looked in $PYTORCH_LIBRARY_PATH," \
+      "the jars of /opt/milan/lib and /opt/libtorch/cuda)" >&2; exit 1; }
   done
 fi
 
