@@ -170,7 +170,7 @@ echo "== 1. native libraries of the trainer, GPUs attached (docker/check-native-
 if in_image "$logs/1-native-libs.log" native-libs --gpus all --entrypoint /opt/milan/check/check-native-libs.sh --; then
   indent <"$logs/1-native-libs.log"
 else
-  grep -v '^ok ' "$logs/1-native-libs.log" | indent
+  { grep -v '^ok ' "$logs/1-native-libs.log" || true; } | indent
   die "native libraries of $image do not resolve (above; full list in $logs/1-native-libs.log)"
 fi
 
@@ -182,7 +182,7 @@ bench_args=(--model "$model" --input_size "$input_size" --patch_size "$patch" --
   --teacher clip --peak_size 8192)
 djl_json="" torch_json=""
 if in_image "$logs/2-djl-bench.log" bench --gpus "device=$gpu0_uuid" "${shm_args[@]}" -- bench "${bench_args[@]}"; then
-  grep -E '^bench:|img/s' "$logs/2-djl-bench.log" | indent
+  { grep -E '^bench:|img/s' "$logs/2-djl-bench.log" || true; } | indent
   djl_json=$(sed -n 's/^BENCH_JSON //p' "$logs/2-djl-bench.log")
   # DJL names a GPU gpu(0); on cpu() the trainer did not see the GPU the container was given.
   if ! grep -q '^bench:.*device gpu(0)' "$logs/2-djl-bench.log"; then
@@ -198,7 +198,7 @@ if ! $skip_torch; then
   echo "   PyTorch eager: $torch_info"
   if CUDA_VISIBLE_DEVICES=$gpu0_uuid timeout "$timeout_s" "$py" "$here/torch_bench.py" --mode pretrain \
     --device cuda "${bench_args[@]}" >"$logs/2-torch-bench.log" 2>&1; then
-    grep -E '^torch_bench:|img/s' "$logs/2-torch-bench.log" | indent
+    { grep -E '^torch_bench:|img/s' "$logs/2-torch-bench.log" || true; } | indent
     torch_json=$(sed -n 's/^BENCH_JSON //p' "$logs/2-torch-bench.log")
   else
     tail -n 20 "$logs/2-torch-bench.log" | indent
@@ -255,11 +255,11 @@ launch_run() {
         --change_decoder --attn_mask --num_workers "$workers" --device cuda --checkpoint_interval 100 \
         --data_path /tmp/data --output_dir /tmp/out' \
     bash "$n" "$model" "$input_size" "$patch" "$batch" "$per_class" "$workers"; then
-    grep -vE '^\s+at |NCCL INFO' "$log" | tail -n 20 | indent >&2
+    { grep -vE '^\s+at |NCCL INFO' "$log" || true; } | tail -n 20 | indent >&2
     echo "FAIL launch --nproc_per_node $n (log: $log)" >&2
     return 1
   fi
-  grep -E 'Epoch: \[[0-9]+/2\]' "$log" | indent >&2
+  { grep -E 'Epoch: \[[0-9]+/2\]' "$log" || true; } | indent >&2
   if ((n > 1)); then
     # NCCL_DEBUG=INFO: NCCL names itself once it runs.
     grep -m1 -o 'NCCL version [^ ]*' "$log" | sed 's/^/     NCCL: /' >&2 ||
