@@ -42,7 +42,7 @@ pkg:dataset-fashion-mnist               dataset-fashion-mnist  the trainer's tes
 pip:                                    python3-pip            the c10d shim's build: the torch wheel's headers, once
 "
 # Not installed here (the machine provides them); checked so a missing one is named before a long build fails.
-REQUIRED="go java jcmd apt-get dpkg"
+REQUIRED="go java jcmd jar apt-get dpkg"
 
 tools() { awk 'NF { print $1 }' <<<"$TOOLS"; }
 packages() { awk 'NF { print $2 }' <<<"$TOOLS$FILES" | sort -u; }

@@ -2,7 +2,9 @@
 # Builds the project's container images on a machine without any container registry:
 #   milan/trainer:<version>    trainer-image/Dockerfile (CPU)
 #   milan/operator:<version>   operator/src/main/docker/Dockerfile.jvm
-# and, only when asked, milan/trainer:<version>-cuXXX (trainer-image/Dockerfile.cuda, see docs/images.md).
+# and, only when asked, milan/trainer:<version>-cuXXX (trainer-image/Dockerfile.cuda, see docs/images.md) with
+# libmilantorch_cuda.so, the NCCL part of the c10d shim, compiled here against the image's CUDA libtorch.
+# Each image's build fails unless every native library the trainer loads resolves (docker/check-native-libs.sh).
 #
 # Steps: a Docker engine (images/dockerd.sh), the local Debian bases (images/base.sh), the jars (Maven; only
 # when missing or older than their sources), the images, then images/test.sh checks them. Prints the time of
@@ -11,7 +13,8 @@
 #
 # Usage: images/build.sh [--no-test] [trainer] [operator] [trainer-cuda]     (default: trainer operator)
 #   MILAN_VERSION     image tag (default 0.1.0)
-#   LIBTORCH_ZIP      for trainer-cuda: a libtorch-*-2.7.1+cu128 zip to use instead of PyPI's wheels
+#   LIBTORCH_ZIP      for trainer-cuda: a libtorch-*-2.7.1+cu128 zip to use instead of PyPI's wheels (the NCCL
+#                     shim's header pins in trainer-image/src/main/cpp/build-cuda.sh must then be changed to match)
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,6 +119,17 @@ build_operator_app() {
   fi
 }
 
+# libmilantorch_cuda.so (ProcessGroupNCCL) against the CUDA libtorch libtorch-cuda.sh just assembled, in a jar
+# that Dockerfile.cuda puts on the trainer's classpath (C10dNative.cudaLibraryPath looks for
+# linux-x86-64/libmilantorch_cuda.so there). Both go under target/libtorch, removed again after the build.
+build_milantorch_cuda() {
+  local dir=trainer-image/target/libtorch/milantorch-cuda
+  command -v jar >/dev/null || { echo "build.sh: jar (the JDK's) is missing; run e2e/ensure-prereqs.sh" >&2; exit 1; }
+  trainer-image/src/main/cpp/build-cuda.sh "$dir" trainer-image/target/libtorch/lib
+  rm -f trainer-image/target/libtorch/milantorch-cuda.jar
+  jar --create --file trainer-image/target/libtorch/milantorch-cuda.jar -C "$dir" linux-x86-64/libmilantorch_cuda.so
+}
+
 docker_build() {
   local tag=$1 dockerfile=$2 context=$3
   shift 3
@@ -144,6 +158,7 @@ if wants operator; then
 fi
 if wants trainer-cuda; then
   timed "CUDA libtorch (zip or PyPI)" images/libtorch-cuda.sh
+  timed "libmilantorch_cuda (NCCL shim)" build_milantorch_cuda
   flavor=$(cat trainer-image/target/libtorch/FLAVOR)
   cuda_tag=milan/trainer:$version-$flavor
   timed "image $cuda_tag" docker_build "$cuda_tag" trainer-image/Dockerfile.cuda trainer-image \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the images images/build.sh made, by running them the way Kubernetes will (read-only root filesystem,
 # a tmpfs /tmp, no capabilities, no privilege escalation):
-#   trainer:  non-root (UID 10001); `--help` works; DJL loads libtorch from the image without extracting or
-#             downloading anything; the Fashion-MNIST ImageFolder is complete; one short pretraining epoch runs.
+#   trainer:  non-root (UID 10001); `--help` works; every native library the trainer loads resolves every symbol;
+#             DJL loads libtorch from the image without extracting or downloading anything; the Fashion-MNIST
+#             ImageFolder is complete; one short pretraining epoch runs.
 #   operator: non-root (UID 10001); starts. With a cluster reachable through KUBECONFIG it must become ready
 #             against it; without one it must get as far as trying to reach the Kubernetes API.
 #   trainer-cuda (only when named): as far as this machine allows, see test_trainer_cuda.
@@ -30,6 +31,22 @@ fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 expect() { if [[ $2 == "$3" ]]; then pass "$1: $2"; else fail "$1: got '$2', want '$3'"; fi; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
+# native_libs IMAGE FLAG [DOCKER-RUN-ARGS...]: the check the image's build ran (docker/check-native-libs.sh
+# [FLAG]: every native library the trainer loads is there and resolves every symbol), again on the image as shipped
+# and as Kubernetes runs it.
+native_libs() {
+  local image=$1 flag=$2 out start
+  shift 2
+  start=$(date +%s%N)
+  if out=$(docker run --rm "${restricted[@]}" "$@" --entrypoint /opt/milan/check/check-native-libs.sh "$image" \
+    ${flag:+"$flag"} 2>&1); then
+    pass "native libraries: $(tail -n 1 <<<"$out" | sed 's/^check-native-libs.sh: //') ($(ms_since "$start") ms)"
+  else
+    grep -v '^ok ' <<<"$out" | sed 's/^/     | /'
+    fail "native libraries of $image do not resolve"
+  fi
+}
+
 test_trainer() {
   echo "--- $trainer"
   expect "image user" "$(docker image inspect -f '{{.Config.User}}' "$trainer")" "10001:10001"
@@ -51,6 +68,8 @@ test_trainer() {
     fail "--help exited non-zero"
     echo "$out" | sed 's/^/     | /'
   fi
+
+  native_libs "$trainer" ""
 
   # DJL from the libtorch baked into the image: a read-only root means nothing can be extracted into the image;
   # afterwards no libtorch may have appeared in /tmp either, and DJL's debug log must show no extraction or
@@ -178,6 +197,9 @@ test_trainer_cuda() {
   if command -v nvidia-smi >/dev/null && [[ $(docker info --format '{{json .Runtimes}}') == *nvidia* ]]; then # optional tool
     gpu_args=(--gpus all)
   fi
+  # Without a GPU the driver's libcuda.so.1 is absent, as at image build time (trainer-image/bench/gpu-check.sh
+  # runs the check with the GPUs attached).
+  if ((${#gpu_args[@]})); then native_libs "$image" "" "${gpu_args[@]}"; else native_libs "$image" --driver-absent; fi
   out=$(docker run --rm "${restricted[@]}" "${gpu_args[@]}" \
     -v "$root/trainer-image/docker/DjlWarmup.java:/check/DjlWarmup.java:ro" --entrypoint java "$image" \
     -Dorg.slf4j.simpleLogger.log.ai.djl=debug -cp '/opt/milan/lib/*' /check/DjlWarmup.java 2>&1 || true)

@@ -9,6 +9,9 @@
             tokens), 2 - 2cos loss on all tokens, backward, AdamW (betas 0.9/0.95) step, zero_grad.
 Prints a table and a BENCH_JSON line that compare.sh reads. Attention uses timm's default (fused
 scaled_dot_product_attention) unless --no-fused_attn (explicit softmax(q k^T) v, as the DJL model computes it).
+--device cuda runs everything on the current CUDA device (bench/gpu-check.sh: beside `milan-trainer bench` on the
+same GPU); each phase then ends with torch.cuda.synchronize(), as the trainer's bench ends each phase by reading
+one element of its result, and the GEMM peak is measured there too.
 """
 import argparse
 import json
@@ -174,25 +177,33 @@ def feature_loss(pred, target):
 
 def masking(importance, batch, patches, ratio, semantic):
     keep = int(patches * (1 - ratio))
+    device = importance.device
     if semantic:  # Plackett-Luce order by Gumbel top-k, as Masking.semantic
-        u = torch.rand(batch, patches).clamp_min(1e-12)
+        u = torch.rand(batch, patches, device=device).clamp_min(1e-12)
         keys = importance.clamp_min(torch.finfo(torch.float32).tiny).log() - torch.log(-torch.log(u))
         ids_shuffle = torch.argsort(keys, 1, descending=True)
     else:
-        ids_shuffle = torch.argsort(torch.rand(batch, patches), 1)
+        ids_shuffle = torch.argsort(torch.rand(batch, patches, device=device), 1)
     ids_restore = torch.argsort(ids_shuffle, 1)
     return ids_shuffle[:, :keep], ids_shuffle[:, keep:], ids_restore
 
 
-def gemm_peak(n, reps):
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def gemm_peak(n, reps, device):
     if n == 0:
         return None
-    a, b = torch.rand(n, n) * 2 - 1, torch.rand(n, n) * 2 - 1
+    a, b = torch.rand(n, n, device=device) * 2 - 1, torch.rand(n, n, device=device) * 2 - 1
     a @ b
+    sync(device)
     best = math.inf
     for _ in range(reps):
         t = time.perf_counter()
         a @ b
+        sync(device)
         best = min(best, time.perf_counter() - t)
     return 2.0 * n ** 3 / best / 1e9
 
@@ -214,6 +225,8 @@ def main():
     # The trainer's AdamW is libtorch's fused kernel (optim/FusedAdamWStep); --no-fused_adamw measures PyTorch's
     # CPU default, the single-tensor loop.
     p.add_argument("--fused_adamw", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: the current CUDA device (CUDA_VISIBLE_DEVICES picks it)")
     p.add_argument("--peak_size", type=int, default=2048)
     p.add_argument("--peak_reps", type=int, default=5)
     p.add_argument("--profile", metavar="DIR", help="torch.profiler trace of the last step, one Chrome trace per"
@@ -225,10 +238,14 @@ def main():
     import timm.layers
     timm.layers.set_fused_attn(args.fused_attn)
     torch.manual_seed(0)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"torch_bench.py: --device cuda, but torch {torch.__version__} sees no CUDA device")
+    device = torch.device(args.device, torch.cuda.current_device()) if args.device == "cuda" \
+        else torch.device("cpu")
     dim, depth, heads = SIZES[args.model]
     n = args.batch_size
     patches = (args.input_size // args.patch_size) ** 2
-    images = torch.randn(n, 3, args.input_size, args.input_size)
+    images = torch.randn(n, 3, args.input_size, args.input_size).to(device)
     times = {}
     profiler = [None]
     last_phase = "optimizer step"
@@ -237,10 +254,14 @@ def main():
         if args.profile and step == args.warmup + args.steps - 1:
             import os
             os.makedirs(args.profile, exist_ok=True)
-            profiler[0] = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True)
+            activities = [torch.profiler.ProfilerActivity.CPU]
+            if device.type == "cuda":
+                activities.append(torch.profiler.ProfilerActivity.CUDA)
+            profiler[0] = torch.profiler.profile(activities=activities, record_shapes=True)
             profiler[0].__enter__()
 
     def tick(name, start):
+        sync(device)
         now = time.perf_counter()
         if record:
             times.setdefault(name, []).append((now - start) * 1000)
@@ -256,7 +277,7 @@ def main():
 
     flops = {}
     if args.mode == "encoder":
-        model = vit(args, dim, depth, heads)
+        model = vit(args, dim, depth, heads).to(device)
         params = [q for q in model.parameters() if q.requires_grad]
         opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=args.fused_adamw)
         for step in range(args.warmup + args.steps):
@@ -281,8 +302,8 @@ def main():
             teacher = Teacher(vit(args, dim, depth, heads), 0)
             teacher_flops = encoder_fwd(dim, depth, patches, patches, args.patch_size)
         out_dim = CLIP["proj"] if args.teacher == "clip" else dim
-        teacher.eval()
-        model = Milan(args, dim, depth, heads, out_dim)
+        teacher.eval().to(device)
+        model = Milan(args, dim, depth, heads, out_dim).to(device)
         params = [q for q in model.parameters() if q.requires_grad]
         opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=args.fused_adamw)
         visible = int(patches * (1 - args.mask_ratio))
@@ -309,14 +330,15 @@ def main():
         flops = {"teacher forward": teacher_flops * n, "encoder forward": enc, "decoder forward + loss": dec,
                  "backward": 2 * (enc + dec)}
 
-    peak = gemm_peak(args.peak_size, args.peak_reps)
+    peak = gemm_peak(args.peak_size, args.peak_reps, device)
     ms = {k: sum(v) / len(v) for k, v in times.items()}
     total = sum(ms.values())
     total_flops = sum(flops.values())
     achieved = total_flops / (total / 1000) / 1e9
     print(f"torch_bench: {args.mode} step, {args.model} patch {args.patch_size}, {args.input_size} px, batch {n},"
           f" {torch.get_num_threads()} threads, {args.steps} steps after {args.warmup} warm-up, torch"
-          f" {torch.__version__}, fused attention {args.fused_attn}")
+          f" {torch.__version__}, fused attention {args.fused_attn}, device {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
     print(f"{'phase':<24} {'ms/step':>10} {'share':>7} {'GFLOP/step':>12} {'GFLOP/s':>10}")
     for k, v in ms.items():
         f = flops.get(k)
@@ -329,7 +351,8 @@ def main():
              f"{100 * achieved / peak:.1f}%" if peak else "not measured"))
     print("BENCH_JSON " + json.dumps({
         "impl": "torch", "mode": args.mode, "model": args.model, "batch": n, "input_size": args.input_size,
-        "threads": torch.get_num_threads(), "teacher": args.teacher, "img_per_s": n / (total / 1000),
+        "threads": torch.get_num_threads(), "teacher": args.teacher, "device": str(device),
+        "img_per_s": n / (total / 1000),
         "step_ms": total, "phase_ms": ms, "gflop_per_step": total_flops / 1e9, "achieved_gflops": achieved,
         "peak_gflops": peak, "mfu": achieved / peak if peak else None}))
 

@@ -35,6 +35,12 @@ for lib in libtorch_cuda.so libc10_cuda.so libtorch_cpu.so libc10.so; do
   [[ -f $libtorch/$lib ]] \
     || die "$libtorch/$lib is missing (a CUDA libtorch $torch_version, e.g. images/libtorch-cuda.sh)"
 done
+# images/libtorch-cuda.sh writes the flavor next to lib/; the header pins above are cu126's.
+if [[ -f $libtorch/../FLAVOR && $(cat "$libtorch/../FLAVOR") != "$flavor" ]]; then
+  die "$libtorch is libtorch $torch_version+$(cat "$libtorch/../FLAVOR"), but the CUDA and NCCL header pins here" \
+    "are those of $torch_version+$flavor (PyPI's wheel: images/libtorch-cuda.sh without LIBTORCH_ZIP); the NCCL" \
+    "headers must match the NCCL libtorch_cuda.so was built with, so change the pins for that build first"
+fi
 for tool in g++ unzip flock; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 cache_root=${MILAN_CACHE:-/var/cache/milan}
 torch_include=$cache_root/torch-wheel-$torch_version/include
@@ -68,10 +74,16 @@ fetch_cuda_headers() {
   [[ -f $cuda/done ]] || fetch_cuda_headers
 ) 9>"$cache_root/.milantorch-build.lock"
 
+# libtorch_cuda.so's own dependencies (cuBLAS, NCCL, ...) sit in ../cuda in images/libtorch-cuda.sh's layout.
+# shellcheck disable=SC2054 # the commas belong to the linker options
+rpath_link=(-Wl,-rpath-link,"$libtorch")
+# shellcheck disable=SC2054
+if [[ -d $libtorch/../cuda ]]; then rpath_link+=(-Wl,-rpath-link,"$(cd "$libtorch/../cuda" && pwd)"); fi
+
 mkdir -p "$(dirname "$out")"
 g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_C10D_NCCL \
   -isystem "$torch_include" -isystem "$torch_include/torch/csrc/api/include" -isystem "$cuda/include" \
   -Wall -Wextra -Werror -o "$out.tmp" "$here/milan_c10d_nccl.cpp" \
-  -Wl,--no-undefined -Wl,--as-needed -Wl,-rpath-link,"$libtorch" -L"$libtorch" -ltorch_cuda -lc10_cuda -ltorch_cpu -lc10
+  -Wl,--no-undefined -Wl,--as-needed "${rpath_link[@]}" -L"$libtorch" -ltorch_cuda -lc10_cuda -ltorch_cpu -lc10
 mv "$out.tmp" "$out"
 echo "build-cuda.sh: $out (not run on a GPU here)" >&2
