@@ -31,7 +31,7 @@ unzip        unzip            images/build.sh: the trainer jar's manifest, CUDA 
 mmdebstrap   mmdebstrap       images/base.sh, kind/build.sh: Debian root filesystems for the images
 dockerd      docker.io        images and Kind nodes (images/dockerd.sh starts it)
 docker       docker.io        images and Kind nodes
-iperf3       iperf3           trainer-image/bench/allreduce.sh: the network's own figure
+iperf3       iperf3           trainer-image/bench/c10d-allreduce.sh: the network's own figure
 "
 # What a command check cannot see: files and installed packages.  test  Debian package  who needs it
 FILES="

@@ -12,6 +12,7 @@
 // them by SONAME to the copies DJL already loaded, so the JVM must initialise DJL's PyTorch engine before loading
 // this library (C10dNative does).
 #include <ATen/ATen.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -450,6 +451,20 @@ MILAN_EXPORT int64_t milan_torch_to_cuda(int64_t handle, int deviceIndex, int pi
   } catch (...) {
     lastError = "upload to cuda:" + std::to_string(deviceIndex) + ": " + describe(std::current_exception());
     return 0;
+  }
+}
+
+// Makes cuda:deviceIndex this thread's current device (torch.cuda.set_device), so that CUDA contexts, pinned
+// memory and NCCL land on the process's own GPU rather than GPU 0. 0, or -1 on failure (no CUDA libtorch).
+MILAN_EXPORT int milan_torch_set_cuda_device(int deviceIndex) {
+  try {
+    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)
+        ->setDevice(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(deviceIndex)));
+    return 0;
+  } catch (...) {
+    lastError = "set the current device to cuda:" + std::to_string(deviceIndex) + ": " +
+        describe(std::current_exception());
+    return -1;
   }
 }
 

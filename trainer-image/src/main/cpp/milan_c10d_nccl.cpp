@@ -1,6 +1,6 @@
 // libmilantorch_cuda: ProcessGroupNCCL for libmilantorch (milan_c10d.cpp), a second small library because it
 // needs CUDA's and NCCL's headers and links against libtorch_cuda.so, which only the CUDA image has. libmilantorch
-// dlopen()s it by path when a group is asked for the "nccl" backend (milan_c10d_init_backend); the CPU image and
+// dlopen()s it by path when a group is asked for the "nccl" backend (milan_c10d_init); the CPU image and
 // CI never build or load it. Built by build-cuda.sh.
 //
 // ABI: ProcessGroupNCCL::Options is allocated here (Options::create is inline), and its layout depends on the NCCL

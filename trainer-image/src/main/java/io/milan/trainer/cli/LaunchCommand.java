@@ -52,7 +52,9 @@ public final class LaunchCommand implements Callable<Integer> {
         }
         if (outcome.exitCode() != 0) {
             spec.commandLine().getErr().println("launch: " + outcome.message());
-            TerminationMessage.write(outcome.message());
+        }
+        if (!outcome.message().isEmpty()) {
+            TerminationMessage.write(outcome.message()); // the failure, or rank 0's summary for the operator
         }
         return outcome.exitCode();
     }

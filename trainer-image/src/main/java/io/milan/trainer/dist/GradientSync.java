@@ -63,7 +63,7 @@ public final class GradientSync implements AutoCloseable {
 
     @Override
     public void close() {
-        if (reducer != null) {
+        if (reducer != null && !group.isBroken()) { // after a failure its buckets may wait on a dead peer
             reducer.close();
         }
     }

@@ -24,7 +24,12 @@ import java.util.concurrent.TimeUnit;
  * launcher reaches every child.
  *
  * <p>Each child writes its Kubernetes termination message to a file of its own; the launcher writes the first
- * failing child's, with its rank, into the real one.
+ * failing child's, with its rank, into the real one, or after a success the first non-empty one (rank 0's summary
+ * on the first node).
+ *
+ * <p>Like torchrun, several children share the node's CPUs and memory: unless the env or the JVM flags say
+ * otherwise, each gets OMP_NUM_THREADS = cores / N and a heap of at most 25 % / N of the container's memory
+ * (the JVM's default is 25 % each).
  */
 public final class Launcher implements AutoCloseable {
 
@@ -155,7 +160,8 @@ public final class Launcher implements AutoCloseable {
 
     /**
      * Waits until every child has exited 0, or until one fails: then stops the others and returns that child's
-     * exit code and message ("rank R (local rank L) exited with code C: its termination message").
+     * exit code and message ("rank R (local rank L of N) exited with code C: its termination message"); after a
+     * success, code 0 and the first non-empty termination message of the children.
      */
     public Outcome supervise() {
         List<Process> running = new ArrayList<>(children);
@@ -184,7 +190,7 @@ public final class Launcher implements AutoCloseable {
                 }
             }
         }
-        return new Outcome(0, "");
+        return new Outcome(0, firstMessage());
     }
 
     /** SIGTERM to every child still running, SIGKILL to those still running after the grace period. */
@@ -202,6 +208,21 @@ public final class Launcher implements AutoCloseable {
     @Override
     public void close() {
         children.forEach(Process::destroyForcibly);
+    }
+
+    /** The first child's non-empty termination message (rank 0's summary), or "". */
+    private String firstMessage() {
+        for (Path message : messages) {
+            try {
+                String text = Files.readString(message, StandardCharsets.UTF_8).strip();
+                if (!text.isEmpty()) {
+                    return text;
+                }
+            } catch (IOException e) {
+                // none from this child
+            }
+        }
+        return "";
     }
 
     private String describeFailure(int local, int code) {
@@ -224,6 +245,11 @@ public final class Launcher implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(spec.jvmOptions());
+        boolean heapSet = spec.jvmOptions().stream().anyMatch(o -> o.startsWith("-Xmx")
+                || o.startsWith("-XX:MaxRAMPercentage") || o.startsWith("-XX:MaxRAM="));
+        if (spec.nproc() > 1 && !heapSet) {
+            command.add("-XX:MaxRAMPercentage=" + Math.max(1.0, 25.0 / spec.nproc()));
+        }
         command.add("-Dmilan.terminationLog=" + message);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
@@ -238,6 +264,10 @@ public final class Launcher implements AutoCloseable {
         childEnv.put("RANK", String.valueOf(rank));
         childEnv.put("LOCAL_RANK", String.valueOf(local));
         childEnv.put("LOCAL_WORLD_SIZE", String.valueOf(spec.nproc()));
+        if (spec.nproc() > 1) {
+            childEnv.putIfAbsent("OMP_NUM_THREADS",
+                    String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / spec.nproc())));
+        }
         if (spec.logDir() == null) {
             builder.inheritIO();
         } else {

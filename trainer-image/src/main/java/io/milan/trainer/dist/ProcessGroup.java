@@ -41,6 +41,8 @@ public final class ProcessGroup implements AutoCloseable {
     private final C10dProcessGroup c10d; // null for a single process
     private final PeerLiveness liveness; // null for a single process
     private final NDManager scratch;
+    /** A collective failed: c10d's queues may hold work that waits on a dead peer, so close() must not wait. */
+    private volatile boolean broken;
 
     private ProcessGroup(DistConfig config, Device device, C10dProcessGroup c10d) {
         this.config = config;
@@ -210,12 +212,21 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
+    /** Whether a collective failed (the process is about to exit non-zero). */
+    boolean isBroken() {
+        return broken;
+    }
+
+    /**
+     * Leaves the group. After a failed collective it leaves the native group as it is (destroying it would wait
+     * for c10d's queued work, up to the timeout, while the process should exit at once).
+     */
     @Override
     public void close() {
         if (liveness != null) {
             liveness.close();
         }
-        if (c10d != null) {
+        if (c10d != null && !broken) {
             c10d.close();
         }
         scratch.close();
@@ -270,6 +281,7 @@ public final class ProcessGroup implements AutoCloseable {
         try {
             return body.get();
         } catch (DistributedException | ai.djl.engine.EngineException e) {
+            broken = true;
             String message = e instanceof DistributedException ? e.getMessage()
                     : operation + " failed on rank " + rank() + " of " + worldSize() + ": " + e.getMessage();
             throw liveness.explain(message, e);

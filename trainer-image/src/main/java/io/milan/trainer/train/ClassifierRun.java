@@ -56,8 +56,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fine-tuning (main_finetune.py + engine_finetune.py) and linear probing (main_linprobe.py) of a classifier, and
- * evaluation of a saved one ({@code --eval}). Per epoch: micro-batches with gradient accumulation on every local
- * device, the per-iteration warmup + cosine lr (times each group's layer-decay scale), averaged gradients,
+ * evaluation of a saved one ({@code --eval}). Per epoch: micro-batches with gradient accumulation on this
+ * process's device, the per-iteration warmup + cosine lr (times each group's layer-decay scale), gradients
+ * averaged over all processes (DDP's Reducer, in the step's last backward),
  * AdamW (fine-tuning, layer decay) or LARS (linear probing); then evaluation on {@code val/}, the best top-1
  * so far, a log.txt line, the status report and a checkpoint every {@code --checkpoint_interval} epochs.
  */

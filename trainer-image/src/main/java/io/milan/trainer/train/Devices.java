@@ -3,6 +3,7 @@ package io.milan.trainer.train;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import io.milan.trainer.dist.DistConfig;
+import io.milan.trainer.dist.c10d.DeviceUpload;
 
 /** The one device this process drives: the CPU, or the GPU of its LOCAL_RANK (one process per GPU). */
 public final class Devices {
@@ -14,7 +15,11 @@ public final class Devices {
      * @param dist this process's place: LOCAL_RANK picks the GPU, LOCAL_WORLD_SIZE is how many the pod was given
      */
     public static Device resolve(String flag, DistConfig dist) {
-        return resolve(flag, dist, Engine.getInstance().getGpuCount());
+        Device device = resolve(flag, dist, Engine.getInstance().getGpuCount());
+        if (device.isGpu()) {
+            DeviceUpload.makeCurrent(device); // the training loop's thread: contexts and NCCL on this GPU
+        }
+        return device;
     }
 
     static Device resolve(String flag, DistConfig dist, int gpus) {

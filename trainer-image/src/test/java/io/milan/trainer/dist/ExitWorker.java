@@ -16,7 +16,7 @@ public final class ExitWorker {
         DistConfig config = DistConfig.fromEnv(System.getenv());
         System.out.println("PLACE rank=" + config.rank() + " local=" + config.localRank() + " of "
                 + config.localWorldSize() + " world=" + config.worldSize() + " master=" + config.masterAddr() + ":"
-                + config.masterPort());
+                + config.masterPort() + " OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS"));
         System.out.flush();
         java.nio.file.Path dir = java.nio.file.Path.of(args[1]);
         java.nio.file.Files.createFile(dir.resolve("up-" + config.localRank()));

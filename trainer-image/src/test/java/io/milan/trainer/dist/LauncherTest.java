@@ -29,6 +29,8 @@ class LauncherTest {
         try {
             Launcher.Outcome outcome = launcher.supervise();
             assertEquals(5, outcome.exitCode());
+            assertTrue(launcher.output(1).contains("OMP_NUM_THREADS=" + Math.max(1,
+                    Runtime.getRuntime().availableProcessors() / 3)), "3 children share the cores");
             // Rank 4 is local rank 1 of this node: its message comes back with both numbers.
             assertEquals("rank 4 (local rank 1 of 3) exited with code 5: pretrain failed: out of patience",
                     outcome.message());

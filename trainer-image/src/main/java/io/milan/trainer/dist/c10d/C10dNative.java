@@ -90,4 +90,6 @@ final class C10dNative {
     static native void milan_c10d_store_free(Pointer store);
 
     static native long milan_torch_to_cuda(long tensor, int deviceIndex, int pin);
+
+    static native int milan_torch_set_cuda_device(int deviceIndex);
 }

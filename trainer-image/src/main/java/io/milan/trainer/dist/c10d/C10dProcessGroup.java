@@ -12,7 +12,7 @@ import java.time.Duration;
 /**
  * A process group on libtorch's own distributed engine (c10d), through our shim libmilantorch: the ranks meet at
  * a {@code c10d::TCPStore} served by rank 0 at MASTER_ADDR:MASTER_PORT, then talk over {@code ProcessGroupGloo}
- * (CPU tensors). Collectives work in place on DJL NDArrays of the PyTorch engine (their native
+ * (CPU tensors) or {@code ProcessGroupNCCL} (CUDA tensors; {@link Backend#NCCL}). Collectives work in place on DJL NDArrays of the PyTorch engine (their native
  * {@code torch::Tensor}, no copies) and are asynchronous: the {@code ...Async} methods return a {@link C10dWork}
  * to await; the plain ones await it. Every rank must issue the same collectives in the same order.
  *

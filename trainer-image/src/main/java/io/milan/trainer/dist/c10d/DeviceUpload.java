@@ -16,6 +16,17 @@ public final class DeviceUpload {
     }
 
     /**
+     * Makes {@code device} this thread's current CUDA device (torch.cuda.set_device): CUDA contexts, pinned memory
+     * and NCCL communicators of this process then live on its own GPU instead of GPU 0.
+     */
+    public static void makeCurrent(Device device) {
+        C10dNative.requireLoaded();
+        if (C10dNative.milan_torch_set_cuda_device(device.getDeviceId()) != 0) {
+            throw new IllegalStateException(C10dNative.milan_c10d_last_error());
+        }
+    }
+
+    /**
      * {@code host} (a CPU array) on {@code device}, as a new array of {@code manager} (which must be of the PyTorch
      * engine); {@code host} itself is unchanged and may be reused as soon as this returns.
      */
