@@ -54,12 +54,25 @@ class QuickstartE2E extends E2ETestBase {
                 && s.progress.imagesPerSecond > 0), "a progress row with steps done shows no images/s" + context);
 
         assertEquals(2, end.worldSize, "worldSize" + context);
+        List<Pod> pods = runs.pods(PRETRAIN);
+        // What an administrator sees: the World column of -o wide, and the trainer's own count in rank 0's log.
+        String wide = cluster.kubectl(java.time.Duration.ofSeconds(60), "get", "mpt", PRETRAIN, "-n", namespace,
+                "-o", "wide").stdout();
+        System.out.println("quickstart pretrain: kubectl get mpt -o wide\n" + wide);
+        String header = wide.lines().findFirst().orElse("");
+        String row = wide.lines().skip(1).findFirst().orElse("");
+        int column = header.indexOf("WORLD"); // kubectl aligns every column under its header
+        assertTrue(column >= 0 && row.length() > column, "-o wide has a WORLD column:\n" + wide);
+        assertEquals("2", row.substring(column).trim().split("\\s+")[0], "WORLD of a 2-pod run:\n" + wide);
+        Pod rank0 = pods.stream().filter(p -> "0".equals(p.getMetadata().getAnnotations()
+                .get("batch.kubernetes.io/job-completion-index"))).findFirst().orElseThrow();
+        assertTrue(runs.fullLog(rank0).contains("world size: 2 on cpu()"),
+                "rank 0 logs its world size and device" + context);
         assertEquals(0, end.restarts, "restarts" + context);
         assertEquals(PRETRAIN_EPOCHS - 1, end.checkpoint.epoch, "the last checkpoint is of the last epoch" + context);
         assertEquals(PRETRAIN_EPOCHS, end.progress.totalEpochs, "totalEpochs" + context);
         assertTrue(end.progress.trainLoss != null && Double.isFinite(end.progress.trainLoss), "trainLoss" + context);
         // Both ranks ran to completion as pods of one Job: data parallelism crossed pods.
-        List<Pod> pods = runs.pods(PRETRAIN);
         assertEquals(List.of("Succeeded", "Succeeded"), pods.stream().map(p -> p.getStatus().getPhase()).toList(),
                 "phases of the run's pods" + context);
         assertEquals(1, history.jobNames().size(), "one pod group (Job) for an undisturbed run" + context);

@@ -150,6 +150,11 @@ final class Runs {
     }
 
     /** Logs of the run's pods, for failure messages. */
+    /** A pod's whole log. */
+    String fullLog(Pod pod) {
+        return client.pods().withName(pod.getMetadata().getName()).getLog();
+    }
+
     String podLogs(String run) {
         StringBuilder s = new StringBuilder();
         for (Pod p : pods(run)) {
