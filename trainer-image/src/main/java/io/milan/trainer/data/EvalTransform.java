@@ -4,12 +4,13 @@ import java.nio.FloatBuffer;
 import java.util.random.RandomGenerator;
 
 /**
- * The reference evaluation transform: {@code Resize(int(size / 0.875), bicubic)} on the shorter side,
- * {@code CenterCrop(size)}, {@code ToTensor}, {@code Normalize(ImageNet)}. Deterministic.
+ * The reference evaluation transform (MAE's {@code util/datasets.py build_transform}):
+ * {@code Resize(int(size / crop_pct), bicubic)} on the shorter side with crop_pct = 224/256 up to 224 px and 1.0
+ * above, {@code CenterCrop(size)}, {@code ToTensor}, {@code Normalize(ImageNet)}. Deterministic.
  */
 public record EvalTransform(int size, Normalization normalization) implements SampleTransform {
 
-    /** timm's default crop_pct: 224 / 256. */
+    /** The reference's crop_pct up to 224 px: 224 / 256 (above, 1.0: the crop is the whole shorter side). */
     public static final double CROP_FRACTION = 0.875;
 
     public EvalTransform {
@@ -22,9 +23,9 @@ public record EvalTransform(int size, Normalization normalization) implements Sa
         return new EvalTransform(size, Normalization.IMAGENET);
     }
 
-    /** The shorter side after the resize: {@code int(size / 0.875)} (256 for 224). */
+    /** The shorter side after the resize: {@code int(size / 0.875)} up to 224 px (256 for 224), else size. */
     public int resizeTo() {
-        return (int) (size / CROP_FRACTION);
+        return size <= 224 ? (int) (size / CROP_FRACTION) : size;
     }
 
     @Override

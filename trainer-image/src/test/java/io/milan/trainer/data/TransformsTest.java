@@ -51,6 +51,27 @@ class TransformsTest {
         assertArrayEquals(expected, out, 0f); // bit-identical float32
     }
 
+    /** Above 224 px the reference crops the whole shorter side (crop_pct 1.0), not 7/8 of it (issue 23). */
+    @Test
+    void evalTransformAbove224MatchesTheReference() {
+        JsonObject g = GOLDEN.getAsJsonObject("eval_large");
+        EvalTransform transform = EvalTransform.imagenet(g.get("size").getAsInt());
+        assertEquals(g.get("size").getAsInt(), transform.resizeTo());
+        float[] out = run(transform, TestImages.pattern(g.get("width").getAsInt(), g.get("height").getAsInt()), null);
+        int stride = g.get("stride").getAsInt();
+        float[] expected = floats(g.getAsJsonArray("values"));
+        float[] sampled = new float[expected.length];
+        double sum = 0;
+        for (int i = 0; i < out.length; i++) {
+            sum += out[i];
+            if (i % stride == 0) {
+                sampled[i / stride] = out[i];
+            }
+        }
+        assertArrayEquals(expected, sampled, 0f); // bit-identical float32, every 101st value
+        assertEquals(g.get("sum").getAsDouble(), sum, 1e-3, "sum of all " + out.length + " values");
+    }
+
     @Test
     void flipAndNormalizeMatchTorchvision() {
         JsonObject g = GOLDEN.getAsJsonObject("flip_normalize");
