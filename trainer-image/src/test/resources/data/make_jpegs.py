@@ -31,3 +31,9 @@ for name, (w, h, options) in CASES.items():
     path = os.path.join(HERE, name)
     photo_like(w, h, len(name)).save(path, 'JPEG', **options)
     Image.open(path).convert('RGB').save(path + '.png')
+
+# A CMYK JPEG (ImageNet's train set has some): Pillow writes Adobe-inverted CMYK and converts it back with its
+# own cmyk2rgb, which OpenCV's fallback missed by a level on most pixels (issue 23).
+path = os.path.join(HERE, 'pillow-cmyk.jpg')
+photo_like(53, 37, 7).convert('CMYK').save(path, 'JPEG', quality=90)
+Image.open(path).convert('RGB').save(path + '.png')

@@ -11,12 +11,16 @@ import com.sun.jna.Pointer;
  * code, which makes it 2.5× slower on the same files (docs/benchmarks.md, Data pipeline).
  *
  * <p>Same pixels as OpenCV's and Pillow's decode: TurboJPEG's defaults are libjpeg's (accurate integer IDCT,
- * fancy upsampling), and libjpeg-turbo's SIMD paths are bit-exact to its C code. Anything this cannot decode
- * (CMYK, corrupt data, even a warning) returns {@code null}, and the caller falls back to OpenCV, which then
- * decides as before.
+ * fancy upsampling), and libjpeg-turbo's SIMD paths are bit-exact to its C code. CMYK and YCCK JPEGs are
+ * decoded to CMYK and converted as Pillow converts them (Adobe-inverted, then its {@code cmyk2rgb}); OpenCV's
+ * conversion differs by a level on most pixels. Anything this cannot decode (corrupt data, even a warning)
+ * returns {@code null}, and the caller falls back to OpenCV, which then decides as before.
  */
 final class TurboJpeg {
     private static final int TJPF_RGB = 0;
+    private static final int TJPF_CMYK = 11;
+    private static final int TJCS_CMYK = 3;
+    private static final int TJCS_YCCK = 4;
     private static final int FLAGS = 0; // accurate IDCT, fancy upsampling: what Pillow and OpenCV use
 
     /** Why the library is not in use, or null when it is. */
@@ -70,15 +74,35 @@ final class TurboJpeg {
         if (tjDecompressHeader3(handle, jpeg, size, width, height, subsampling, colorspace) != 0) {
             return null;
         }
-        long bytes = 3L * width[0] * height[0];
+        boolean cmyk = colorspace[0] == TJCS_CMYK || colorspace[0] == TJCS_YCCK;
+        long bytes = (cmyk ? 4L : 3L) * width[0] * height[0];
         if (bytes > Integer.MAX_VALUE - 8) {
             return null; // OpenCV reports it
         }
         byte[] pixels = new byte[(int) bytes];
-        if (tjDecompress2(handle, jpeg, size, pixels, width[0], 0, height[0], TJPF_RGB, FLAGS) != 0) {
+        if (tjDecompress2(handle, jpeg, size, pixels, width[0], 0, height[0], cmyk ? TJPF_CMYK : TJPF_RGB,
+                FLAGS) != 0) {
             return null;
         }
-        return new RgbImage(width[0], height[0], pixels);
+        return new RgbImage(width[0], height[0], cmyk ? pillowCmykToRgb(pixels) : pixels);
+    }
+
+    /**
+     * Pillow's reading of a CMYK JPEG: the stored samples are Adobe-inverted ({@code rawmode "CMYK;I"}, which
+     * Pillow assumes for every CMYK JPEG), then {@code cmyk2rgb}: with nk = 255 − K, each channel is
+     * nk − MULDIV255(C, nk), MULDIV255(a, b) = ((a·b + 128) + ((a·b + 128) >> 8)) >> 8.
+     */
+    static byte[] pillowCmykToRgb(byte[] stored) {
+        byte[] rgb = new byte[stored.length / 4 * 3];
+        for (int p = 0, q = 0; p < stored.length; p += 4, q += 3) {
+            int nk = stored[p + 3] & 0xff; // 255 − K, K = 255 − stored
+            for (int c = 0; c < 3; c++) {
+                int ink = 255 - (stored[p + c] & 0xff);
+                int t = ink * nk + 128;
+                rgb[q + c] = (byte) Math.max(0, Math.min(255, nk - (((t >> 8) + t) >> 8)));
+            }
+        }
+        return rgb;
     }
 
     private static native Pointer tjInitDecompress();

@@ -48,6 +48,25 @@ class TurboJpegTest {
         }
     }
 
+    /** ImageNet's train set has CMYK JPEGs; OpenCV converted them a level brighter than Pillow (issue 23). */
+    @Test
+    void decodesPillowsCmykJpegToPillowsPixels() throws Exception {
+        String name = "pillow-cmyk.jpg";
+        byte[] jpeg = resource(name);
+        RgbImage pillow = ImageDecoder.decode(Path.of(name + ".png"), resource(name + ".png"));
+        RgbImage ours = ImageDecoder.decode(Path.of(name), jpeg);
+        assertEquals(pillow.width(), ours.width());
+        assertEquals(pillow.height(), ours.height());
+        assertArrayEquals(pillow.pixels(), ours.pixels(), "CMYK JPEG: our pixels differ from Pillow's");
+        RgbImage openCv = ImageDecoder.decodeWithOpenCv(Path.of(name), jpeg);
+        int differing = 0;
+        for (int i = 0; i < pillow.pixels().length; i++) {
+            differing += pillow.pixels()[i] != openCv.pixels()[i] ? 1 : 0;
+        }
+        System.out.printf("CMYK JPEG: OpenCV's conversion differs from Pillow's on %d of %d samples%n", differing,
+                pillow.pixels().length);
+    }
+
     @Test
     void decodesColourJpegsOfEverySubsamplingToOpenCvsPixels() throws Exception {
         int[] samplings = {Imgcodecs.IMWRITE_JPEG_SAMPLING_FACTOR_420, Imgcodecs.IMWRITE_JPEG_SAMPLING_FACTOR_422,
