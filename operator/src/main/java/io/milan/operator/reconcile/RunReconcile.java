@@ -13,6 +13,7 @@ import io.milan.api.RestartPolicy;
 import io.milan.api.RunPhase;
 import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
+import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
 import io.milan.operator.lifecycle.Backoff;
 import io.milan.operator.lifecycle.GangFailure;
@@ -51,6 +52,7 @@ import java.util.Set;
  */
 final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
     private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
+    private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
     private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
@@ -83,10 +85,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         this.creates = creates;
         this.spec = run.getSpec();
         this.status = OperatorStatus.copyOf(run.getStatus());
-        this.names = ChildNames.of(run.getMetadata().getName());
+        this.names = ChildNames.of(kind, run.getMetadata().getName());
         this.now = shared.clock.instant();
         this.children = new Children(context.getClient(), shared.creates);
-        this.observed = new RunObservation(List.copyOf(context.getSecondaryResources(Job.class)),
+        this.observed = RunObservation.of(run.getMetadata().getUid(),
+                List.copyOf(context.getSecondaryResources(Job.class)),
                 List.copyOf(context.getSecondaryResources(Pod.class)));
     }
 
@@ -294,8 +297,18 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         creating = true;
     }
 
-    /** A create of the pod group failed: a refused object fails the run, anything else is retried. */
+    /**
+     * A create of the pod group failed: a refused object fails the run; a name held by an object this run does not
+     * own keeps it Pending and says so (a deleted run's children go once the garbage collector gets to them);
+     * anything else is retried.
+     */
     private void refused(RuntimeException e) {
+        if (AsyncCreate.isForeignOwner(e)) {
+            moveTo(RunPhase.Pending, "ChildNameConflict", apiMessage((KubernetesClientException) e)
+                    + "; waiting for it to go (rename the run if another object holds the name)");
+            requeueIn(CONFLICT_WAIT);
+            return;
+        }
         if (e instanceof KubernetesClientException k
                 && (k.getCode() == 422 || k.getCode() == HttpURLConnection.HTTP_BAD_REQUEST)) {
             fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(k));
