@@ -142,11 +142,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             succeed();
             return;
         }
-        List<String> errors = SpecValidator.validate(spec, null);
-        if (!errors.isEmpty()) {
-            fail("InvalidSpec", String.join("; ", errors));
-            return;
-        }
+        // The spec is judged when an attempt starts (startNextAttempt); an edit never fails a running attempt.
         if (deadlinePassed()) {
             fail("DeadlineExceeded", "active for more than spec.activeDeadlineSeconds (" + spec.activeDeadlineSeconds
                     + " s) since " + status.startTime);
@@ -157,6 +153,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         } else {
             if (current != null) {
                 observe(current);
+                reportEdit(SpecValidator.validate(spec, null));
             } else {
                 startNextAttempt();
             }
@@ -236,6 +233,13 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 return;
             }
         }
+        // A new attempt is where the spec is judged: an invalid one fails the run before anything is created.
+        List<String> specErrors = SpecValidator.validate(spec, null);
+        if (!specErrors.isEmpty()) {
+            fail("InvalidSpec", String.join("; ", specErrors));
+            return;
+        }
+        reportEdit(specErrors);
         // A Job name is never reused: an attempt whose Job existed is followed by a new one.
         int next = attemptRan ? attempt + 1 : attempt;
         ResolvedPretrained pretrained = null;
@@ -339,6 +343,20 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         event(RunEvents.NORMAL, "PodGroupCreated", "created Job " + name + " (attempt " + in.attempt() + ", "
                 + spec.nodes + " pods)");
         observe(job);
+    }
+
+    /**
+     * An edit of an active run that the operator judges invalid (the schema refuses the rest): the running attempt
+     * goes on with the spec its Job was rendered from; the SpecValid condition and a Warning Event say so.
+     */
+    private void reportEdit(List<String> errors) {
+        boolean wasInvalid = RunConditions.find(status.conditions, RunConditions.SPEC_VALID) != null;
+        status.conditions = RunConditions.specEdit(status.conditions, errors, run.getMetadata().getGeneration(),
+                now);
+        var invalid = RunConditions.find(status.conditions, RunConditions.SPEC_VALID);
+        if (invalid != null && !wasInvalid) {
+            event(RunEvents.WARNING, "InvalidEdit", invalid.getMessage());
+        }
     }
 
     // ---- suspend, end, deadline ----
