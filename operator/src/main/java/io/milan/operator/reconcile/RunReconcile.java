@@ -315,8 +315,13 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
      */
     private void refused(RuntimeException e) {
         if (AsyncCreate.isForeignOwner(e)) {
-            moveTo(RunPhase.Pending, "ChildNameConflict", apiMessage((KubernetesClientException) e)
-                    + "; waiting for it to go (rename the run if another object holds the name)");
+            String before = status.message;
+            String message = apiMessage((KubernetesClientException) e)
+                    + "; waiting for it to go (rename the run if another object holds the name)";
+            moveTo(RunPhase.Pending, "ChildNameConflict", message);
+            if (!status.message.equals(before)) {
+                event(RunEvents.WARNING, "ChildNameConflict", message); // Pending stays Pending: moveTo sends none
+            }
             requeueIn(CONFLICT_WAIT);
             return;
         }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -80,9 +81,12 @@ class ChildOwnershipIT {
                 s -> s.podGroup != null || (s.message != null && s.message.contains("not owned by")));
         assertNull(second.podGroup, "the new run must not take over the old run's Job: " + second.message);
         assertEquals(RunPhase.Pending, second.phase);
-        assertTrue(second.message.contains("Service again"), second.message);
-        assertTrue(second.conditions.stream().anyMatch(c -> "ChildNameConflict".equals(c.getReason())),
-                "condition says why");
+        assertTrue(second.message.contains("already exists and is not owned by this MilanPretrain"),
+                second.message);
+        Await.until("a ChildNameConflict Warning Event", Cluster.TIMEOUT, () -> client.v1().events().list()
+                .getItems().stream().filter(e -> "again".equals(e.getInvolvedObject().getName()))
+                .filter(e -> "Warning".equals(e.getType())).map(Event::getReason).toList(),
+                reasons -> reasons.contains("ChildNameConflict"));
 
         // Once the old children are gone, the new run makes its own.
         client.batch().v1().jobs().withName(first.podGroup).withPropagationPolicy(DeletionPropagation.BACKGROUND)
