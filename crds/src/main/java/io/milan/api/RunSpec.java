@@ -5,7 +5,9 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -74,10 +76,12 @@ public abstract class RunSpec {
 
     // ---- Kubernetes ----
 
+    @Pattern("\\S")
     @JsonPropertyDescription("Trainer container image. When unset the operator's configured default image is"
             + " used.")
     public String image;
 
+    @Pattern("^(Always|IfNotPresent|Never)$")
     @JsonPropertyDescription("Image pull policy of the trainer container (Always, IfNotPresent, Never).")
     public String imagePullPolicy;
 
@@ -94,6 +98,7 @@ public abstract class RunSpec {
     public Integer gpusPerNode = 8;
 
     @Default("nvidia.com/gpu")
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
     @JsonPropertyDescription("Extended resource name under which GPUs are requested.")
     public String gpuResourceName = "nvidia.com/gpu";
 
@@ -121,6 +126,8 @@ public abstract class RunSpec {
     @JsonPropertyDescription("Extra environment variables of the trainer container.")
     public List<EnvVar> env;
 
+    @Size(max = 63)
+    @Pattern("^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
     @JsonPropertyDescription("Kueue LocalQueue name: the pod group's Job carries the kueue.x-k8s.io/queue-name"
             + " label, is created suspended and the run shows Queued until Kueue admits it.")
     public String queueName;

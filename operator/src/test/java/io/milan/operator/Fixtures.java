@@ -33,7 +33,8 @@ public final class Fixtures {
     }
 
     public static RenderInput input(MilanFinetune run, int attempt, ResolvedPretrained pretrained) {
-        return new RenderInput(RunKind.FINETUNE, run, run.getSpec(), ChildNames.of(run.getMetadata().getName()),
+        return new RenderInput(RunKind.FINETUNE, run, run.getSpec(),
+                ChildNames.of(RunKind.FINETUNE, run.getMetadata().getName()),
                 attempt, pretrained, OperatorSettings.defaults());
     }
 

@@ -1,6 +1,8 @@
 package io.milan.operator.events;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -45,7 +47,11 @@ public final class AsyncCreate {
     }
 
 
-    /** Completes when the object was created or already existed (409); fails with the API server's Status. */
+    /**
+     * Completes when the object was created or already existed (409) under the same controller: an object that has
+     * a controller owner reference is only "already there" when the existing one is controlled by the same owner
+     * UID. Fails with the API server's Status, or with a 409 {@link #isForeignOwner foreign-owner} failure.
+     */
     public CompletableFuture<Void> ifAbsent(KubernetesClient client, HasMetadata object, Priority priority) {
         CompletableFuture<Void> result = new CompletableFuture<>();
         waiting.get(priority.ordinal()).add(() -> {
@@ -97,9 +103,67 @@ public final class AsyncCreate {
                 .uri(collectionUrl(client, object))
                 .post("application/json", client.getKubernetesSerialization().asJson(object))
                 .build();
-        return http.sendAsync(request, String.class).thenAccept(response -> {
-            if (!response.isSuccessful() && response.code() != HttpURLConnection.HTTP_CONFLICT) {
+        return http.sendAsync(request, String.class).thenCompose(response -> {
+            if (response.code() == HttpURLConnection.HTTP_CONFLICT) {
+                return checkOwner(client, object);
+            }
+            if (!response.isSuccessful()) {
                 throw failure(client, object, response.code(), response.body());
+            }
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    /** Reason of the Status of a create that found an object of its name controlled by someone else. */
+    public static final String FOREIGN_OWNER = "ForeignOwner";
+
+    /** Whether a create failed because an object of its name belongs to another owner (or to none). */
+    public static boolean isForeignOwner(Throwable failure) {
+        return failure instanceof KubernetesClientException k && k.getStatus() != null
+                && FOREIGN_OWNER.equals(k.getStatus().getReason());
+    }
+
+    /** The controller owner reference of an object, or null. */
+    public static OwnerReference controller(HasMetadata object) {
+        List<OwnerReference> owners = object.getMetadata().getOwnerReferences();
+        return owners == null ? null
+                : owners.stream().filter(o -> Boolean.TRUE.equals(o.getController())).findFirst().orElse(null);
+    }
+
+    /**
+     * After a 409: the object of that name exists. Without a controller reference of our own, that is enough (an
+     * Event, say); with one, the existing object must be controlled by the same UID, else it is someone else's
+     * (a same-named run of another kind, or the children of a deleted run that the garbage collector has not
+     * removed yet) and must not be adopted.
+     */
+    private static CompletableFuture<Void> checkOwner(KubernetesClient client, HasMetadata object) {
+        OwnerReference ours = controller(object);
+        if (ours == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        var http = client.getHttpClient();
+        HttpRequest get = http.newHttpRequestBuilder()
+                .uri(collectionUrl(client, object) + "/" + object.getMetadata().getName()).build();
+        return http.sendAsync(get, String.class).thenAccept(response -> {
+            if (response.code() == HttpURLConnection.HTTP_NOT_FOUND) {
+                // Gone in between: the create is sent again by the next reconcile.
+                throw failure(client, object, HttpURLConnection.HTTP_CONFLICT, "deleted while being created");
+            }
+            if (!response.isSuccessful()) {
+                throw failure(client, object, response.code(), response.body());
+            }
+            GenericKubernetesResource existing =
+                    client.getKubernetesSerialization().unmarshal(response.body(), GenericKubernetesResource.class);
+            OwnerReference theirs = controller(existing);
+            if (theirs == null || !ours.getUid().equals(theirs.getUid())) {
+                Status status = new Status();
+                status.setCode(HttpURLConnection.HTTP_CONFLICT);
+                status.setReason(FOREIGN_OWNER);
+                status.setMessage(object.getKind() + " " + object.getMetadata().getName()
+                        + " already exists and is not owned by this " + ours.getKind() + " (uid " + ours.getUid()
+                        + "); its controller is " + (theirs == null ? "none"
+                                : theirs.getKind() + " " + theirs.getName() + " (uid " + theirs.getUid() + ")"));
+                throw new KubernetesClientException(status);
             }
         });
     }

@@ -6,8 +6,18 @@ import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.util.List;
 
-/** What a reconcile sees of a run's children: its Jobs (all attempts) and their pods, from the informer caches. */
+/**
+ * What a reconcile sees of a run's children: its Jobs (all attempts) and their pods, from the informer caches.
+ * The caches map children to runs by name; only Jobs whose controller is this run (by UID) are its own.
+ */
 record RunObservation(List<Job> jobs, List<Pod> pods) {
+
+    /** Keeps the Jobs controlled by the run of that UID (a same-named earlier run's Jobs are not ours). */
+    static RunObservation of(String runUid, List<Job> jobs, List<Pod> pods) {
+        return new RunObservation(jobs.stream().filter(j -> j.getMetadata().getOwnerReferences().stream()
+                .anyMatch(o -> Boolean.TRUE.equals(o.getController()) && runUid.equals(o.getUid()))).toList(),
+                pods);
+    }
 
     /** The Job of that name, unless it is being deleted. */
     Job liveJob(String name) {

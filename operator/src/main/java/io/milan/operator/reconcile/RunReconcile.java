@@ -13,6 +13,7 @@ import io.milan.api.RestartPolicy;
 import io.milan.api.RunPhase;
 import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
+import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
 import io.milan.operator.lifecycle.Backoff;
 import io.milan.operator.lifecycle.GangFailure;
@@ -51,6 +52,7 @@ import java.util.Set;
  */
 final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
     private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
+    private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
     private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
@@ -83,10 +85,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         this.creates = creates;
         this.spec = run.getSpec();
         this.status = OperatorStatus.copyOf(run.getStatus());
-        this.names = ChildNames.of(run.getMetadata().getName());
+        this.names = ChildNames.of(kind, run.getMetadata().getName());
         this.now = shared.clock.instant();
         this.children = new Children(context.getClient(), shared.creates);
-        this.observed = new RunObservation(List.copyOf(context.getSecondaryResources(Job.class)),
+        this.observed = RunObservation.of(run.getMetadata().getUid(),
+                List.copyOf(context.getSecondaryResources(Job.class)),
                 List.copyOf(context.getSecondaryResources(Pod.class)));
     }
 
@@ -131,11 +134,15 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (status.phase == null) {
             moveTo(RunPhase.Pending, "Accepted", "accepted; preparing the pod group");
         }
-        List<String> errors = SpecValidator.validate(spec, null);
-        if (!errors.isEmpty()) {
-            fail("InvalidSpec", String.join("; ", errors));
+        Job current = observed.liveJob(status.podGroup);
+        if (current != null && JobConditions.isComplete(current)
+                && GangFailure.detect(current, observed.podsOf(current)).isEmpty()) {
+            // Completion is observed before the deadline is judged: a Job that completed just before its deadline
+            // but is reconciled after it (a slow or restarted operator) succeeded.
+            succeed();
             return;
         }
+        // The spec is judged when an attempt starts (startNextAttempt); an edit never fails a running attempt.
         if (deadlinePassed()) {
             fail("DeadlineExceeded", "active for more than spec.activeDeadlineSeconds (" + spec.activeDeadlineSeconds
                     + " s) since " + status.startTime);
@@ -144,9 +151,9 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (Boolean.TRUE.equals(spec.suspend)) {
             suspend();
         } else {
-            Job current = observed.liveJob(status.podGroup);
             if (current != null) {
                 observe(current);
+                reportEdit(SpecValidator.validate(spec, null));
             } else {
                 startNextAttempt();
             }
@@ -226,6 +233,13 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 return;
             }
         }
+        // A new attempt is where the spec is judged: an invalid one fails the run before anything is created.
+        List<String> specErrors = SpecValidator.validate(spec, null);
+        if (!specErrors.isEmpty()) {
+            fail("InvalidSpec", String.join("; ", specErrors));
+            return;
+        }
+        reportEdit(specErrors);
         // A Job name is never reused: an attempt whose Job existed is followed by a new one.
         int next = attemptRan ? attempt + 1 : attempt;
         ResolvedPretrained pretrained = null;
@@ -294,8 +308,23 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         creating = true;
     }
 
-    /** A create of the pod group failed: a refused object fails the run, anything else is retried. */
+    /**
+     * A create of the pod group failed: a refused object fails the run; a name held by an object this run does not
+     * own keeps it Pending and says so (a deleted run's children go once the garbage collector gets to them);
+     * anything else is retried.
+     */
     private void refused(RuntimeException e) {
+        if (AsyncCreate.isForeignOwner(e)) {
+            String before = status.message;
+            String message = apiMessage((KubernetesClientException) e)
+                    + "; waiting for it to go (rename the run if another object holds the name)";
+            moveTo(RunPhase.Pending, "ChildNameConflict", message);
+            if (!status.message.equals(before)) {
+                event(RunEvents.WARNING, "ChildNameConflict", message); // Pending stays Pending: moveTo sends none
+            }
+            requeueIn(CONFLICT_WAIT);
+            return;
+        }
         if (e instanceof KubernetesClientException k
                 && (k.getCode() == 422 || k.getCode() == HttpURLConnection.HTTP_BAD_REQUEST)) {
             fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(k));
@@ -319,6 +348,20 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         event(RunEvents.NORMAL, "PodGroupCreated", "created Job " + name + " (attempt " + in.attempt() + ", "
                 + spec.nodes + " pods)");
         observe(job);
+    }
+
+    /**
+     * An edit of an active run that the operator judges invalid (the schema refuses the rest): the running attempt
+     * goes on with the spec its Job was rendered from; the SpecValid condition and a Warning Event say so.
+     */
+    private void reportEdit(List<String> errors) {
+        boolean wasInvalid = RunConditions.find(status.conditions, RunConditions.SPEC_VALID) != null;
+        status.conditions = RunConditions.specEdit(status.conditions, errors, run.getMetadata().getGeneration(),
+                now);
+        var invalid = RunConditions.find(status.conditions, RunConditions.SPEC_VALID);
+        if (invalid != null && !wasInvalid) {
+            event(RunEvents.WARNING, "InvalidEdit", invalid.getMessage());
+        }
     }
 
     // ---- suspend, end, deadline ----

@@ -18,6 +18,8 @@ import java.util.stream.Collectors;
  */
 public final class RunConditions {
     public static final String READY = "Ready";
+    /** Present, False, while an edit made the spec invalid for the next attempt; never fails a running one. */
+    public static final String SPEC_VALID = "SpecValid";
     public static final List<String> TYPES =
             List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed");
 
@@ -29,6 +31,8 @@ public final class RunConditions {
         Map<String, Condition> before = previous == null ? Map.of()
                 : previous.stream().collect(Collectors.toMap(Condition::getType, Function.identity(), (a, b) -> b));
         List<Condition> out = new ArrayList<>();
+        // Conditions that do not derive from the phase (SpecValid) are kept as they are.
+        before.values().stream().filter(c -> !TYPES.contains(c.getType())).forEach(out::add);
         for (String type : TYPES) {
             boolean on = isTrue(type, phase);
             String status = on ? "True" : "False";
@@ -42,6 +46,39 @@ public final class RunConditions {
                     .withMessage(on ? message : "phase is " + phase)
                     .withObservedGeneration(generation)
                     .withLastTransitionTime(since)
+                    .build());
+        }
+        return out;
+    }
+
+    /**
+     * Sets or clears the {@value #SPEC_VALID} condition: present (status False, reason {@code InvalidEdit}) only
+     * while the spec has errors that the running attempt does not suffer from (its Job was rendered from the spec it
+     * started with); absent otherwise.
+     */
+    public static List<Condition> specEdit(List<Condition> previous, List<String> errors, long generation,
+            Instant now) {
+        List<Condition> out = new ArrayList<>();
+        Condition old = null;
+        for (Condition c : previous == null ? List.<Condition>of() : previous) {
+            if (SPEC_VALID.equals(c.getType())) {
+                old = c;
+            } else {
+                out.add(c);
+            }
+        }
+        if (!errors.isEmpty()) {
+            String message = String.join("; ", errors) + "; the edit is ignored by the running attempt, which keeps"
+                    + " the spec it started with; the next attempt (a gang restart, or a resume after spec.suspend)"
+                    + " fails with InvalidSpec unless the spec is fixed";
+            out.add(new ConditionBuilder()
+                    .withType(SPEC_VALID)
+                    .withStatus("False")
+                    .withReason("InvalidEdit")
+                    .withMessage(message)
+                    .withObservedGeneration(generation)
+                    .withLastTransitionTime(old != null && old.getLastTransitionTime() != null
+                            ? old.getLastTransitionTime() : Timestamps.format(now))
                     .build());
         }
         return out;

@@ -61,7 +61,7 @@ class FinetuneChainIT {
         RunStatus stillWaiting = awaitStatus(client, MilanFinetune.class, "classifier", "waiting on phase Running",
                 s -> s.message != null && s.message.contains("(phase: Running)"));
         assertEquals(RunPhase.Pending, stillWaiting.phase);
-        assertTrue(Cluster.jobsOfRun(client, "classifier").isEmpty(), "no pod group while waiting");
+        assertTrue(Cluster.jobsOfRun(client, "classifier-ft").isEmpty(), "no pod group while waiting");
 
         // The pretrain's trainer reports its last checkpoint, then its pods complete.
         try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
@@ -79,7 +79,7 @@ class FinetuneChainIT {
         RunStatus started = awaitStatus(client, MilanFinetune.class, "classifier", "pod group created",
                 s -> s.podGroup != null);
         assertEquals("/milan/pretrained/checkpoint-2.safetensors", started.pretrainedCheckpoint);
-        Job job = Cluster.job(client, "classifier-a1");
+        Job job = Cluster.job(client, "classifier-ft-a1");
         var pod = job.getSpec().getTemplate().getSpec();
         List<String> args = pod.getContainers().get(0).getArgs();
         assertEquals(List.of("launch", "--nproc_per_node", "1", "finetune"), args.subList(0, 4));

@@ -3,15 +3,21 @@ package io.milan.operator.it;
 import static io.milan.operator.it.Cluster.awaitPhase;
 import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
+import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.status.Timestamps;
 import io.milan.testsupport.Await;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -58,5 +64,36 @@ class OperatorRestartIT {
             assertEquals(1, restarted.restarts);
             assertEquals(before.startTime, restarted.startTime, "startTime spans attempts");
         }
+    }
+
+    /**
+     * A run whose Job completed just before its deadline, but that is reconciled only after the deadline (the
+     * operator was down), succeeded: completion is observed before the deadline is judged (issue 21, defect 7).
+     */
+    @Test
+    void aJobThatCompletedBeforeTheDeadlineSucceedsWhenReconciledAfterIt(KubernetesClient client,
+            TestCluster cluster) {
+        String ns = cluster.namespace();
+        PodSecurity.enforceRestricted(client, ns);
+        MilanPretrain run = TestRuns.pretrain("photo-finish", 1);
+        run.getSpec().activeDeadlineSeconds = 25L;
+        RunStatus running;
+        try (InProcessOperator first = InProcessOperator.start(client, ns)) {
+            client.resource(run).create();
+            running = awaitPhase(client, MilanPretrain.class, "photo-finish", RunPhase.Running);
+        }
+        Instant deadline = Timestamps.parse(running.startTime).plusSeconds(25);
+        Cluster.completeAllPods(client, running.podGroup, 1);
+        Job done = Await.until("Job complete", Cluster.TIMEOUT, () -> Cluster.job(client, running.podGroup),
+                j -> j != null && JobConditions.isComplete(j));
+        assertTrue(Instant.now().isBefore(deadline), "the Job completed before the deadline");
+        Await.until("past the deadline", Duration.ofSeconds(60), Instant::now, t -> t.isAfter(deadline.plusSeconds(1)));
+
+        try (InProcessOperator second = InProcessOperator.start(client, ns)) {
+            RunStatus ended = awaitStatus(client, MilanPretrain.class, "photo-finish", "ended",
+                    s -> s.phase != null && s.phase.isFinal());
+            assertEquals(RunPhase.Succeeded, ended.phase, ended.message);
+        }
+        assertNotNull(done);
     }
 }

@@ -78,7 +78,7 @@ class ProgressReportingIT {
             assertEquals("/output/checkpoint-0.safetensors", mid.checkpoint.path);
             assertEquals(1, mid.attempt);
 
-            Cluster.completeAllPods(client, "probe-a1", 1);
+            Cluster.completeAllPods(client, "probe-ft-a1", 1);
             reporter.epochEnd(progress(1, 1, 100, 0.5), eval(1, 70.25));
             reporter.flush(Duration.ofSeconds(30));
         }

@@ -6,6 +6,7 @@ import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -14,6 +15,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.milan.api.CleanPodPolicy;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
@@ -191,6 +193,57 @@ class RunLifecycleIT {
         assertTrue(failed.message.contains("spec.inputSize 30 must be a multiple of the patch size 4"),
                 failed.message);
         assertTrue(Cluster.jobsOfRun(client, "bad").isEmpty(), "no pod group for an invalid run");
+    }
+
+    /** The API server refuses an edit the schema can judge (issue 21, defect 6): the run is not touched. */
+    @Test
+    void anEditTheSchemaRefusesNeverReachesARunningRun() {
+        client.resource(TestRuns.pretrain("typo", 1)).create();
+        awaitPhase(client, MilanPretrain.class, "typo", RunPhase.Running);
+
+        KubernetesClientException refused = assertThrows(KubernetesClientException.class,
+                () -> client.resources(MilanPretrain.class).withName("typo").edit(r -> {
+                    r.getSpec().imagePullPolicy = "always";
+                    return r;
+                }));
+        assertEquals(422, refused.getCode());
+        assertTrue(refused.getMessage().contains("spec.imagePullPolicy"), refused.getMessage());
+        assertEquals(RunPhase.Running, Cluster.status(client, MilanPretrain.class, "typo").phase);
+    }
+
+    /**
+     * An edit of a running run never stops it (issue 21, defect 6): what only the operator can judge (a reserved
+     * env name) is reported as the SpecValid condition and a Warning Event while the attempt runs on with the spec
+     * it started with; the condition goes when the spec is fixed.
+     */
+    @Test
+    void anInvalidEditOfARunningRunIsReportedButNeverStopsIt() {
+        client.resource(TestRuns.pretrain("edited", 1)).create();
+        RunStatus running = awaitPhase(client, MilanPretrain.class, "edited", RunPhase.Running);
+
+        client.resources(MilanPretrain.class).withName("edited").edit(r -> {
+            r.getSpec().env = List.of(new EnvVar("WORLD_SIZE", "3", null));
+            return r;
+        });
+        RunStatus reported = awaitStatus(client, MilanPretrain.class, "edited", "the edit reported",
+                s -> s.observedGeneration != null && s.observedGeneration >= 2);
+        assertEquals(RunPhase.Running, reported.phase, reported.message);
+        assertEquals(running.podGroup, reported.podGroup, "same attempt");
+        assertEquals("False", condition(reported, "SpecValid"));
+        assertEquals("InvalidEdit", reason(reported, "SpecValid"));
+        String message = reported.conditions.stream().filter(c -> c.getType().equals("SpecValid")).findFirst()
+                .orElseThrow().getMessage();
+        assertTrue(message.contains("spec.env[0].name WORLD_SIZE"), message);
+        Await.until("InvalidEdit event", Cluster.TIMEOUT, () -> eventReasons("edited"),
+                r -> r.contains("InvalidEdit"));
+
+        client.resources(MilanPretrain.class).withName("edited").edit(r -> {
+            r.getSpec().env = null;
+            return r;
+        });
+        RunStatus fixed = awaitStatus(client, MilanPretrain.class, "edited", "the condition cleared",
+                s -> s.conditions.stream().noneMatch(c -> c.getType().equals("SpecValid")));
+        assertEquals(RunPhase.Running, fixed.phase);
     }
 
     @Test

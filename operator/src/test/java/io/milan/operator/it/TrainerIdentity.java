@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.milan.api.report.RunReference;
 import io.milan.api.report.StatusReporter;
 import io.milan.operator.naming.ChildNames;
+import io.milan.operator.reconcile.RunKind;
 import io.milan.testsupport.Await;
 import java.time.Duration;
 
@@ -21,7 +22,11 @@ final class TrainerIdentity {
     }
 
     static KubernetesClient clientFor(KubernetesClient admin, String namespace, String runName) {
-        String account = ChildNames.of(runName).trainerAccount();
+        return clientFor(admin, namespace, RunKind.PRETRAIN, runName);
+    }
+
+    static KubernetesClient clientFor(KubernetesClient admin, String namespace, RunKind kind, String runName) {
+        String account = ChildNames.of(kind, runName).trainerAccount();
         Await.until("ServiceAccount " + account, Cluster.TIMEOUT,
                 () -> admin.serviceAccounts().inNamespace(namespace).withName(account).get(),
                 (ServiceAccount sa) -> sa != null);
@@ -43,6 +48,7 @@ final class TrainerIdentity {
 
     /** The real reporter, writing as the run's trainer; progress at most every 200 ms. */
     static StatusReporter reporterFor(KubernetesClient admin, String namespace, RunReference run) {
-        return StatusReporter.forRun(run, clientFor(admin, namespace, run.name()), Duration.ofMillis(200));
+        return StatusReporter.forRun(run, clientFor(admin, namespace,
+                "MilanFinetune".equals(run.kind()) ? RunKind.FINETUNE : RunKind.PRETRAIN, run.name()), Duration.ofMillis(200));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.milan.operator.reconcile.RunKind;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
@@ -62,5 +63,30 @@ class ChildNamesTest {
         ChildNames names = ChildNames.of("r");
         assertThrows(IllegalArgumentException.class, () -> names.job(0));
         assertThrows(IllegalArgumentException.class, () -> names.job(1_000_000));
+    }
+
+    @Test
+    void aFinetuneAndAPretrainOfOneNameGetDistinctChildNames() {
+        ChildNames pretrain = ChildNames.of(RunKind.PRETRAIN, "x");
+        ChildNames finetune = ChildNames.of(RunKind.FINETUNE, "x");
+        assertEquals("x", pretrain.service(), "a pretrain's names are unchanged");
+        assertEquals("x-ft", finetune.service());
+        assertEquals("x-ft-a1", finetune.job(1));
+        assertEquals("x-ft-trainer", finetune.trainerAccount());
+
+        String fifty = "f".repeat(50);
+        ChildNames longFinetune = ChildNames.of(RunKind.FINETUNE, fifty);
+        assertEquals(fifty, ChildNames.of(RunKind.PRETRAIN, fifty).base());
+        assertTrue(longFinetune.base().length() <= ChildNames.MAX_BASE, longFinetune.base());
+        assertTrue(longFinetune.base().endsWith("-ft"), longFinetune.base());
+        assertTrue(DNS_1035.matcher(longFinetune.service()).matches(), longFinetune.service());
+        assertTrue(longFinetune.job(999_999).length() <= ChildNames.MAX_JOB_NAME, longFinetune.job(999_999));
+
+        String huge = "a".repeat(100) + "." + "b".repeat(152);
+        ChildNames hugeFinetune = ChildNames.of(RunKind.FINETUNE, huge);
+        assertTrue(hugeFinetune.base().length() <= ChildNames.MAX_BASE, hugeFinetune.base());
+        assertTrue(DNS_1123_LABEL.matcher(hugeFinetune.job(999_999) + "-1023").matches());
+        assertTrue((hugeFinetune.job(999_999) + "-1023").length() <= 63);
+        assertNotEquals(ChildNames.of(RunKind.PRETRAIN, huge).base(), hugeFinetune.base());
     }
 }

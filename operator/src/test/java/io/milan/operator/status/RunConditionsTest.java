@@ -2,6 +2,7 @@ package io.milan.operator.status;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.milan.api.RunPhase;
@@ -54,5 +55,25 @@ class RunConditionsTest {
 
     private static Condition get(List<Condition> c, String type) {
         return RunConditions.find(c, type);
+    }
+
+    @Test
+    void theSpecValidConditionIsSetClearedAndKeptAcrossPhaseChanges() {
+        List<Condition> running = RunConditions.next(null, RunPhase.Running, "PodsRunning", "1/1", 1, T0);
+        List<Condition> invalid = RunConditions.specEdit(running, List.of("spec.env[0].name WORLD_SIZE is set by"
+                + " the operator and cannot be overridden"), 2, T1);
+        Condition c = RunConditions.find(invalid, RunConditions.SPEC_VALID);
+        assertEquals("False", c.getStatus());
+        assertEquals("InvalidEdit", c.getReason());
+        assertTrue(c.getMessage().contains("ignored by the running attempt"), c.getMessage());
+
+        List<Condition> later = RunConditions.next(invalid, RunPhase.Running, "PodsRunning", "1/1", 2, T2);
+        assertEquals(c, RunConditions.find(later, RunConditions.SPEC_VALID), "kept by phase updates");
+        List<Condition> again = RunConditions.specEdit(later, List.of("other"), 3, T2);
+        assertEquals(c.getLastTransitionTime(), RunConditions.find(again, RunConditions.SPEC_VALID)
+                .getLastTransitionTime());
+        List<Condition> fixed = RunConditions.specEdit(again, List.of(), 4, T2);
+        assertEquals(null, RunConditions.find(fixed, RunConditions.SPEC_VALID));
+        assertEquals(RunConditions.TYPES.size(), fixed.size());
     }
 }
