@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +37,7 @@ class ProcessGroupTest {
                     assertTrue(log.contains("CHECKED " + check), "rank " + rank + " did not check " + check + ":\n"
                             + log);
                 }
-                String refused = line(log, "REFUSED ");
+                String refused = JobLogs.line(log, "REFUSED ");
                 assertTrue(refused.contains("'w float32 (4)' on rank 2 but 'w float32 (3)' on rank 0"), refused);
             }
         }
@@ -49,7 +48,7 @@ class ProcessGroupTest {
     void aKilledRankIsNamedByEveryOtherRank(int victim) throws InterruptedException {
         int world = 3;
         try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
-            awaitIterations(job, world, 3);
+            JobLogs.awaitIterations(job, world, 3, HANG_GUARD);
             job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
             for (String failure : failuresOfTheOthers(job, world, victim)) {
                 System.out.println("killed rank " + victim + ", another rank says: " + failure);
@@ -65,7 +64,7 @@ class ProcessGroupTest {
         int world = 3;
         int frozen = 2;
         try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(3)))) {
-            awaitIterations(job, world, 3);
+            JobLogs.awaitIterations(job, world, 3, HANG_GUARD);
             signal("STOP", job.process(frozen)); // a hung process: no progress, no heartbeat, sockets open
             try {
                 for (String failure : failuresOfTheOthers(job, world, frozen)) {
@@ -95,24 +94,14 @@ class ProcessGroupTest {
 
     /** Waits for every rank but {@code culprit} to fail, and returns their failure messages. */
     private static List<String> failuresOfTheOthers(Launcher job, int world, int culprit) {
-        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
-        List<String> failures = new ArrayList<>();
+        List<String> failures = JobLogs.failuresOfAllBut(job, world, culprit, GroupWorker.FAILURE_EXIT, "FAILURE ",
+                HANG_GUARD);
+        int next = 0;
         for (int rank = 0; rank < world; rank++) {
-            if (rank == culprit) {
-                continue;
+            if (rank != culprit) {
+                String failure = failures.get(next++);
+                assertTrue(failure.contains("on rank " + rank + " of " + world), failure);
             }
-            try {
-                assertTrue(job.process(rank).waitFor(Math.max(0, deadline - System.nanoTime()),
-                        TimeUnit.NANOSECONDS), "rank " + rank + " hangs:\n" + job.output(rank));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-            String log = job.output(rank);
-            assertEquals(GroupWorker.FAILURE_EXIT, job.process(rank).exitValue(), "rank " + rank + ":\n" + log);
-            String failure = line(log, "FAILURE ");
-            assertTrue(failure.contains("on rank " + rank + " of " + world), failure);
-            failures.add(failure);
         }
         return failures;
     }
@@ -125,23 +114,5 @@ class ProcessGroupTest {
     private static void signal(String name, Process process) throws Exception {
         Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor(), "kill -" + name);
-    }
-
-    private static void awaitIterations(Launcher job, int world, int iterations) throws InterruptedException {
-        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
-        for (int rank = 0; rank < world; rank++) {
-            while (!job.output(rank).contains("iteration " + iterations)) {
-                assertTrue(job.process(rank).isAlive(), "rank " + rank + " exited early:\n" + job.output(rank));
-                assertTrue(System.nanoTime() < deadline, "rank " + rank + " made no progress:\n" + job.output(rank));
-                Thread.sleep(50); // poll the log
-            }
-        }
-    }
-
-    private static String line(String log, String prefix) {
-        List<String> found = new ArrayList<>();
-        log.lines().filter(l -> l.startsWith(prefix)).forEach(l -> found.add(l.substring(prefix.length())));
-        assertEquals(1, found.size(), "one line starting with '" + prefix + "' expected in:\n" + log);
-        return found.get(0);
     }
 }

@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.milan.trainer.dist.JobLogs;
 import io.milan.trainer.dist.Launcher;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +55,8 @@ class C10dProcessGroupTest {
                             + log);
                 }
                 // The shim runs on the libtorch DJL loaded, and there is only one in the process.
-                String libtorch = line(log, "LIBTORCH ");
-                assertEquals(libtorch, line(log, "LIBTORCH-MAPPINGS "), log);
+                String libtorch = JobLogs.line(log, "LIBTORCH ");
+                assertEquals(libtorch, JobLogs.line(log, "LIBTORCH-MAPPINGS "), log);
             }
         }
     }
@@ -67,7 +67,7 @@ class C10dProcessGroupTest {
     void aKilledRankMakesEveryOtherRankFailNamingTheOperation(int victim) throws InterruptedException {
         int world = 3;
         try (Launcher job = Launcher.start(spec(world, List.of("loop"), Duration.ofSeconds(20)))) {
-            awaitIterations(job, world, 3);
+            JobLogs.awaitIterations(job, world, 3, HANG_GUARD);
             job.process(victim).destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL: no goodbye
             int[] codes = job.awaitExit(HANG_GUARD);
             for (int rank = 0; rank < world; rank++) {
@@ -76,7 +76,7 @@ class C10dProcessGroupTest {
                 }
                 String log = job.output(rank);
                 assertEquals(C10dWorker.FAILURE_EXIT, codes[rank], "rank " + rank + ":\n" + log);
-                String failure = line(log, "C10D-FAILURE ");
+                String failure = JobLogs.line(log, "C10D-FAILURE ");
                 assertTrue(failure.startsWith("c10d allreduce failed on rank " + rank + " of " + world + " (gloo): "),
                         failure);
                 System.out.println("killed rank " + victim + ", rank " + rank + " says: " + failure);
@@ -90,24 +90,13 @@ class C10dProcessGroupTest {
         int hanging = 2;
         try (Launcher job = Launcher.start(spec(world, List.of("hang", String.valueOf(hanging)),
                 Duration.ofSeconds(3)))) {
-            long deadline = System.nanoTime() + HANG_GUARD.toNanos();
-            List<String> failures = new ArrayList<>();
-            for (int rank = 0; rank < world; rank++) {
-                if (rank == hanging) {
-                    continue;
-                }
-                try {
-                    assertTrue(job.process(rank).waitFor(Math.max(0, deadline - System.nanoTime()),
-                            TimeUnit.NANOSECONDS), "rank " + rank + " hangs:\n" + job.output(rank));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError(e);
-                }
-                String log = job.output(rank);
-                assertEquals(C10dWorker.FAILURE_EXIT, job.process(rank).exitValue(), "rank " + rank + ":\n" + log);
-                String failure = line(log, "C10D-FAILURE ");
+            List<String> failures = JobLogs.failuresOfAllBut(job, world, hanging, C10dWorker.FAILURE_EXIT,
+                    "C10D-FAILURE ", HANG_GUARD);
+            int rank = 0;
+            for (String failure : failures) {
+                rank += rank == hanging ? 1 : 0;
                 assertTrue(failure.startsWith("c10d allreduce failed on rank " + rank + " of " + world), failure);
-                failures.add(failure);
+                rank++;
             }
             // The first to give up names the timeout; the others may see it leave first.
             failures.forEach(f -> System.out.println("hung rank " + hanging + ", another rank says: " + f));
@@ -148,23 +137,5 @@ class C10dProcessGroupTest {
     private Launcher.Spec spec(int world, List<String> args, Duration timeout) {
         return Launcher.Spec.local(C10dWorker.class.getName(), args, world, timeout, dir.resolve("logs"),
                 List.of("-Xmx512m"), Map.of());
-    }
-
-    private static void awaitIterations(Launcher job, int world, int iterations) throws InterruptedException {
-        long deadline = System.nanoTime() + HANG_GUARD.toNanos();
-        for (int rank = 0; rank < world; rank++) {
-            while (!job.output(rank).contains("iteration " + iterations)) {
-                assertTrue(job.process(rank).isAlive(), "rank " + rank + " exited early:\n" + job.output(rank));
-                assertTrue(System.nanoTime() < deadline, "rank " + rank + " made no progress:\n" + job.output(rank));
-                Thread.sleep(50); // poll the log
-            }
-        }
-    }
-
-    private static String line(String log, String prefix) {
-        List<String> found = new ArrayList<>();
-        log.lines().filter(l -> l.startsWith(prefix)).forEach(l -> found.add(l.substring(prefix.length())));
-        assertEquals(1, found.size(), "one line starting with '" + prefix + "' expected in:\n" + log);
-        return found.get(0);
     }
 }
