@@ -38,8 +38,7 @@ class ChildOwnershipIT {
     @BeforeAll
     static void start(KubernetesClient c, TestCluster cluster) {
         client = c;
-        PodSecurity.enforceRestricted(client, cluster.namespace());
-        operator = InProcessOperator.start(client, cluster.namespace());
+        operator = InProcessOperator.startRestricted(client, cluster.namespace());
     }
 
     @AfterAll

@@ -35,8 +35,7 @@ class FinetuneChainIT {
     static void start(KubernetesClient c, TestCluster tc) {
         client = c;
         cluster = tc;
-        PodSecurity.enforceRestricted(client, cluster.namespace());
-        operator = InProcessOperator.start(client, cluster.namespace());
+        operator = InProcessOperator.startRestricted(client, cluster.namespace());
     }
 
     @AfterAll

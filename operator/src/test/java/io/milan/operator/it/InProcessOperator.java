@@ -27,6 +27,12 @@ final class InProcessOperator implements AutoCloseable {
         operator.register(new FinetuneReconciler(lifecycle, metrics), c -> c.settingNamespaces(namespace));
     }
 
+    /** The operator on {@code namespace}, which first gets the restricted Pod Security profile our pods must pass. */
+    static InProcessOperator startRestricted(KubernetesClient client, String namespace) {
+        PodSecurity.enforceRestricted(client, namespace);
+        return start(client, namespace);
+    }
+
     static InProcessOperator start(KubernetesClient client, String namespace) {
         InProcessOperator op = new InProcessOperator(client, namespace);
         op.operator.start();

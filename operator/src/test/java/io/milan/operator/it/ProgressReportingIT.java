@@ -47,8 +47,7 @@ class ProgressReportingIT {
     static void start(KubernetesClient c, TestCluster cluster) {
         client = c;
         namespace = cluster.namespace();
-        PodSecurity.enforceRestricted(client, namespace);
-        operator = InProcessOperator.start(client, namespace);
+        operator = InProcessOperator.startRestricted(client, namespace);
     }
 
     @AfterAll

@@ -35,8 +35,7 @@ class SchedulingIT {
     static void start(KubernetesClient c, TestCluster cluster) {
         client = c;
         namespace = cluster.namespace();
-        PodSecurity.enforceRestricted(client, cluster.namespace());
-        operator = InProcessOperator.start(client, cluster.namespace());
+        operator = InProcessOperator.startRestricted(client, cluster.namespace());
     }
 
     @AfterAll

@@ -29,8 +29,7 @@ class SuspendAndQueueIT {
     @BeforeAll
     static void start(KubernetesClient c, TestCluster cluster) {
         client = c;
-        PodSecurity.enforceRestricted(client, cluster.namespace());
-        operator = InProcessOperator.start(client, cluster.namespace());
+        operator = InProcessOperator.startRestricted(client, cluster.namespace());
     }
 
     @AfterAll
