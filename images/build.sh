@@ -120,7 +120,7 @@ build_operator_app() {
 }
 
 # libmilantorch_cuda.so (ProcessGroupNCCL) against the CUDA libtorch libtorch-cuda.sh just assembled, in a jar
-# that Dockerfile.cuda puts on the trainer's classpath (C10dNative.cudaLibraryPath looks for
+# that Dockerfile.cuda puts on the trainer's classpath (MilanTorchNative.cudaLibraryPath looks for
 # linux-x86-64/libmilantorch_cuda.so there). Both go under target/libtorch, removed again after the build.
 build_milantorch_cuda() {
   local dir=trainer-image/target/libtorch/milantorch-cuda

@@ -8,7 +8,9 @@
             MILAN's prompting decoder (only mask tokens are queries; keys/values = cls + visible + normed mask
             tokens), 2 - 2cos loss on all tokens, backward, AdamW (betas 0.9/0.95) step, zero_grad.
 Prints a table and a BENCH_JSON line that compare.sh reads. Attention uses timm's default (fused
-scaled_dot_product_attention) unless --no-fused_attn (explicit softmax(q k^T) v, as the DJL model computes it).
+scaled_dot_product_attention), as the DJL model does through libmilantorch, unless --no-fused_attn (explicit
+softmax(q k^T) v, what the DJL model ran before issue 20). On both sides the teacher's last block stays explicit,
+since its cls-attention row drives semantic-aware masking.
 --device cuda runs everything on the current CUDA device (bench/gpu-check.sh: beside `milan-trainer bench` on the
 same GPU); each phase then ends with torch.cuda.synchronize(), as the trainer's bench ends each phase by reading
 one element of its result, and the GEMM peak is measured there too.
@@ -227,6 +229,8 @@ def main():
     p.add_argument("--fused_adamw", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: the current CUDA device (CUDA_VISIBLE_DEVICES picks it)")
+    p.add_argument("--tf32", action="store_true",
+                   help="on CUDA, torch.backends.cuda.matmul.allow_tf32 = True (as milan-trainer bench --tf32)")
     p.add_argument("--peak_size", type=int, default=2048)
     p.add_argument("--peak_reps", type=int, default=5)
     p.add_argument("--profile", metavar="DIR", help="torch.profiler trace of the last step, one Chrome trace per"
@@ -242,6 +246,8 @@ def main():
         raise SystemExit(f"torch_bench.py: --device cuda, but torch {torch.__version__} sees no CUDA device")
     device = torch.device(args.device, torch.cuda.current_device()) if args.device == "cuda" \
         else torch.device("cpu")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32  # cudnn.allow_tf32 stays at its default, True
     dim, depth, heads = SIZES[args.model]
     n = args.batch_size
     patches = (args.input_size // args.patch_size) ** 2
@@ -352,6 +358,7 @@ def main():
     print("BENCH_JSON " + json.dumps({
         "impl": "torch", "mode": args.mode, "model": args.model, "batch": n, "input_size": args.input_size,
         "threads": torch.get_num_threads(), "teacher": args.teacher, "device": str(device),
+        "tf32": args.tf32 and device.type == "cuda",
         "img_per_s": n / (total / 1000),
         "step_ms": total, "phase_ms": ms, "gflop_per_step": total_flops / 1e9, "achieved_gflops": achieved,
         "peak_gflops": peak, "mfu": achieved / peak if peak else None}))

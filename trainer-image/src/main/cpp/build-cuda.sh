@@ -5,7 +5,7 @@
 # <libtorch lib dir>: the CUDA libtorch the image runs, with libtorch_cuda.so, libc10_cuda.so, libtorch_cpu.so and
 # libc10.so (images/libtorch-cuda.sh assembles it in trainer-image/target/libtorch/lib). Put the output on the
 # trainer's classpath (e.g. into a jar, or a directory on -cp) as linux-x86-64/libmilantorch_cuda.so: Java finds it
-# there (C10dNative.cudaLibraryPath). Do not put it under PYTORCH_LIBRARY_PATH: DJL System.load()s every library
+# there (MilanTorchNative.cudaLibraryPath). Do not put it under PYTORCH_LIBRARY_PATH: DJL System.load()s every library
 # there at start, before libtorch_cuda.so is in place.
 #
 # Headers: torch's from the cache build.sh fills (run the trainer's Maven build first); CUDA's and NCCL's from the

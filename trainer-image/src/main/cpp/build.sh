@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles milan_c10d.cpp (our shim over libtorch 2.7.1's c10d: TCPStore, ProcessGroupGloo) into
-# <classes dir>/linux-x86-64/libmilantorch.so, where JNA finds it on the classpath (io.milan.trainer.dist.c10d);
+# Compiles milan_c10d.cpp (our shim over libtorch 2.7.1: c10d's TCPStore and ProcessGroupGloo, and a few plain ops
+# DJL lacks, such as scaled_dot_product_attention) into <classes dir>/linux-x86-64/libmilantorch.so, where JNA finds
+# it on the classpath (io.milan.trainer.torch.MilanTorchNative);
 # run by the trainer's Maven build (pom.xml, exec-maven-plugin, compile phase) like src/main/c/build.sh.
 #   src/main/cpp/build.sh <classes dir> <pytorch-native-cpu jar Maven resolved>
 #

@@ -1,7 +1,9 @@
-// libmilantorch: a plain C ABI (for JNA, io.milan.trainer.dist.c10d.C10dNative) over libtorch 2.7.1's c10d:
-// a TCPStore rendezvous, ProcessGroupGloo for CPU tensors (ProcessGroupNCCL for CUDA ones, see
-// milan_c10d_nccl.cpp), asynchronous all-reduce, broadcast, all-gather and barrier on DJL NDArrays, and DDP's
-// gradient Reducer (all-reduce in buckets, overlapped with the backward, from autograd hooks).
+// libmilantorch: a plain C ABI (for JNA, io.milan.trainer.torch.MilanTorchNative) over what DJL 0.36 does not
+// expose of libtorch 2.7.1. Mostly c10d: a TCPStore rendezvous, ProcessGroupGloo for CPU tensors
+// (ProcessGroupNCCL for CUDA ones, see milan_c10d_nccl.cpp), asynchronous all-reduce, broadcast, all-gather and
+// barrier on DJL NDArrays, and DDP's gradient Reducer (all-reduce in buckets, overlapped with the backward, from
+// autograd hooks). Then a few plain ops (milan_torch_*): the pinned upload to a GPU, the current CUDA device,
+// scaled_dot_product_attention and the TF32 switches.
 //
 // Tensors: DJL's PtNDArray.getHandle() is the address of a heap-allocated torch::Tensor (DJL's JNI reads it as
 // reinterpret_cast<torch::Tensor*>(handle)); collectives run in place on that tensor's storage, no copies.
@@ -10,7 +12,7 @@
 //
 // Linked against the libtorch_cpu.so / libc10.so that DJL loads (src/main/cpp/build.sh); the dynamic loader binds
 // them by SONAME to the copies DJL already loaded, so the JVM must initialise DJL's PyTorch engine before loading
-// this library (C10dNative does).
+// this library (MilanTorchNative does).
 #include <ATen/ATen.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
@@ -25,6 +27,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -70,11 +73,17 @@ void fail(const std::string& op, const Group* g, const std::string& what) {
       g->backendName + "): " + what;
 }
 
-// The tensor behind a DJL handle, checked for what Gloo can do in place.
-at::Tensor tensorOf(int64_t handle, const char* what) {
+// The tensor behind a DJL handle (a torch::Tensor*), checked for being one.
+const at::Tensor& tensorAt(int64_t handle, const char* what) {
   TORCH_CHECK(handle != 0, what, ": null tensor handle");
   const at::Tensor& t = *reinterpret_cast<at::Tensor*>(static_cast<uintptr_t>(handle));
   TORCH_CHECK(t.defined(), what, ": undefined tensor");
+  return t;
+}
+
+// The tensor behind a DJL handle, checked for what Gloo can do in place.
+at::Tensor tensorOf(int64_t handle, const char* what) {
+  const at::Tensor& t = tensorAt(handle, what);
   TORCH_CHECK(t.is_contiguous(), what, ": tensor must be contiguous (collectives work in place; got strides ",
       t.strides(), ")");
   TORCH_CHECK(!t.is_sparse(), what, ": sparse tensors are not supported");
@@ -473,6 +482,65 @@ MILAN_EXPORT void milan_c10d_reducer_destroy(void* reducer) {
     delete static_cast<Reducer*>(reducer);
   } catch (...) {  // ~Reducer is noexcept(false)
   }
+}
+
+// --- Plain libtorch ops (not distributed) ------------------------------------------------------------------------
+
+// at::scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0, is_causal=false, scale) as a new
+// DJL handle (DJL deletes it like its own): softmax(q kᵀ · scale) v over the last two axes, q [..., Tq, E],
+// k [..., Tk, E], v [..., Tk, Ev], with the same leading dimensions (no broadcasting, no grouped-query attention),
+// dtype and device. scale <= 0 (or NaN): libtorch's default 1/sqrt(E). libtorch picks the kernel
+// (flash on CPU and on CUDA where it can, memory-efficient or cuDNN on CUDA, else the math path). Called with grad
+// mode on and inputs that require grad, it is recorded by autograd like any ATen op DJL calls, so DJL's
+// GradientCollector backpropagates through it. Returns 0 on failure (see milan_c10d_last_error, which names the op
+// and the shapes).
+MILAN_EXPORT int64_t milan_torch_sdpa(int64_t query, int64_t key, int64_t value, double scale) {
+  std::string shapes;
+  try {
+    const at::Tensor& q = tensorAt(query, "query");
+    const at::Tensor& k = tensorAt(key, "key");
+    const at::Tensor& v = tensorAt(value, "value");
+    auto describeTensor = [](const char* name, const at::Tensor& t) {
+      return std::string(name) + " " + c10::str(t.sizes()) + " " + c10::toString(t.scalar_type()) + " on " +
+          t.device().str();
+    };
+    shapes = describeTensor("query", q) + ", " + describeTensor("key", k) + ", " + describeTensor("value", v);
+    // Checked here: libtorch 2.7.1's CPU flash kernel does not compare the key and value lengths (it reads past
+    // the shorter one).
+    int64_t dims = q.dim();
+    TORCH_CHECK(dims >= 3 && k.dim() == dims && v.dim() == dims,
+        "query, key and value must have the same number of dimensions, at least 3 ([..., length, features])");
+    TORCH_CHECK(k.sizes().slice(0, dims - 2) == q.sizes().slice(0, dims - 2) &&
+            v.sizes().slice(0, dims - 2) == q.sizes().slice(0, dims - 2),
+        "query, key and value must have the same leading (batch, head) dimensions");
+    TORCH_CHECK(k.size(-1) == q.size(-1), "query and key must have the same feature size (the last dimension)");
+    TORCH_CHECK(v.size(-2) == k.size(-2), "key and value must have the same length (the second-to-last dimension)");
+    TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type(),
+        "query, key and value must have the same dtype");
+    TORCH_CHECK(k.device() == q.device() && v.device() == q.device(),
+        "query, key and value must be on the same device");
+    std::optional<double> s = scale > 0 ? std::optional<double>(scale) : std::nullopt;
+    auto* out = new at::Tensor(at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, false, s));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+  } catch (...) {
+    lastError = "scaled_dot_product_attention(" + (shapes.empty() ? std::string("?") : shapes) + ") failed: " +
+        describe(std::current_exception());
+    return 0;
+  }
+}
+
+// TF32 for fp32 work on CUDA (process-wide, libtorch's global context): cublas != 0 lets matmuls use TF32 tensor
+// cores (torch.backends.cuda.matmul.allow_tf32 = True, i.e. torch.set_float32_matmul_precision("high"); PyTorch's
+// default since 1.12 is off), cudnn != 0 lets cuDNN convolutions use them (torch.backends.cudnn.allow_tf32;
+// PyTorch's default is on). Neither setting changes CPU kernels. Never fails.
+MILAN_EXPORT void milan_torch_set_tf32(int cublas, int cudnn) {
+  at::globalContext().setAllowTF32CuBLAS(cublas != 0);
+  at::globalContext().setAllowTF32CuDNN(cudnn != 0);
+}
+
+// The TF32 switches now: bit 0 matmuls (cuBLAS), bit 1 cuDNN.
+MILAN_EXPORT int milan_torch_tf32() {
+  return (at::globalContext().allowTF32CuBLAS() ? 1 : 0) | (at::globalContext().allowTF32CuDNN() ? 2 : 0);
 }
 
 }  // extern "C"

@@ -9,6 +9,7 @@ import io.milan.trainer.bench.GemmPeak;
 import io.milan.trainer.bench.StepBench;
 import io.milan.trainer.bench.StepResult;
 import io.milan.trainer.model.ViTConfig;
+import io.milan.trainer.torch.TorchOps;
 import io.milan.trainer.train.PretrainRun;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -68,6 +69,10 @@ public final class BenchCommand implements Callable<Integer> {
             + " VisionTransformer.forward_features, no masking, no teacher, no decoder) instead.")
     boolean encoderOnly;
 
+    @Option(names = "--tf32", description = "On a GPU, fp32 matmuls may use TF32 (as the trainer's --tf32); no"
+            + " effect on the CPU.")
+    boolean tf32;
+
     @Option(names = "--peak_size", description = "n of the n x n x n matmul that measures the GEMM peak; 0 = skip"
             + " (default: ${DEFAULT-VALUE}).")
     int peakSize = 2048;
@@ -99,6 +104,7 @@ public final class BenchCommand implements Callable<Integer> {
         int threadCount = setThreads();
 
         try (NDManager root = NDManager.newBaseManager()) {
+            TorchOps.configureTf32(root.getDevice(), tf32);
             StepResult result = StepBench.run(settings, root, profile);
             double peak = peakSize == 0 ? Double.NaN : GemmPeak.measure(root, peakSize, peakReps);
             String what = encoderOnly
@@ -118,6 +124,7 @@ public final class BenchCommand implements Callable<Integer> {
             context.put("input_size", inputSize);
             context.put("threads", threadCount);
             context.put("teacher", teacher);
+            context.put("tf32", tf32 && root.getDevice().isGpu());
             BenchReport.print(System.out, title, result,
                     peak, peakSize + "^3 fp32 matmul, best of " + peakReps, context);
         }

@@ -69,6 +69,12 @@ public class CommonOptions {
         return !noPinMem;
     }
 
+    @Option(names = "--tf32", description = "On a GPU, let fp32 matmuls use TF32 tensor cores (Ampere and newer), as"
+            + " torch.backends.cuda.matmul.allow_tf32 = True does; off by default, PyTorch's default since 1.12."
+            + " cuDNN convolutions may use TF32 either way (torch.backends.cudnn.allow_tf32, default True). No"
+            + " effect on the CPU.")
+    public boolean tf32;
+
     @Option(names = "--dist_timeout", description = "Seconds a rank waits for a peer before failing"
             + " (default: MILAN_DIST_TIMEOUT, else 300).")
     public Integer distTimeoutSeconds;

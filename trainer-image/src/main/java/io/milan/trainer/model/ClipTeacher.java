@@ -1,5 +1,6 @@
 package io.milan.trainer.model;
 
+import static io.milan.trainer.model.Layers.attention;
 import static io.milan.trainer.model.Layers.attentionWeights;
 import static io.milan.trainer.model.Layers.concatTokens;
 import static io.milan.trainer.model.Layers.layerNorm;
@@ -27,7 +28,8 @@ import java.util.Map;
  * <p>conv patch embedding without bias → prepend class_embedding → + learned position_embedding → pre_layrnorm →
  * blocks (pre-LN, separate q/k/v projections with bias, QuickGELU MLP, LayerNorm eps 1e-5) → post_layernorm on
  * EVERY token (stock CLIP normalises only cls) → visual_projection (no bias) → targets [N, 1+L, 512]. The last
- * block's head-averaged attention row of the cls query is returned for semantic-aware masking. This is the
+ * block's head-averaged attention row of the cls query is returned for semantic-aware masking (that block's
+ * attention runs on the explicit path; the others use libtorch's fused scaled_dot_product_attention). This is the
  * reference's intended teacher (build_clip_model(..., finetune=False)), not its released bug (see docs/model.md).
  */
 public final class ClipTeacher implements Teacher {
@@ -113,12 +115,16 @@ public final class ClipTeacher implements Teacher {
         NDArray q = splitHeads(linear(h, p, layer + ".self_attn.q_proj"), config.heads);
         NDArray k = splitHeads(linear(h, p, layer + ".self_attn.k_proj"), config.heads);
         NDArray v = splitHeads(linear(h, p, layer + ".self_attn.v_proj"), config.heads);
-        NDArray weights = attentionWeights(q, k);
-        if (i == config.layers - 1) {
+        NDArray attended;
+        if (i == config.layers - 1) { // the explicit path: semantic masking wants the weights' cls row
+            NDArray weights = attentionWeights(q, k);
             clsAttention[0] = weights.get(":, :, 0, :").mean(new int[] {1});
             clsAttention[0].attach(owner); // outlives the layer's scope
+            attended = weights.matMul(v);
+        } else {
+            attended = attention(q, k, v);
         }
-        x = x.add(linear(mergeHeads(weights.matMul(v)), p, layer + ".self_attn.out_proj"));
+        x = x.add(linear(mergeHeads(attended), p, layer + ".self_attn.out_proj"));
         h = layerNorm(x, p, layer + ".layer_norm2", EPS);
         return x.add(linear(quickGelu(linear(h, p, layer + ".mlp.fc1")), p, layer + ".mlp.fc2"));
     }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import io.milan.trainer.torch.TorchOps;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.Supplier;
@@ -106,10 +107,23 @@ public final class Layers {
     }
 
     /**
-     * softmax((q · hd^-0.5)·kᵀ) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] → [N,H,Tq,Tk]. The scale goes on q
-     * (Tk/hd times fewer elements to scale forward and backward than the scores, and fewer kept alive), as in
-     * timm's current Attention and HF CLIP; timm 0.3.2 scales the scores instead, which is bit-identical for
-     * power-of-two scales (hd 64: ViT-S/B/L, CLIP B/16) and within float rounding otherwise.
+     * Attention softmax(q·kᵀ·hd^-0.5)·v: q [N,H,Tq,hd], k and v [N,H,Tk,hd] → [N,H,Tq,hd], through libtorch's
+     * {@code scaled_dot_product_attention} (as timm's Attention with fused_attn, the default): one fused kernel
+     * (flash attention on the CPU and, where it applies, on CUDA) that never keeps the [N,H,Tq,Tk] weights.
+     * Equal to {@code attentionWeights(q, k).matMul(v)} within float32 rounding, forward and backward
+     * (FusedAttentionTest states the tolerance).
+     */
+    static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        return TorchOps.scaledDotProductAttention(q, k, v);
+    }
+
+    /**
+     * The explicit path, for where the weights themselves are needed (the teachers' last block, whose cls row
+     * drives semantic-aware masking): softmax((q · hd^-0.5)·kᵀ) over the keys: q [N,H,Tq,hd], k [N,H,Tk,hd] →
+     * [N,H,Tq,Tk]. The scale goes on q (Tk/hd times fewer elements to scale forward and backward than the scores,
+     * and fewer kept alive), as in timm's current Attention and HF CLIP; timm 0.3.2 scales the scores instead,
+     * which is bit-identical for power-of-two scales (hd 64: ViT-S/B/L, CLIP B/16) and within float rounding
+     * otherwise.
      */
     static NDArray attentionWeights(NDArray q, NDArray k) {
         float scale = (float) Math.pow(q.getShape().get(3), -0.5);

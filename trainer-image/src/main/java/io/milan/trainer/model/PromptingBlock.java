@@ -1,6 +1,6 @@
 package io.milan.trainer.model;
 
-import static io.milan.trainer.model.Layers.attentionWeights;
+import static io.milan.trainer.model.Layers.attention;
 import static io.milan.trainer.model.Layers.layerNorm;
 import static io.milan.trainer.model.Layers.linear;
 import static io.milan.trainer.model.Layers.mergeHeads;
@@ -45,8 +45,9 @@ final class PromptingBlock {
         NDArray h = layerNorm(x, p, prefix + ".norm1", TransformerBlock.EPS);
         NDArray q = splitHeads(linear(h, p, prefix + ".attn.q"), heads);
         NDList kv = linear(prompts.assemble(h), p, prefix + ".attn.kv").split(2, 2);
-        NDArray weights = attentionWeights(q, splitHeads(kv.get(0), heads));
-        NDArray attended = mergeHeads(weights.matMul(splitHeads(kv.get(1), heads)));
+        // Cross-attention of the mask tokens (queries) over the whole sequence (keys/values): no mask is needed,
+        // the prompts are simply not among the queries.
+        NDArray attended = mergeHeads(attention(q, splitHeads(kv.get(0), heads), splitHeads(kv.get(1), heads)));
         x = x.add(linear(attended, p, prefix + ".attn.proj"));
         return x.add(mlp(layerNorm(x, p, prefix + ".norm2", TransformerBlock.EPS), p, prefix + ".mlp"));
     }

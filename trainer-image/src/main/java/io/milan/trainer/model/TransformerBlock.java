@@ -1,5 +1,6 @@
 package io.milan.trainer.model;
 
+import static io.milan.trainer.model.Layers.attention;
 import static io.milan.trainer.model.Layers.attentionWeights;
 import static io.milan.trainer.model.Layers.dropPath;
 import static io.milan.trainer.model.Layers.layerNorm;
@@ -15,7 +16,8 @@ import java.util.Random;
 
 /**
  * timm 0.3.2's ViT Block, as used by the encoder and by MAE's decoder: pre-norm (LayerNorm eps 1e-6),
- * fused qkv with bias, scale hd^-0.5, exact GELU MLP, optional drop path.
+ * fused qkv with bias, scale hd^-0.5, exact GELU MLP, optional drop path. Attention is libtorch's fused
+ * scaled_dot_product_attention ({@link Layers#attention}), except in {@link #forwardWithClsAttention}.
  * Parameters: {prefix}.norm1, .attn.qkv, .attn.proj, .norm2, .mlp.fc1, .mlp.fc2.
  */
 final class TransformerBlock {
@@ -55,7 +57,10 @@ final class TransformerBlock {
         return forward(x, random, false).tokens();
     }
 
-    /** As {@link #forward(NDArray, Random)}, also returning the head-averaged attention of the cls query [N, T]. */
+    /**
+     * As {@link #forward(NDArray, Random)}, also returning the head-averaged attention of the cls query [N, T]; the
+     * attention then runs on the explicit path (matmul, softmax, matmul), whose weights are kept.
+     */
     Output forwardWithClsAttention(NDArray x) {
         return forward(x, null, true);
     }
@@ -63,11 +68,20 @@ final class TransformerBlock {
     private Output forward(NDArray x, Random random, boolean keepClsAttention) {
         NDArray h = layerNorm(x, p, prefix + ".norm1", EPS);
         NDList qkv = linear(h, p, prefix + ".attn.qkv").split(3, 2);
-        NDArray weights = attentionWeights(splitHeads(qkv.get(0), heads), splitHeads(qkv.get(1), heads));
-        NDArray attended = mergeHeads(weights.matMul(splitHeads(qkv.get(2), heads)));
-        x = x.add(dropPath(linear(attended, p, prefix + ".attn.proj"), dropPath, random));
+        NDArray q = splitHeads(qkv.get(0), heads);
+        NDArray k = splitHeads(qkv.get(1), heads);
+        NDArray v = splitHeads(qkv.get(2), heads);
+        NDArray clsAttention = null;
+        NDArray attended;
+        if (keepClsAttention) { // the explicit path: the weights' cls row is wanted
+            NDArray weights = attentionWeights(q, k);
+            clsAttention = weights.get(":, :, 0, :").mean(new int[] {1});
+            attended = weights.matMul(v);
+        } else {
+            attended = attention(q, k, v);
+        }
+        x = x.add(dropPath(linear(mergeHeads(attended), p, prefix + ".attn.proj"), dropPath, random));
         x = x.add(dropPath(mlp(layerNorm(x, p, prefix + ".norm2", EPS), p, prefix + ".mlp"), dropPath, random));
-        NDArray clsAttention = keepClsAttention ? weights.get(":, :, 0, :").mean(new int[] {1}) : null;
         return new Output(x, clsAttention);
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import com.sun.jna.Pointer;
 import io.milan.trainer.dist.DistConfig;
+import io.milan.trainer.torch.MilanTorchNative;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -36,13 +37,13 @@ public final class C10dProcessGroup implements AutoCloseable {
 
     /** Why the shim cannot be used here, or null when it can. */
     public static String unavailableReason() {
-        return C10dNative.UNAVAILABLE;
+        return MilanTorchNative.UNAVAILABLE;
     }
 
     /** The libtorch_cpu.so the shim is bound to (it must be the one DJL loaded). */
     public static String libtorchPath() {
-        C10dNative.requireLoaded();
-        return C10dNative.milan_c10d_libtorch_path();
+        MilanTorchNative.requireLoaded();
+        return MilanTorchNative.milan_c10d_libtorch_path();
     }
 
     /**
@@ -84,12 +85,12 @@ public final class C10dProcessGroup implements AutoCloseable {
     /** As above, on the given backend. */
     public static C10dProcessGroup join(String masterAddr, int masterPort, int rank, int worldSize, Duration timeout,
             String localAddress, Backend backend) {
-        C10dNative.requireLoaded();
-        String library = backend == Backend.NCCL ? C10dNative.cudaLibraryPath() : null;
-        Pointer handle = C10dNative.milan_c10d_init(masterAddr, masterPort, rank, worldSize, timeout.toMillis(),
+        MilanTorchNative.requireLoaded();
+        String library = backend == Backend.NCCL ? MilanTorchNative.cudaLibraryPath() : null;
+        Pointer handle = MilanTorchNative.milan_c10d_init(masterAddr, masterPort, rank, worldSize, timeout.toMillis(),
                 localAddress, backend.name().toLowerCase(java.util.Locale.ROOT), library);
         if (handle == null) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
         return new C10dProcessGroup(handle, rank, worldSize, timeout);
     }
@@ -108,7 +109,7 @@ public final class C10dProcessGroup implements AutoCloseable {
 
     /** Starts combining {@code array} across the ranks, in place. */
     public C10dWork allReduceAsync(NDArray array, ReduceOp op) {
-        return started(C10dNative.milan_c10d_allreduce(live(), handleOf(array), op.ordinal()));
+        return started(MilanTorchNative.milan_c10d_allreduce(live(), handleOf(array), op.ordinal()));
     }
 
     public void allReduce(NDArray array, ReduceOp op) {
@@ -119,7 +120,7 @@ public final class C10dProcessGroup implements AutoCloseable {
 
     /** Starts copying {@code root}'s {@code array} into every other rank's {@code array} (same shape and type). */
     public C10dWork broadcastAsync(NDArray array, int root) {
-        return started(C10dNative.milan_c10d_broadcast(live(), handleOf(array), root));
+        return started(MilanTorchNative.milan_c10d_broadcast(live(), handleOf(array), root));
     }
 
     public void broadcast(NDArray array, int root) {
@@ -133,7 +134,7 @@ public final class C10dProcessGroup implements AutoCloseable {
      * ({@code output.get(r)} receives rank r's input).
      */
     public C10dWork allGatherAsync(NDArray output, NDArray input) {
-        return started(C10dNative.milan_c10d_allgather(live(), handleOf(output), handleOf(input)));
+        return started(MilanTorchNative.milan_c10d_allgather(live(), handleOf(output), handleOf(input)));
     }
 
     /** Every rank's {@code input}, stacked: a new array of shape [worldSize, input's shape], in input's manager. */
@@ -151,7 +152,7 @@ public final class C10dProcessGroup implements AutoCloseable {
 
     /** Starts a barrier: it completes once every rank has reached it (and this rank's earlier work is done). */
     public C10dWork barrierAsync() {
-        return started(C10dNative.milan_c10d_barrier(live()));
+        return started(MilanTorchNative.milan_c10d_barrier(live()));
     }
 
     public void barrier() {
@@ -164,7 +165,7 @@ public final class C10dProcessGroup implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (handle != null) {
-            C10dNative.milan_c10d_destroy(handle);
+            MilanTorchNative.milan_c10d_destroy(handle);
             handle = null;
         }
     }
@@ -179,7 +180,7 @@ public final class C10dProcessGroup implements AutoCloseable {
 
     private static C10dWork started(Pointer work) {
         if (work == null) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
         return new C10dWork(work);
     }

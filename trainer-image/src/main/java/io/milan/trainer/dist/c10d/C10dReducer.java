@@ -2,6 +2,7 @@ package io.milan.trainer.dist.c10d;
 
 import ai.djl.ndarray.NDArray;
 import com.sun.jna.Pointer;
+import io.milan.trainer.torch.MilanTorchNative;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -68,10 +69,10 @@ public final class C10dReducer implements AutoCloseable {
             }
             layout.add(List.copyOf(bucketNames));
         }
-        Pointer handle = C10dNative.milan_c10d_reducer_create(group.live(), tensors, String.join("\n", names),
+        Pointer handle = MilanTorchNative.milan_c10d_reducer_create(group.live(), tensors, String.join("\n", names),
                 tensors.length, sizes, sizes.length, order, bucketBytes);
         if (handle == null) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
         return new C10dReducer(handle, Collections.unmodifiableList(layout));
     }
@@ -86,15 +87,15 @@ public final class C10dReducer implements AutoCloseable {
         if (handle == null) {
             throw new IllegalStateException("this gradient reducer was closed");
         }
-        if (C10dNative.milan_c10d_reducer_prepare(handle) != 0) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+        if (MilanTorchNative.milan_c10d_reducer_prepare(handle) != 0) {
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
     }
 
     @Override
     public synchronized void close() {
         if (handle != null) {
-            C10dNative.milan_c10d_reducer_destroy(handle);
+            MilanTorchNative.milan_c10d_reducer_destroy(handle);
             handle = null;
         }
     }

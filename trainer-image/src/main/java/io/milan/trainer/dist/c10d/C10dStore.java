@@ -1,6 +1,7 @@
 package io.milan.trainer.dist.c10d;
 
 import com.sun.jna.Pointer;
+import io.milan.trainer.torch.MilanTorchNative;
 import java.time.Duration;
 
 /**
@@ -16,10 +17,10 @@ public final class C10dStore implements AutoCloseable {
     }
 
     public static C10dStore connect(String masterAddr, int masterPort, Duration timeout) {
-        C10dNative.requireLoaded();
-        Pointer handle = C10dNative.milan_c10d_store_connect(masterAddr, masterPort, timeout.toMillis());
+        MilanTorchNative.requireLoaded();
+        Pointer handle = MilanTorchNative.milan_c10d_store_connect(masterAddr, masterPort, timeout.toMillis());
         if (handle == null) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
         return new C10dStore(handle);
     }
@@ -29,9 +30,9 @@ public final class C10dStore implements AutoCloseable {
         if (handle == null) {
             throw new IllegalStateException("this store client was closed");
         }
-        long value = C10dNative.milan_c10d_store_add(handle, key, delta);
+        long value = MilanTorchNative.milan_c10d_store_add(handle, key, delta);
         if (value < 0) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
         return value;
     }
@@ -39,7 +40,7 @@ public final class C10dStore implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (handle != null) {
-            C10dNative.milan_c10d_store_free(handle);
+            MilanTorchNative.milan_c10d_store_free(handle);
             handle = null;
         }
     }

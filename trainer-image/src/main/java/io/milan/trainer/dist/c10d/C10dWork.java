@@ -1,6 +1,7 @@
 package io.milan.trainer.dist.c10d;
 
 import com.sun.jna.Pointer;
+import io.milan.trainer.torch.MilanTorchNative;
 import java.time.Duration;
 
 /**
@@ -23,20 +24,20 @@ public final class C10dWork implements AutoCloseable {
 
     /** Waits up to {@code timeout} (zero: the group's timeout); throws if the collective failed or timed out. */
     public synchronized void await(Duration timeout) {
-        if (C10dNative.milan_c10d_wait(live(), timeout.toMillis()) != 0) {
-            throw new C10dException(C10dNative.milan_c10d_last_error());
+        if (MilanTorchNative.milan_c10d_wait(live(), timeout.toMillis()) != 0) {
+            throw new C10dException(MilanTorchNative.milan_c10d_last_error());
         }
     }
 
     /** True once the collective finished, successfully or not; never blocks. */
     public synchronized boolean isCompleted() {
-        return C10dNative.milan_c10d_is_completed(live()) != 0;
+        return MilanTorchNative.milan_c10d_is_completed(live()) != 0;
     }
 
     @Override
     public synchronized void close() {
         if (handle != null) {
-            C10dNative.milan_c10d_work_free(handle);
+            MilanTorchNative.milan_c10d_work_free(handle);
             handle = null;
         }
     }

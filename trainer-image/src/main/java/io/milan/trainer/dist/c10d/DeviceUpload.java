@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import io.milan.trainer.torch.MilanTorchNative;
 
 /**
  * Host → GPU copies of a batch the way PyTorch's loaders make them, which DJL cannot: with {@code pin}, staged in
@@ -20,9 +21,9 @@ public final class DeviceUpload {
      * and NCCL communicators of this process then live on its own GPU instead of GPU 0.
      */
     public static void makeCurrent(Device device) {
-        C10dNative.requireLoaded();
-        if (C10dNative.milan_torch_set_cuda_device(device.getDeviceId()) != 0) {
-            throw new IllegalStateException(C10dNative.milan_c10d_last_error());
+        MilanTorchNative.requireLoaded();
+        if (MilanTorchNative.milan_torch_set_cuda_device(device.getDeviceId()) != 0) {
+            throw new IllegalStateException(MilanTorchNative.milan_c10d_last_error());
         }
     }
 
@@ -34,11 +35,11 @@ public final class DeviceUpload {
         if (!device.isGpu()) {
             throw new IllegalArgumentException("upload: " + device + " is not a GPU");
         }
-        C10dNative.requireLoaded();
-        long handle = C10dNative.milan_torch_to_cuda(C10dProcessGroup.handleOf(host), device.getDeviceId(),
+        MilanTorchNative.requireLoaded();
+        long handle = MilanTorchNative.milan_torch_to_cuda(C10dProcessGroup.handleOf(host), device.getDeviceId(),
                 pin ? 1 : 0);
         if (handle == 0) {
-            throw new IllegalStateException(C10dNative.milan_c10d_last_error());
+            throw new IllegalStateException(MilanTorchNative.milan_c10d_last_error());
         }
         return new PtNDArray((PtNDManager) manager, handle);
     }
