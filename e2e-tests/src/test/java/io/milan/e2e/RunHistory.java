@@ -32,7 +32,12 @@ final class RunHistory {
 
     /** Polls (status and Jobs, recorded) until {@code condition} holds; returns that status. */
     RunStatus until(String what, Duration timeout, Predicate<RunStatus> condition) {
-        return Await.until(run + ": " + what, timeout, this::observe, s -> s != null && condition.test(s));
+        try {
+            return Await.until(run + ": " + what, timeout, this::observe, s -> s != null && condition.test(s));
+        } catch (AssertionError e) {
+            // The status object alone prints as a hash: say what was seen on the way.
+            throw new AssertionError(e.getMessage() + "\nhistory:\n" + summary(), e);
+        }
     }
 
     /** Polls until the run Succeeded or Failed. */

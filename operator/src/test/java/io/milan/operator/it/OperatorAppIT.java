@@ -1,6 +1,7 @@
 package io.milan.operator.it;
 
 import static io.milan.operator.it.Cluster.awaitPhase;
+import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -14,6 +15,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
+import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
@@ -110,6 +112,12 @@ class OperatorAppIT {
                 m -> m.contains("milan_runs{kind=\"MilanPretrain\",phase=\"Running\"} 1.0"));
         assertTrue(metrics.contains("milan_reconcile_seconds_count{kind=\"MilanPretrain\"}"), "reconcile timer");
         assertTrue(metrics.contains("milan_reconcile_seconds_bucket"), "reconcile histogram");
+        // A gang restart creates the attempt's children again: the per-run Service, ServiceAccount, Role and
+        // RoleBinding already exist (409), and the operator reads them to check that they are this run's.
+        Cluster.endPod(client, Cluster.awaitRunningPods(client, "packaged-a1", 1).get(0), "Failed", 1);
+        RunStatus second = awaitStatus(client, MilanPretrain.class, "packaged", "attempt 2 running (log: " + log
+                + ")", s -> s.attempt != null && s.attempt == 2 && s.phase == RunPhase.Running);
+        assertEquals("packaged-a2", second.podGroup);
         assertTrue(process.isAlive(), "still running");
         String output = Files.readString(log);
         assertFalse(output.contains("is forbidden"), "the operator needed a permission rbac.yaml lacks; see " + log);
