@@ -3,6 +3,7 @@ package io.milan.operator.reconcile;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -35,7 +36,16 @@ final class PodGroupCreates<R extends HasMetadata> {
     record Failed(RuntimeException cause) implements State {
     }
 
+    /** The API server refused the last send; the next waits until {@code until}. */
+    record HeldOff(Instant until) implements State {
+    }
+
+    /** A refused attempt's earliest next send. */
+    private record Hold(String uid, int attempt, Instant until) {
+    }
+
     private final Map<ResourceID, Send> sends = new ConcurrentHashMap<>();
+    private final Map<ResourceID, Hold> holds = new ConcurrentHashMap<>();
     private final SimpleInboundEventSource<R> wakeups = new SimpleInboundEventSource<>("pod-group-creates");
 
     /** The event source that triggers a reconcile of a run whose creates failed. */
@@ -43,11 +53,20 @@ final class PodGroupCreates<R extends HasMetadata> {
         return wakeups;
     }
 
-    /** The state of an attempt's creates; a failure is handed out once (the next state is NotSent). */
-    State state(R run, int attempt) {
+    /**
+     * The state of an attempt's creates at {@code now}; a failure is handed out once (the next state is NotSent,
+     * or HeldOff until the time given to {@link #holdOff}).
+     */
+    State state(R run, int attempt, Instant now) {
         ResourceID id = ResourceID.fromResource(run);
         Send s = sends.get(id);
         if (s == null || s.attempt != attempt || !s.uid.equals(run.getMetadata().getUid())) {
+            Hold h = holds.get(id);
+            if (h != null && h.attempt == attempt && h.uid.equals(run.getMetadata().getUid())
+                    && now.isBefore(h.until)) {
+                return new HeldOff(h.until);
+            }
+            holds.remove(id);
             return new NotSent();
         }
         if (!s.done.isDone()) {
@@ -63,6 +82,14 @@ final class PodGroupCreates<R extends HasMetadata> {
         } catch (CompletionException e) {
             return new Failed(e.getCause() instanceof RuntimeException r ? r : e);
         }
+    }
+
+    /**
+     * No send for this attempt before {@code until}: other events (a pod, the run's own status) bring the run back
+     * sooner than its requeue, and each would otherwise send the refused creates again.
+     */
+    void holdOff(R run, int attempt, Instant until) {
+        holds.put(ResourceID.fromResource(run), new Hold(run.getMetadata().getUid(), attempt, until));
     }
 
     /**

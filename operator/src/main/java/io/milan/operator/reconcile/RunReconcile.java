@@ -1,5 +1,6 @@
 package io.milan.operator.reconcile;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -274,9 +275,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             adopt(in, made);
             return;
         }
-        PodGroupCreates.State sent = creates.state(run, next);
+        PodGroupCreates.State sent = creates.state(run, next, now);
         if (sent instanceof PodGroupCreates.Failed failed) {
-            refused(failed.cause());
+            refused(failed.cause(), next);
+        } else if (sent instanceof PodGroupCreates.HeldOff held) {
+            requeueIn(Duration.between(now, held.until()));
         } else if (sent instanceof PodGroupCreates.InFlight) {
             creating = true;
         } else {
@@ -299,7 +302,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 return;
             }
         } catch (KubernetesClientException e) {
-            refused(e);
+            refused(e, in.attempt());
             return;
         }
         creates.track(run, in.attempt(), children.sendAllIfAbsent(List.of(List.of(HeadlessService.render(in)),
@@ -311,9 +314,10 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     /**
      * A create of the pod group failed: a refused object fails the run; a name held by an object this run does not
      * own keeps it Pending and says so (a deleted run's children go once the garbage collector gets to them);
-     * anything else is retried.
+     * a 403 (a quota, an admission policy, missing RBAC, a terminating namespace) is shown in the status and sent
+     * again with growing delays; anything else is retried.
      */
-    private void refused(RuntimeException e) {
+    private void refused(RuntimeException e, int attempt) {
         if (AsyncCreate.isForeignOwner(e)) {
             String before = status.message;
             String message = apiMessage((KubernetesClientException) e)
@@ -325,6 +329,10 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             requeueIn(CONFLICT_WAIT);
             return;
         }
+        if (e instanceof KubernetesClientException k && k.getCode() == HttpURLConnection.HTTP_FORBIDDEN) {
+            forbidden(k, attempt);
+            return;
+        }
         if (e instanceof KubernetesClientException k
                 && (k.getCode() == 422 || k.getCode() == HttpURLConnection.HTTP_BAD_REQUEST)) {
             fail("InvalidSpec", "the API server refused the pod group: " + apiMessage(k));
@@ -333,8 +341,30 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         throw e; // the operator SDK retries the reconcile with backoff, which sends the creates again
     }
 
+    /**
+     * The API server refused a create of the attempt with 403. Whatever refuses may change (a quota freed, a policy
+     * fixed), so the creates are sent again, with delays that grow as long as the refusal lasts; meanwhile the
+     * PodGroupRefused condition, the message and one Warning Event per new refusal text say why nothing runs.
+     */
+    private void forbidden(KubernetesClientException e, int attempt) {
+        Condition before = RunConditions.find(status.conditions, RunConditions.POD_GROUP_REFUSED);
+        Instant first = before != null ? Timestamps.parse(before.getLastTransitionTime()) : now;
+        Duration delay = Backoff.refusedCreate(first, now);
+        String refusal = "the API server refused the pod group of attempt " + attempt + ": " + apiMessage(e);
+        status.conditions = RunConditions.podGroupRefused(status.conditions, refusal,
+                run.getMetadata().getGeneration(), now);
+        status.message = refusal + "; sending it again in " + delay.toSeconds() + " s";
+        if (before == null || !refusal.equals(before.getMessage())) {
+            event(RunEvents.WARNING, "PodGroupRefused", refusal);
+        }
+        creates.holdOff(run, attempt, now.plus(delay));
+        requeueIn(delay);
+    }
+
     /** The attempt's Job exists (created by this operator, or an earlier instance): it is the current attempt. */
     private void adopt(RenderInput in, Job job) {
+        status.conditions = RunConditions.podGroupRefused(status.conditions, null, run.getMetadata().getGeneration(),
+                now);
         String name = job.getMetadata().getName();
         status.attempt = in.attempt();
         status.podGroup = name;

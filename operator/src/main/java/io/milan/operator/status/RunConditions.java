@@ -20,6 +20,8 @@ public final class RunConditions {
     public static final String READY = "Ready";
     /** Present, False, while an edit made the spec invalid for the next attempt; never fails a running one. */
     public static final String SPEC_VALID = "SpecValid";
+    /** Present, True, while the API server refuses the pod group's creates (403); gone once the Job exists. */
+    public static final String POD_GROUP_REFUSED = "PodGroupRefused";
     public static final List<String> TYPES =
             List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed");
 
@@ -31,7 +33,7 @@ public final class RunConditions {
         Map<String, Condition> before = previous == null ? Map.of()
                 : previous.stream().collect(Collectors.toMap(Condition::getType, Function.identity(), (a, b) -> b));
         List<Condition> out = new ArrayList<>();
-        // Conditions that do not derive from the phase (SpecValid) are kept as they are.
+        // Conditions that do not derive from the phase (SpecValid, PodGroupRefused) are kept as they are.
         before.values().stream().filter(c -> !TYPES.contains(c.getType())).forEach(out::add);
         for (String type : TYPES) {
             boolean on = isTrue(type, phase);
@@ -58,23 +60,40 @@ public final class RunConditions {
      */
     public static List<Condition> specEdit(List<Condition> previous, List<String> errors, long generation,
             Instant now) {
+        String message = String.join("; ", errors) + "; the edit is ignored by the running attempt, which keeps"
+                + " the spec it started with; the next attempt (a gang restart, or a resume after spec.suspend)"
+                + " fails with InvalidSpec unless the spec is fixed";
+        return setOrClear(previous, SPEC_VALID, !errors.isEmpty(), "False", "InvalidEdit", message, generation, now);
+    }
+
+    /**
+     * Sets or clears the {@value #POD_GROUP_REFUSED} condition: present (status True, reason {@code Forbidden})
+     * while the API server refuses to create the pod group (a quota, an admission policy, missing RBAC, a
+     * terminating namespace); its {@code lastTransitionTime} is the first refusal, which paces the retries.
+     */
+    public static List<Condition> podGroupRefused(List<Condition> previous, String message, long generation,
+            Instant now) {
+        return setOrClear(previous, POD_GROUP_REFUSED, message != null, "True", "Forbidden", message, generation,
+                now);
+    }
+
+    /** A condition outside the phase's set: present while {@code present}, its transition time kept while it is. */
+    private static List<Condition> setOrClear(List<Condition> previous, String type, boolean present, String status,
+            String reason, String message, long generation, Instant now) {
         List<Condition> out = new ArrayList<>();
         Condition old = null;
         for (Condition c : previous == null ? List.<Condition>of() : previous) {
-            if (SPEC_VALID.equals(c.getType())) {
+            if (type.equals(c.getType())) {
                 old = c;
             } else {
                 out.add(c);
             }
         }
-        if (!errors.isEmpty()) {
-            String message = String.join("; ", errors) + "; the edit is ignored by the running attempt, which keeps"
-                    + " the spec it started with; the next attempt (a gang restart, or a resume after spec.suspend)"
-                    + " fails with InvalidSpec unless the spec is fixed";
+        if (present) {
             out.add(new ConditionBuilder()
-                    .withType(SPEC_VALID)
-                    .withStatus("False")
-                    .withReason("InvalidEdit")
+                    .withType(type)
+                    .withStatus(status)
+                    .withReason(reason)
                     .withMessage(message)
                     .withObservedGeneration(generation)
                     .withLastTransitionTime(old != null && old.getLastTransitionTime() != null

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.milan.api.RestartPolicy;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class BackoffTest {
@@ -24,5 +25,16 @@ class BackoffTest {
         RestartPolicy p = new RestartPolicy();
         p.backoffSeconds = 0;
         assertEquals(Duration.ZERO, Backoff.delay(p, 3));
+    }
+
+    @Test
+    void aRefusedCreateWaitsAsLongAsTheRefusalHasLastedBetweenFiveSecondsAndFiveMinutes() {
+        Instant first = Instant.parse("2026-12-06T12:00:00Z");
+        assertEquals(Duration.ofSeconds(5), Backoff.refusedCreate(first, first));
+        assertEquals(Duration.ofSeconds(5), Backoff.refusedCreate(first, first.plusSeconds(5)));
+        assertEquals(Duration.ofSeconds(10), Backoff.refusedCreate(first, first.plusSeconds(10)));
+        assertEquals(Duration.ofSeconds(20), Backoff.refusedCreate(first, first.plusSeconds(20)));
+        assertEquals(Duration.ofMinutes(5), Backoff.refusedCreate(first, first.plus(Duration.ofHours(3))));
+        assertEquals(Duration.ofSeconds(5), Backoff.refusedCreate(first, first.minusSeconds(30)), "clock skew");
     }
 }
