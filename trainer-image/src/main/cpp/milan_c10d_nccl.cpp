@@ -1,4 +1,5 @@
-// libmilantorch_cuda: ProcessGroupNCCL for libmilantorch (milan_c10d.cpp), a second small library because it
+// libmilantorch_cuda: ProcessGroupNCCL for libmilantorch (milan_c10d.cpp), and the CUDA caching allocator's
+// statistics for the bench (milan_cuda_memory); a second small library because it
 // needs CUDA's and NCCL's headers and links against libtorch_cuda.so, which only the CUDA image has. libmilantorch
 // dlopen()s it by path when a group is asked for the "nccl" backend (milan_c10d_init); the CPU image and
 // CI never build or load it. Built by build-cuda.sh.
@@ -7,6 +8,7 @@
 // version seen at compile time (NCCL_HAS_CONFIG, NCCL_HAS_COMM_SPLIT, ...). Compile against nccl.h of the NCCL
 // that libtorch_cuda.so was built with (for PyPI's torch 2.7.1+cu126: nvidia-nccl-cu12==2.26.2, the pin in the
 // wheel's METADATA).
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
 #include <chrono>
@@ -31,4 +33,30 @@ extern "C" __attribute__((visibility("default"))) c10d::Backend* milan_c10d_nccl
     std::snprintf(error, errorSize, "unknown error");
   }
   return nullptr;
+}
+
+// torch.cuda.memory_allocated / max_memory_allocated / memory_reserved of one device, in bytes, into out[0..2]
+// (the caching allocator's aggregate pool); resetPeak != 0 first resets the peak (torch.cuda.reset_peak_memory_stats).
+// Returns 0, or -1 with the message in error.
+extern "C" __attribute__((visibility("default"))) int milan_cuda_memory(int device, int resetPeak, int64_t* out,
+    char* error, size_t errorSize) {
+  try {
+    auto index = static_cast<c10::DeviceIndex>(device);
+    if (resetPeak != 0) {
+      c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+    }
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+    constexpr auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    out[0] = stats.allocated_bytes[all].current;
+    out[1] = stats.allocated_bytes[all].peak;
+    out[2] = stats.reserved_bytes[all].current;
+    return 0;
+  } catch (const c10::Error& e) {
+    std::snprintf(error, errorSize, "%s", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    std::snprintf(error, errorSize, "%s", e.what());
+  } catch (...) {
+    std::snprintf(error, errorSize, "unknown error");
+  }
+  return -1;
 }

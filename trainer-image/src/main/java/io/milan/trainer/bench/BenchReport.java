@@ -38,6 +38,8 @@ public final class BenchReport {
                 Double.isNaN(peakGflops) ? "not measured" : String.format(Locale.ROOT, "%.1f GFLOP/s (%s)",
                         peakGflops, peakText),
                 Double.isNaN(peakGflops) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100 * mfu), r.lastLoss());
+        out.printf(Locale.ROOT, "step memory: %.2f GiB at the step's peak above its start (%s)%n",
+                r.stepPeakBytes() / (double) (1L << 30), r.memoryMethod());
         out.println("FLOPs counted: 2 x MACs of every matmul (Linear, patch-embedding conv, q.k^T and attn.v) in"
                 + " the forward of teacher/encoder/decoder; backward = 2 x the forward of the trainable parts;"
                 + " LayerNorm, softmax, GELU, gathers, loss and optimizer not counted (their time is).");
@@ -49,6 +51,7 @@ public final class BenchReport {
         json.put("achieved_gflops", r.achievedGflops());
         json.put("peak_gflops", Double.isNaN(peakGflops) ? null : peakGflops);
         json.put("mfu", Double.isNaN(peakGflops) ? null : mfu);
+        json.put("step_peak_bytes", r.stepPeakBytes());
         out.println(JSON_PREFIX + new Gson().toJson(json));
     }
 }

@@ -80,7 +80,13 @@ public final class StepBench {
             Phases phases = new Phases(TEACHER, MASKING, ENCODER, DECODER, BACKWARD, OPTIMIZER);
             phases.profile(profile);
             double loss = Double.NaN;
+            StepMemory memory = StepMemory.on(m.getDevice());
+            long stepPeak = -1;
             for (int step = 0; step < s.warmup() + s.steps(); step++) {
+                boolean last = step == s.warmup() + s.steps() - 1;
+                if (last) {
+                    memory.start();
+                }
                 try (NDManager stepManager = m.newSubManager()) {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
                     phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
@@ -107,6 +113,9 @@ public final class StepBench {
                     Gradients.zero(params.asMap(), params.trainableNames());
                     phases.end(OPTIMIZER, params.get("patch_embed.proj.weight"));
                 }
+                if (last) {
+                    stepPeak = memory.peakAboveStart();
+                }
             }
             int visible = Masking.keepCount(enc.numPatches(), s.maskRatio());
             double encoderFlops = FlopCount.encoderForward(enc, visible) * s.batch();
@@ -117,7 +126,7 @@ public final class StepBench {
             flops.put(ENCODER, encoderFlops);
             flops.put(DECODER, decoderFlops);
             flops.put(BACKWARD, FlopCount.backward(encoderFlops + decoderFlops));
-            return new StepResult(phases.meanMillis(), flops, s.batch(), loss);
+            return new StepResult(phases.meanMillis(), flops, s.batch(), loss, stepPeak, memory.method());
         }
     }
 
@@ -133,7 +142,13 @@ public final class StepBench {
             Phases phases = new Phases(FORWARD, BACKWARD, OPTIMIZER);
             phases.profile(profile);
             double loss = Double.NaN;
+            StepMemory memory = StepMemory.on(m.getDevice());
+            long stepPeak = -1;
             for (int step = 0; step < s.warmup() + s.steps(); step++) {
+                boolean last = step == s.warmup() + s.steps() - 1;
+                if (last) {
+                    memory.start();
+                }
                 try (NDManager stepManager = m.newSubManager()) {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
                     phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
@@ -148,12 +163,15 @@ public final class StepBench {
                     Gradients.zero(params.asMap(), params.trainableNames());
                     phases.end(OPTIMIZER, params.get("patch_embed.proj.weight"));
                 }
+                if (last) {
+                    stepPeak = memory.peakAboveStart();
+                }
             }
             double forward = FlopCount.encoderForwardAll(enc) * s.batch();
             Map<String, Double> flops = new LinkedHashMap<>();
             flops.put(FORWARD, forward);
             flops.put(BACKWARD, FlopCount.backward(forward));
-            return new StepResult(phases.meanMillis(), flops, s.batch(), loss);
+            return new StepResult(phases.meanMillis(), flops, s.batch(), loss, stepPeak, memory.method());
         }
     }
 

@@ -9,9 +9,11 @@ import java.util.Map;
  * @param phaseFlops     FLOPs per step of the phases that have matmuls (same keys, subset)
  * @param batch          images per step
  * @param lastLoss       the last step's loss (a sanity check: finite)
+ * @param stepPeakBytes  memory the last step added at its peak (activations, targets, temporaries; {@link StepMemory})
+ * @param memoryMethod   how that was measured
  */
 public record StepResult(Map<String, Double> phaseMillis, Map<String, Double> phaseFlops, int batch,
-        double lastLoss) {
+        double lastLoss, long stepPeakBytes, String memoryMethod) {
 
     public double stepMillis() {
         return phaseMillis.values().stream().mapToDouble(Double::doubleValue).sum();

@@ -53,6 +53,8 @@ class BenchCommandTest {
         assertEquals(phases, List.copyOf(ms.keySet()), "phases in step order");
         assertTrue(Double.isFinite(json.get("img_per_s").getAsDouble()) && json.get("peak_gflops").getAsDouble() > 0,
                 line);
+        assertTrue(json.get("step_peak_bytes").getAsLong() > 0, "a step holds its activations: " + line);
+        assertTrue(out.contains("step memory: "), out);
         return json;
     }
 
