@@ -59,6 +59,10 @@ public class RunStatus {
     @JsonPropertyDescription("Checkpoint the fine-tuning starts from (resolved from spec.pretrained).")
     public String pretrainedCheckpoint;
 
+    @JsonPropertyDescription("The claim mounted for pretrainedCheckpoint (the MilanPretrain's output), recorded with it:"
+            + " later attempts start from the same checkpoint even after the MilanPretrain is gone.")
+    public StorageLocation pretrainedVolume;
+
     @JsonPropertyDescription("Training progress, written by the trainer.")
     public Progress progress;
 

@@ -245,22 +245,26 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         int next = attemptRan ? attempt + 1 : attempt;
         ResolvedPretrained pretrained = null;
         if (spec instanceof MilanFinetuneSpec finetune) {
-            PretrainGate.Result gate = PretrainGate.resolve(finetune, pretrain);
-            if (gate.failed()) {
-                fail("PretrainFailed", gate.message());
-                return;
+            pretrained = recordedPretrained();
+            if (pretrained == null) {
+                PretrainGate.Result gate = PretrainGate.resolve(finetune, pretrain);
+                if (gate.failed()) {
+                    fail("PretrainFailed", gate.message());
+                    return;
+                }
+                if (!gate.isReady()) {
+                    moveTo(RunPhase.Pending, "WaitingForPretrain", gate.message());
+                    return; // the pretrain is watched: its next change brings us back
+                }
+                pretrained = gate.pretrained();
             }
-            if (!gate.isReady()) {
-                moveTo(RunPhase.Pending, "WaitingForPretrain", gate.message());
-                return; // the pretrain is watched: its next change brings us back
-            }
-            pretrained = gate.pretrained();
             List<String> errors = SpecValidator.validate(spec, pretrained);
             if (!errors.isEmpty()) {
                 fail("InvalidSpec", String.join("; ", errors));
                 return;
             }
             status.pretrainedCheckpoint = pretrained.checkpointPath();
+            status.pretrainedVolume = pretrained.mount();
         }
         long leftovers = observed.podsStillRunningOutside(names.job(next));
         if (leftovers > 0) {
@@ -285,6 +289,20 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         } else {
             sendPodGroup(in);
         }
+    }
+
+    /**
+     * The checkpoint a fine-tune's earlier attempt started from, or null before the first: a gang restart starts
+     * from the same one even when the MilanPretrain is gone (its TTL, or a user) — its output claim is the user's
+     * and stays. A status written before pretrainedVolume existed resolves the reference again if it needs a claim.
+     */
+    private ResolvedPretrained recordedPretrained() {
+        String path = status.pretrainedCheckpoint;
+        if (path == null || (status.pretrainedVolume == null
+                && path.startsWith(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT + "/"))) {
+            return null;
+        }
+        return new ResolvedPretrained(path, status.pretrainedVolume);
     }
 
     /**

@@ -33,6 +33,7 @@ public final class OperatorStatus {
         s.effectiveBatchSize = current.effectiveBatchSize;
         s.effectiveLr = current.effectiveLr;
         s.pretrainedCheckpoint = current.pretrainedCheckpoint;
+        s.pretrainedVolume = current.pretrainedVolume;
         return s;
     }
 

@@ -16,6 +16,7 @@ import io.milan.api.RunStatus;
 import io.milan.api.StorageLocation;
 import io.milan.api.report.RunReference;
 import io.milan.api.report.StatusReporter;
+import io.milan.testsupport.Await;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.time.Duration;
@@ -88,6 +89,44 @@ class FinetuneChainIT {
         assertEquals("pt-output", pretrained.getPersistentVolumeClaim().getClaimName());
         assertEquals(Boolean.TRUE, pretrained.getPersistentVolumeClaim().getReadOnly());
         awaitPhase(client, MilanFinetune.class, "classifier", RunPhase.Running);
+    }
+
+    @Test
+    void aRestartedFinetuneStartsFromTheRecordedCheckpointAfterItsPretrainIsGone() {
+        Claims.createBound(client, cluster.namespace(), "gone-output");
+        MilanPretrain pretrain = TestRuns.pretrain("gone", 1);
+        pretrain.getSpec().output = new StorageLocation("/output", "gone-output");
+        client.resource(pretrain).create();
+        MilanFinetune finetune = TestRuns.finetune("survivor", "gone");
+        finetune.getSpec().restartPolicy.maxRestarts = 1;
+        client.resource(finetune).create();
+        awaitPhase(client, MilanPretrain.class, "gone", RunPhase.Running);
+        try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
+                new RunReference("MilanPretrain", "gone", cluster.namespace()))) {
+            CheckpointStatus last = new CheckpointStatus();
+            last.epoch = 1;
+            last.path = "/output/checkpoint-1.safetensors";
+            last.time = "2026-01-01T00:00:00Z";
+            reporter.checkpoint(last);
+            reporter.flush(Duration.ofSeconds(30));
+        }
+        Cluster.completeAllPods(client, "gone-a1", 1);
+        awaitPhase(client, MilanFinetune.class, "survivor", RunPhase.Running);
+
+        // The pretrain goes (its ttlSecondsAfterFinished, or a user); its output claim is the user's and stays.
+        client.resource(pretrain).delete();
+        Await.until("MilanPretrain gone deleted", Cluster.TIMEOUT,
+                () -> Cluster.get(client, MilanPretrain.class, "gone"), p -> p == null);
+        Cluster.endPod(client, Cluster.awaitRunningPods(client, "survivor-ft-a1", 1).get(0), "Failed", 1);
+
+        RunStatus second = awaitStatus(client, MilanFinetune.class, "survivor", "attempt 2 running",
+                s -> s.attempt != null && s.attempt == 2 && s.phase == RunPhase.Running);
+        assertEquals("/milan/pretrained/checkpoint-1.safetensors", second.pretrainedCheckpoint);
+        var pod = Cluster.job(client, "survivor-ft-a2").getSpec().getTemplate().getSpec();
+        List<String> args = pod.getContainers().get(0).getArgs();
+        assertEquals("/milan/pretrained/checkpoint-1.safetensors", args.get(args.indexOf("--finetune") + 1));
+        assertEquals("gone-output", pod.getVolumes().stream().filter(v -> v.getName().equals("pretrained"))
+                .findFirst().orElseThrow().getPersistentVolumeClaim().getClaimName());
     }
 
     @Test
