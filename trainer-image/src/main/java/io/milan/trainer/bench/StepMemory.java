@@ -18,7 +18,7 @@ import java.nio.file.Path;
  * max_memory_allocated minus memory_allocated at the start), through libmilantorch_cuda. On the CPU, where libtorch
  * keeps no statistics: the process's peak resident set (VmHWM, reset through /proc/self/clear_refs) minus the
  * resident set at the start, an estimate that is only as good as the C allocator's return of freed memory: run with
- * {@code MALLOC_MMAP_THRESHOLD_=65536} (bench/bench.sh does) so that every tensor above 64 KiB is its own mapping,
+ * {@code MALLOC_MMAP_THRESHOLD_=65536} (bench/step-memory.sh does) so that every tensor above 64 KiB is its own mapping,
  * unmapped when freed; otherwise memory freed before the step and reused inside it is not counted.
  */
 public final class StepMemory {
