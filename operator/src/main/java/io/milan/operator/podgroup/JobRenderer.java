@@ -23,6 +23,8 @@ import java.util.Map;
 public final class JobRenderer {
     /** Kueue picks up Jobs carrying this label; they must be created suspended. */
     public static final String KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+    /** Kueue's WorkloadPriorityClass of a Job; a run with this label passes it on to its queued Jobs. */
+    public static final String KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class";
     public static final String CONTAINER = "trainer";
 
     private JobRenderer() {
@@ -38,6 +40,10 @@ public final class JobRenderer {
         boolean queued = spec.queueName != null && !spec.queueName.isBlank();
         if (queued) {
             jobLabels.put(KUEUE_QUEUE_LABEL, spec.queueName);
+            Map<String, String> runLabels = in.run().getMetadata().getLabels();
+            if (runLabels != null && runLabels.get(KUEUE_PRIORITY_LABEL) != null) {
+                jobLabels.put(KUEUE_PRIORITY_LABEL, runLabels.get(KUEUE_PRIORITY_LABEL));
+            }
         }
         Map<String, String> podLabels = new LinkedHashMap<>(in.labels());
         podLabels.put(Labels.ATTEMPT, String.valueOf(in.attempt()));

@@ -24,6 +24,7 @@ import io.milan.api.StorageLocation;
 import io.milan.operator.Fixtures;
 import io.milan.operator.naming.Labels;
 import io.milan.operator.validation.SpecValidator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -395,6 +396,18 @@ class JobRendererTest {
         Job job = JobRenderer.render(Fixtures.input(run, 1));
         assertEquals("team-a-gpus", job.getMetadata().getLabels().get(JobRenderer.KUEUE_QUEUE_LABEL));
         assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
+        assertNull(job.getMetadata().getLabels().get(JobRenderer.KUEUE_PRIORITY_LABEL), "no priority class");
+    }
+
+    @Test
+    void aRunsKueuePriorityClassLabelGoesToItsQueuedJob() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getMetadata().setLabels(new HashMap<>(Map.of(JobRenderer.KUEUE_PRIORITY_LABEL, "urgent")));
+        assertNull(JobRenderer.render(Fixtures.input(run, 1)).getMetadata().getLabels()
+                .get(JobRenderer.KUEUE_PRIORITY_LABEL), "not queued: Kueue's label means nothing");
+        run.getSpec().queueName = "team-a-gpus";
+        assertEquals("urgent", JobRenderer.render(Fixtures.input(run, 1)).getMetadata().getLabels()
+                .get(JobRenderer.KUEUE_PRIORITY_LABEL));
     }
 
     @Test
