@@ -8,8 +8,11 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrainSpec;
+import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.naming.Labels;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,11 +105,31 @@ public final class JobRenderer {
                     .withBackoffLimit(0)
                     // Kueue unsuspends the Job when it admits the workload.
                     .withSuspend(queued ? Boolean.TRUE : null)
+                    .withPodFailurePolicy(queued ? disruptionsAreNoFailures() : null)
                     .withNewTemplate()
                         .withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations).endMetadata()
                         .withSpec(podSpec)
                     .endTemplate()
                 .endSpec()
+                .build();
+    }
+
+    /**
+     * For a Job that Kueue may evict: pods that a disruption ended do not count against backoffLimit 0. Kueue evicts
+     * by suspending the Job; the Job controller then deletes its pods, whose trainer exits with 143 on SIGTERM, and
+     * without these rules counts them as failures, fails the Job and with it the Workload, which could never be
+     * admitted again. With them the suspended Job stays resumable, and the operator tells the eviction from a failed
+     * pod (lifecycle/GangFailure#isDisruption).
+     */
+    static PodFailurePolicy disruptionsAreNoFailures() {
+        return new PodFailurePolicyBuilder()
+                .addNewRule().withAction("Ignore")
+                    .addNewOnPodCondition().withType("DisruptionTarget").withStatus("True").endOnPodCondition()
+                .endRule()
+                .addNewRule().withAction("Ignore")
+                    .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In")
+                        .withValues(GangFailure.SIGTERM_EXIT).endOnExitCodes()
+                .endRule()
                 .build();
     }
 

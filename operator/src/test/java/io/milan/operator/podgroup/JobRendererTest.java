@@ -136,6 +136,7 @@ class JobRendererTest {
         assertEquals(2, job.getSpec().getParallelism());
         assertEquals(0, job.getSpec().getBackoffLimit());
         assertNull(job.getSpec().getSuspend(), "no queue: not suspended");
+        assertNull(job.getSpec().getPodFailurePolicy(), "no queue: every failed pod counts");
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         assertEquals("Never", pod.getRestartPolicy());
         assertEquals("quickstart", pod.getSubdomain());
@@ -397,6 +398,11 @@ class JobRendererTest {
         assertEquals("team-a-gpus", job.getMetadata().getLabels().get(JobRenderer.KUEUE_QUEUE_LABEL));
         assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
         assertNull(job.getMetadata().getLabels().get(JobRenderer.KUEUE_PRIORITY_LABEL), "no priority class");
+        var rules = job.getSpec().getPodFailurePolicy().getRules();
+        assertEquals("Ignore", rules.get(0).getAction());
+        assertEquals("DisruptionTarget", rules.get(0).getOnPodConditions().get(0).getType());
+        assertEquals("Ignore", rules.get(1).getAction());
+        assertEquals(List.of(143), rules.get(1).getOnExitCodes().getValues(), "an eviction's SIGTERM is no failure");
     }
 
     @Test
