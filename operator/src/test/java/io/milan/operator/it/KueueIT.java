@@ -15,6 +15,7 @@ import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
 import io.milan.testsupport.CommandResult;
+import io.milan.testsupport.Kwok;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.io.IOException;
@@ -229,7 +230,7 @@ class KueueIT {
         MilanPretrain run = TestRuns.pretrain(name, 1);
         run.getSpec().gpusPerNode = 8;
         run.getSpec().queueName = QUEUE;
-        run.getSpec().env = List.of(new EnvVar("KWOK_SIGTERM_EXIT_CODE", "143", null));
+        run.getSpec().env = List.of(new EnvVar(Kwok.SIGTERM_EXIT_ENV, "143", null));
         if (priorityClass != null) {
             run.getMetadata().setLabels(Map.of("kueue.x-k8s.io/priority-class", priorityClass));
         }
