@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one prerequisites step: ./demo.sh and ./run-tests.sh run it before anything else. It installs every Debian
 # package that a script they reach calls (the tables below), starts a Docker engine, and builds the Go-built tools
-# into the cache (the local cluster's Kubernetes binaries, helm). Idempotent: when everything is present, no package
-# manager runs and the builds are cache hits (seconds).
+# into the cache (the local cluster's Kubernetes binaries, Kueue, helm). Idempotent: when everything is present, no
+# package manager runs and the builds are cache hits (seconds).
 #   e2e/ensure-prereqs.sh               install and build what is missing
 #   e2e/ensure-prereqs.sh --list-tools  the commands this step provides or checks, one per line
 #   e2e/ensure-prereqs.sh --packages    the Debian packages it installs, one per line
@@ -20,6 +20,8 @@ curl         curl             local-cluster.sh: scheduler health check
 ss           iproute2         local-cluster.sh: free-port check
 setsid       util-linux       detached cluster processes and dockerd
 flock        util-linux       one build per cache key at a time
+unshare      util-linux       local-cluster.sh --kueue: Kueue's private mount namespace
+mount        mount            local-cluster.sh --kueue: the overlay that gives Kueue its metrics certificate
 sha256sum    coreutils        cache keys
 base64       coreutils        certificates embedded in kubeconfigs
 gcc          gcc              the trainer's JPEG shim; kind/build.sh's static pause binary
@@ -91,4 +93,5 @@ fi
 
 "$ROOT/images/dockerd.sh"
 "$E2E/build-k8s.sh" >/dev/null
+"$E2E/build-kueue.sh" >/dev/null
 "$E2E/build-helm.sh" >/dev/null

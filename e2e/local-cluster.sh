@@ -3,12 +3,14 @@
 # kube-controller-manager and kube-scheduler as host processes, plus kwok, which plays the kubelet
 # for N fake nodes advertising nvidia.com/gpu. No containers run; pods only change phase.
 #
-# Usage: e2e/local-cluster.sh up|down|status [--dir DIR] [--nodes N] [--gpus G] [--owner-pid PID]
+# Usage: e2e/local-cluster.sh up|down|status|kueue [--dir DIR] [--nodes N] [--gpus G] [--owner-pid PID] [--kueue]
 #   --dir DIR        work directory (default e2e/.work/cluster): kubeconfig, pki, pids, logs, etcd data
 #   --nodes N        number of fake GPU nodes (default 4)
 #   --gpus G         nvidia.com/gpu per node (default 8)
 #   --owner-pid PID  (up) stop the cluster by itself once process PID has exited, e.g. a test JVM
 #                    that was killed before it could call `down`
+#   --kueue          (up) also start Kueue, as `kueue` does; `kueue` starts it in a running cluster
+#                    (idempotent): its CRDs and its controller (e2e/build-kueue.sh) as a host process
 #
 # Binaries come from e2e/build-k8s.sh. Everything listens on 127.0.0.1 on ports that were free at
 # start, so several clusters (different --dir) can run at once.
@@ -17,24 +19,27 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$E2E/$(basename "${BASH_SOURCE[0]}")
 
-usage() { sed -n '6,11p' "$SELF" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '6,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "local-cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "local-cluster.sh: $*" >&2; }
 
 CMD=${1:-}
 [[ $CMD == -h || $CMD == --help ]] && { usage; exit 0; }
-[[ $CMD == up || $CMD == down || $CMD == status ]] || { usage; die "expected up, down or status as first argument, got '${CMD}'"; }
+[[ $CMD == up || $CMD == down || $CMD == status || $CMD == kueue ]] ||
+  { usage; die "expected up, down, status or kueue as first argument, got '${CMD}'"; }
 shift
 DIR=$E2E/.work/cluster
 NODES=4
 GPUS=8
 OWNER_PID=""
+KUEUE=false
 while (($#)); do
   case $1 in
     --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
     --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
     --gpus) GPUS=${2:?--gpus needs a value}; shift 2 ;;
     --owner-pid) OWNER_PID=${2:?--owner-pid needs a value}; shift 2 ;;
+    --kueue) KUEUE=true; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown option '$1'" ;;
   esac
@@ -48,7 +53,7 @@ PIDS=$DIR/pids
 LOGS=$DIR/logs
 PKI=$DIR/pki
 # Stop order: the watchdog first, then clients before the API server, etcd last.
-COMPONENTS=(watchdog kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+COMPONENTS=(watchdog kueue kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 # ---- process bookkeeping -------------------------------------------------------------------------
 
@@ -264,12 +269,13 @@ cmd_up() {
   for name in "${COMPONENTS[@]}"; do
     alive_pid "$name" >/dev/null || continue
     running+=("$name")
-    [[ $name == watchdog ]] || core=$((core + 1))
+    [[ $name == watchdog || $name == kueue ]] || core=$((core + 1))
   done
   if ((${#running[@]} > 0)); then
-    # All five cluster processes up (the watchdog is optional): nothing to do.
-    if ((core == ${#COMPONENTS[@]} - 1)) && [[ -f $DIR/kubeconfig ]]; then
+    # All five cluster processes up (the watchdog and Kueue are optional): nothing to do but Kueue if asked.
+    if ((core == ${#COMPONENTS[@]} - 2)) && [[ -f $DIR/kubeconfig ]]; then
       log "already running in $DIR (kubeconfig $DIR/kubeconfig)"
+      if $KUEUE; then cmd_kueue; fi
       return 0
     fi
     die "a partly running cluster is in $DIR (${running[*]}); run: $SELF down --dir $DIR"
@@ -277,7 +283,7 @@ cmd_up() {
 
   local start_time=$SECONDS
   # Every `up` starts from an empty cluster: fresh etcd data, fresh certificates.
-  rm -rf "$PKI" "$LOGS" "$PIDS" "$DIR/etcd" "$DIR/kwok" "$DIR"/*.kubeconfig "$DIR/kubeconfig" "$DIR/cluster.env"
+  rm -rf "$PKI" "$LOGS" "$PIDS" "$DIR/etcd" "$DIR/kwok" "$DIR/kueue" "$DIR"/*.kubeconfig "$DIR/kubeconfig" "$DIR/cluster.env"
   mkdir -p "$PIDS" "$LOGS" "$DIR/kwok"
   STARTED=()
   # On any failure below, stop what was started so nothing is left running.
@@ -367,6 +373,7 @@ API_SERVER=https://127.0.0.1:$API_PORT
 NODES=$NODES
 GPUS=$GPUS
 EOF
+  if $KUEUE; then start_kueue; fi
   trap - EXIT
   log "up in $((SECONDS - start_time)) s: $NODES nodes x $GPUS nvidia.com/gpu, API server https://127.0.0.1:$API_PORT"
   log "kubeconfig: $DIR/kubeconfig   (export KUBECONFIG=$DIR/kubeconfig; kubectl: $BIN/kubectl)"
@@ -384,6 +391,8 @@ cmd_status() {
       printf '%-24s running (pid %s)\n' "$name" "$pid"
     elif [[ $name == watchdog ]]; then
       printf '%-24s not running (only started with --owner-pid)\n' "$name"
+    elif [[ $name == kueue ]]; then
+      printf '%-24s not running (only started with --kueue or the kueue command)\n' "$name"
     else
       printf '%-24s stopped\n' "$name"
       rc=1
@@ -395,6 +404,77 @@ cmd_status() {
     "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get nodes
   fi
   return $rc
+}
+
+# ---- Kueue ---------------------------------------------------------------------------------------
+
+# Starts Kueue's controller manager (e2e/build-kueue.sh) out of cluster against this cluster, with its CRDs. Only
+# the batch/job integration, only Jobs with a queue-name label; no internal certificate management, no visibility
+# server; a webhook server with a self-signed certificate but no webhook configurations (the API server cannot
+# reach a host process through a Service; the operator creates queued Jobs suspended itself). Kueue reads its
+# metrics certificate from the fixed path /etc/kueue/metrics/certs: it runs in a private mount namespace whose
+# /etc is an overlay adding that directory, so the host's /etc is untouched.
+start_kueue() {
+  local kdir=$DIR/kueue kueue_home crt tool
+  kueue_home=$("$E2E/build-kueue.sh" --print-dir)
+  [[ -x $kueue_home/bin/kueue && -d $kueue_home/crds ]] ||
+    die "Kueue is not built in $kueue_home; run e2e/build-kueue.sh (or e2e/ensure-prereqs.sh) first"
+  for tool in unshare mount openssl curl; do
+    command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh"
+  done
+  ((EUID == 0)) || die "Kueue runs in a private mount namespace (its metrics certificate path is fixed): needs root"
+  rm -rf "$kdir" && mkdir -p "$kdir/certs" "$kdir/etc/kueue/metrics/certs"
+  for crt in "$kdir/certs" "$kdir/etc/kueue/metrics/certs"; do
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -subj "/CN=kueue-local" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$crt/tls.key" -out "$crt/tls.crt" 2>/dev/null
+  done
+  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" apply --server-side -f "$kueue_home/crds" >/dev/null
+  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" wait --for condition=Established --timeout 60s \
+    -f "$kueue_home/crds" >/dev/null
+  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" create namespace kueue-system >/dev/null 2>&1 || true
+  local health metrics webhook
+  free_port health; free_port metrics; free_port webhook
+  cat >"$kdir/config.yaml" <<EOF
+apiVersion: config.kueue.x-k8s.io/v1beta2
+kind: Configuration
+namespace: kueue-system
+health:
+  healthProbeBindAddress: 127.0.0.1:$health
+metrics:
+  bindAddress: 127.0.0.1:$metrics
+webhook:
+  host: 127.0.0.1
+  port: $webhook
+  certDir: $kdir/certs
+leaderElection:
+  leaderElect: false
+internalCertManagement:
+  enable: false
+manageJobsWithoutQueueName: false
+integrations:
+  frameworks: ["batch/job"]
+featureGates:
+  VisibilityOnDemand: false
+EOF
+  start kueue env KUBECONFIG="$DIR/kubeconfig" unshare -m --propagation private sh -c \
+    'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && exec "$2" --config "$3" --zap-log-level=2' \
+    kueue "$kdir/etc" "$kueue_home/bin/kueue" "$kdir/config.yaml"
+  STARTED+=(kueue)
+  wait_for 120 "Kueue (http://127.0.0.1:$health/readyz)" curl -fs "http://127.0.0.1:$health/readyz"
+  echo "KUEUE=$kueue_home" >>"$DIR/cluster.env"
+  log "Kueue up: $kueue_home/bin/kueue, log $LOGS/kueue.log"
+}
+
+cmd_kueue() {
+  [[ -f $DIR/cluster.env ]] || die "no cluster in $DIR; run: $SELF up --dir $DIR --kueue"
+  if alive_pid kueue >/dev/null; then
+    log "Kueue already runs in $DIR"
+    return 0
+  fi
+  BIN=$(sed -n 's/^BIN_DIR=//p' "$DIR/cluster.env")
+  STARTED=()
+  sed -i '/^KUEUE=/d' "$DIR/cluster.env"
+  start_kueue
 }
 
 "cmd_$CMD"

@@ -25,6 +25,7 @@ public final class TestCluster implements AutoCloseable {
     /** Label put on every namespace the extension creates. */
     public static final String NAMESPACE_LABEL = "milan.io/test-class";
     private static final Duration KUBECTL_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration KUEUE_TIMEOUT = Duration.ofMinutes(3);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final SharedCluster shared;
@@ -108,6 +109,36 @@ public final class TestCluster implements AutoCloseable {
         return shared.localNodes.orElseThrow(() -> new IllegalStateException(
                 "this test needs the local cluster with kwok fake GPU nodes, but KUBECONFIG=" + shared.kubeconfig
                         + " is set, so an existing cluster is used; unset KUBECONFIG to run it"));
+    }
+
+    /**
+      * Makes sure Kueue runs in this cluster: on the local cluster, starts it once with {@code e2e/local-cluster.sh
+      * kueue} (its CRDs and its controller, built by e2e/build-kueue.sh; later calls find it running); on a cluster
+      * named by KUBECONFIG, checks that Kueue's CRDs are installed. Only the test classes that call this pay for it.
+      */
+    public synchronized void ensureKueue() {
+        if (shared.workDir.isEmpty()) {
+            if (shared.admin.apiextensions().v1().customResourceDefinitions()
+                    .withName("clusterqueues.kueue.x-k8s.io").get() == null) {
+                throw new IllegalStateException("this test needs Kueue, but the cluster of KUBECONFIG="
+                        + shared.kubeconfig + " has no clusterqueues.kueue.x-k8s.io CRD; install Kueue there or"
+                        + " unset KUBECONFIG to use the local cluster");
+            }
+            return;
+        }
+        Path repo = repoPath("");
+        List<String> cmd = List.of(repo.resolve(RepoRoot.MARKER).toString(), "kueue", "--dir",
+                shared.workDir.get().toString());
+        CommandResult up = Commands.run(cmd, Map.of(), repo, KUEUE_TIMEOUT);
+        if (!up.succeeded()) {
+            throw new IllegalStateException("Kueue did not start in the local test cluster (" + String.join(" ", cmd)
+                    + " exited with " + up.exitCode() + "):\n" + up.stderr() + up.stdout());
+        }
+    }
+
+    /** The log of the local cluster's component {@code name} (e.g. kueue), for a failure message. */
+    public Optional<Path> componentLog(String name) {
+        return shared.workDir.map(d -> d.resolve("logs").resolve(name + ".log"));
     }
 
     /** The repository root (the directory holding e2e/local-cluster.sh), if the tests run inside it. */

@@ -8,8 +8,11 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrainSpec;
+import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.naming.Labels;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +26,8 @@ import java.util.Map;
 public final class JobRenderer {
     /** Kueue picks up Jobs carrying this label; they must be created suspended. */
     public static final String KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+    /** Kueue's WorkloadPriorityClass of a Job; a run with this label passes it on to its queued Jobs. */
+    public static final String KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class";
     public static final String CONTAINER = "trainer";
 
     private JobRenderer() {
@@ -38,6 +43,10 @@ public final class JobRenderer {
         boolean queued = spec.queueName != null && !spec.queueName.isBlank();
         if (queued) {
             jobLabels.put(KUEUE_QUEUE_LABEL, spec.queueName);
+            Map<String, String> runLabels = in.run().getMetadata().getLabels();
+            if (runLabels != null && runLabels.get(KUEUE_PRIORITY_LABEL) != null) {
+                jobLabels.put(KUEUE_PRIORITY_LABEL, runLabels.get(KUEUE_PRIORITY_LABEL));
+            }
         }
         Map<String, String> podLabels = new LinkedHashMap<>(in.labels());
         podLabels.put(Labels.ATTEMPT, String.valueOf(in.attempt()));
@@ -96,11 +105,31 @@ public final class JobRenderer {
                     .withBackoffLimit(0)
                     // Kueue unsuspends the Job when it admits the workload.
                     .withSuspend(queued ? Boolean.TRUE : null)
+                    .withPodFailurePolicy(queued ? disruptionsAreNoFailures() : null)
                     .withNewTemplate()
                         .withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations).endMetadata()
                         .withSpec(podSpec)
                     .endTemplate()
                 .endSpec()
+                .build();
+    }
+
+    /**
+     * For a Job that Kueue may evict: pods that a disruption ended do not count against backoffLimit 0. Kueue evicts
+     * by suspending the Job; the Job controller then deletes its pods, whose trainer exits with 143 on SIGTERM, and
+     * without these rules counts them as failures, fails the Job and with it the Workload, which could never be
+     * admitted again. With them the suspended Job stays resumable, and the operator tells the eviction from a failed
+     * pod (lifecycle/GangFailure#isDisruption).
+     */
+    static PodFailurePolicy disruptionsAreNoFailures() {
+        return new PodFailurePolicyBuilder()
+                .addNewRule().withAction("Ignore")
+                    .addNewOnPodCondition().withType("DisruptionTarget").withStatus("True").endOnPodCondition()
+                .endRule()
+                .addNewRule().withAction("Ignore")
+                    .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In")
+                        .withValues(GangFailure.SIGTERM_EXIT).endOnExitCodes()
+                .endRule()
                 .build();
     }
 

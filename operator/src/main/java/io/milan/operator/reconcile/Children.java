@@ -12,6 +12,7 @@ import io.milan.api.CleanPodPolicy;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.lifecycle.JobConditions;
 import io.milan.operator.podgroup.GangPodGroup;
+import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
 import java.net.HttpURLConnection;
 import java.util.Collection;
@@ -85,8 +86,11 @@ final class Children {
 
     /**
      * Applies the clean-pod policy to the Jobs of an ended run: All deletes them with their pods; Running suspends
-     * unfinished ones, so the Job controller removes active pods and keeps finished pods for their logs; None
-     * leaves everything. Idempotent: safe on every reconcile of an ended run.
+     * unfinished ones, so the Job controller removes active pods and keeps finished pods for their logs, except a
+     * Kueue-managed Job (label kueue.x-k8s.io/queue-name), which is deleted: Kueue unsuspends a suspended Job whose
+     * Workload is admitted, and admits a suspended one that waits in its queue, so suspending would start its pods
+     * again; deleting it removes its Workload too. None leaves everything. Idempotent: safe on every reconcile of an
+     * ended run (a deleted Job is skipped, then gone).
      */
     void cleanPods(CleanPodPolicy policy, Collection<Job> jobs) {
         CleanPodPolicy p = policy != null ? policy : CleanPodPolicy.RUNNING;
@@ -97,7 +101,11 @@ final class Children {
             switch (p) {
                 case ALL -> client.resource(job).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
                 case RUNNING -> {
-                    if (!JobConditions.isFinished(job) && !JobConditions.isSuspended(job)) {
+                    boolean kueue = job.getMetadata().getLabels() != null
+                            && job.getMetadata().getLabels().containsKey(JobRenderer.KUEUE_QUEUE_LABEL);
+                    if (kueue && !JobConditions.isFinished(job)) {
+                        client.resource(job).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+                    } else if (!JobConditions.isFinished(job) && !JobConditions.isSuspended(job)) {
                         client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace())
                                 .withName(job.getMetadata().getName())
                                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":true}}");

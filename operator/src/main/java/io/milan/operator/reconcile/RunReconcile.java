@@ -175,7 +175,16 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             succeed();
         } else if (JobConditions.isSuspended(job)) {
             String name = job.getMetadata().getName();
-            if (spec.queueName != null) {
+            long stopped = own.stream().filter(p -> GangFailure.isDisruption(job, p)).count();
+            if (spec.queueName != null && (stopped > 0 || status.phase == RunPhase.Running)) {
+                // Kueue evicted the Workload (preemption, a deactivated Workload): not a failure of the gang. The
+                // same Job waits for admission and resumes from the latest checkpoint; restarts do not grow.
+                moveTo(RunPhase.Queued, "Evicted", "Job " + name + " was suspended by Kueue (evicted, e.g. preempted"
+                        + "; " + stopped + " pod(s) stopped); it resumes from its latest checkpoint when Kueue admits"
+                        + " it again (queue " + spec.queueName + ")");
+            } else if (status.phase == RunPhase.Queued && wasEvicted()) {
+                return; // stays Evicted until admitted again: the stopped pods go, the reason stays
+            } else if (spec.queueName != null) {
                 moveTo(RunPhase.Queued, "WaitingForAdmission", "Job " + name + " waits for Kueue to admit it"
                         + " (queue " + spec.queueName + ")");
             } else {
@@ -190,6 +199,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 moveTo(RunPhase.Pending, "WaitingForPods", count + RunObservation.unschedulableHint(own));
             }
         }
+    }
+
+    private boolean wasEvicted() {
+        var queued = RunConditions.find(status.conditions, RunPhase.Queued.name());
+        return queued != null && "True".equals(queued.getStatus()) && "Evicted".equals(queued.getReason());
     }
 
     private void gangFailed(GangFailure failure) {

@@ -5,6 +5,7 @@ import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -13,6 +14,7 @@ import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
+import io.milan.testsupport.Kwok;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
@@ -66,6 +68,8 @@ class SuspendAndQueueIT {
     void aQueuedRunWaitsSuspendedUntilKueueAdmitsTheJob() {
         MilanPretrain run = TestRuns.pretrain("queued", 1);
         run.getSpec().queueName = "team-a-gpus";
+        // A queued Job has a podFailurePolicy: its pods must end terminal when deleted, as a kubelet makes them.
+        run.getSpec().env = List.of(new EnvVar(Kwok.SIGTERM_EXIT_ENV, "143", null));
         client.resource(run).create();
 
         RunStatus queued = awaitPhase(client, MilanPretrain.class, "queued", RunPhase.Queued);

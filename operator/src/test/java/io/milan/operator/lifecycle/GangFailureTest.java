@@ -51,6 +51,34 @@ class GangFailureTest {
         assertTrue(d.endsWith("..."));
     }
 
+    @Test
+    void podsStoppedBecauseKueueSuspendedTheJobAreNoFailure() {
+        Job suspended = new JobBuilder(running).withNewSpec().withSuspend(true).endSpec().build();
+        Pod sigterm = failed("r-a1-0-x", 143, "2026-01-01T00:00:10Z");
+        assertTrue(GangFailure.isDisruption(suspended, sigterm));
+        assertTrue(GangFailure.detect(suspended, List.of(sigterm)).isEmpty(), "an eviction, not a gang failure");
+        assertEquals("r-a1-0-x", GangFailure.detect(running, List.of(sigterm)).orElseThrow().podName(),
+                "143 while the Job runs is a failure");
+        Pod crashed = failed("r-a1-0-x", 1, "2026-01-01T00:00:10Z");
+        assertTrue(GangFailure.detect(suspended, List.of(crashed)).isPresent(), "a crash stays a failure");
+    }
+
+    @Test
+    void aPodThatEndedBeforeTheJobWasResumedBelongsToTheEviction() {
+        Job resumed = new JobBuilder(running).withNewSpec().withSuspend(false).endSpec().withNewStatus()
+                .addNewCondition().withType("Suspended").withStatus("False").withReason("JobResumed")
+                .withLastTransitionTime("2026-01-01T00:01:00Z").endCondition().endStatus().build();
+        assertTrue(GangFailure.detect(resumed, List.of(failed("old", 143, "2026-01-01T00:00:10Z"))).isEmpty());
+        assertTrue(GangFailure.detect(resumed, List.of(failed("new", 143, "2026-01-01T00:02:00Z"))).isPresent(),
+                "after the resume a SIGTERM is a failure again");
+    }
+
+    private static Pod failed(String name, int exitCode, String finishedAt) {
+        return new PodBuilder(pod(name, "Failed")).editStatus().addNewContainerStatus().withName("trainer")
+                .withNewState().withNewTerminated().withExitCode(exitCode).withFinishedAt(finishedAt)
+                .endTerminated().endState().endContainerStatus().endStatus().build();
+    }
+
     static Pod pod(String name, String phase) {
         return new PodBuilder().withNewMetadata().withName(name).endMetadata().withNewStatus().withPhase(phase)
                 .endStatus().build();

@@ -24,6 +24,7 @@ import io.milan.api.StorageLocation;
 import io.milan.operator.Fixtures;
 import io.milan.operator.naming.Labels;
 import io.milan.operator.validation.SpecValidator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -135,6 +136,7 @@ class JobRendererTest {
         assertEquals(2, job.getSpec().getParallelism());
         assertEquals(0, job.getSpec().getBackoffLimit());
         assertNull(job.getSpec().getSuspend(), "no queue: not suspended");
+        assertNull(job.getSpec().getPodFailurePolicy(), "no queue: every failed pod counts");
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         assertEquals("Never", pod.getRestartPolicy());
         assertEquals("quickstart", pod.getSubdomain());
@@ -395,6 +397,23 @@ class JobRendererTest {
         Job job = JobRenderer.render(Fixtures.input(run, 1));
         assertEquals("team-a-gpus", job.getMetadata().getLabels().get(JobRenderer.KUEUE_QUEUE_LABEL));
         assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
+        assertNull(job.getMetadata().getLabels().get(JobRenderer.KUEUE_PRIORITY_LABEL), "no priority class");
+        var rules = job.getSpec().getPodFailurePolicy().getRules();
+        assertEquals("Ignore", rules.get(0).getAction());
+        assertEquals("DisruptionTarget", rules.get(0).getOnPodConditions().get(0).getType());
+        assertEquals("Ignore", rules.get(1).getAction());
+        assertEquals(List.of(143), rules.get(1).getOnExitCodes().getValues(), "an eviction's SIGTERM is no failure");
+    }
+
+    @Test
+    void aRunsKueuePriorityClassLabelGoesToItsQueuedJob() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getMetadata().setLabels(new HashMap<>(Map.of(JobRenderer.KUEUE_PRIORITY_LABEL, "urgent")));
+        assertNull(JobRenderer.render(Fixtures.input(run, 1)).getMetadata().getLabels()
+                .get(JobRenderer.KUEUE_PRIORITY_LABEL), "not queued: Kueue's label means nothing");
+        run.getSpec().queueName = "team-a-gpus";
+        assertEquals("urgent", JobRenderer.render(Fixtures.input(run, 1)).getMetadata().getLabels()
+                .get(JobRenderer.KUEUE_PRIORITY_LABEL));
     }
 
     @Test
