@@ -645,4 +645,43 @@ MILAN_EXPORT int milan_torch_amp_update_scale(int64_t scale, int64_t growthTrack
   }
 }
 
+// The c10::ScalarType code of the tensor behind handle (DJL 0.36 reports bfloat16 tensors as UNKNOWN), or -1 on
+// failure.
+MILAN_EXPORT int milan_torch_scalar_type(int64_t handle) {
+  try {
+    return static_cast<int>(tensorAt(handle, "tensor").scalar_type());
+  } catch (...) {
+    lastError = "scalar type: " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+// at::softmax(x, dim) (log != 0: at::log_softmax) as a new DJL handle, with no dtype argument: under autocast
+// libtorch's rule for the op applies (float32 on CUDA; on the CPU the input's dtype), as torch.softmax(x, dim).
+// DJL 0.36's softmax passes the input's dtype explicitly, which it cannot name for bfloat16 (the JVM aborts), and
+// on CUDA would keep float16 where PyTorch computes in float32. Recorded by autograd like any ATen op. 0 on failure.
+MILAN_EXPORT int64_t milan_torch_softmax(int64_t handle, int64_t dim, int log) {
+  try {
+    const at::Tensor& x = tensorAt(handle, "softmax input");
+    auto* out = new at::Tensor(log ? at::log_softmax(x, dim) : at::softmax(x, dim));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+  } catch (...) {
+    lastError = std::string(log ? "log_softmax" : "softmax") + " failed: " + describe(std::current_exception());
+    return 0;
+  }
+}
+
+// x.to(dtype) as a new DJL handle, recorded by autograd (DJL 0.36's toType detaches its result from the graph, so
+// a cast of an activation would cut the backward there). dtype: a c10::ScalarType code. 0 on failure.
+MILAN_EXPORT int64_t milan_torch_to_dtype(int64_t handle, int dtype) {
+  try {
+    const at::Tensor& x = tensorAt(handle, "cast input");
+    auto* out = new at::Tensor(x.to(static_cast<at::ScalarType>(dtype)));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+  } catch (...) {
+    lastError = "cast to dtype " + std::to_string(dtype) + " failed: " + describe(std::current_exception());
+    return 0;
+  }
+}
+
 }  // extern "C"
