@@ -40,6 +40,7 @@ public final class GradScaler implements AutoCloseable {
     public static final double GROWTH_FACTOR = 2.0;
     public static final double BACKOFF_FACTOR = 0.5;
     public static final int GROWTH_INTERVAL = 2000;
+    private static final String SKIPPED = "milan_skipped_steps";
 
     private final NDManager manager;
     private final Device device;
@@ -141,12 +142,15 @@ public final class GradScaler implements AutoCloseable {
         return growthInterval;
     }
 
-    /** Steps skipped for inf/NaN gradients by this scaler (since it was created; not saved). */
+    /** Steps skipped for inf/NaN gradients (over the run: the count is saved with the state). */
     public long skippedSteps() {
         return skippedSteps;
     }
 
-    /** PyTorch's {@code GradScaler.state_dict()} as JSON (MAE saves it as the checkpoint's {@code scaler}). */
+    /**
+     * PyTorch's {@code GradScaler.state_dict()} as JSON (MAE saves it as the checkpoint's {@code scaler}), plus
+     * {@code milan_skipped_steps}.
+     */
     public String stateJson() {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("scale", scaleValue());
@@ -154,6 +158,7 @@ public final class GradScaler implements AutoCloseable {
         state.put("backoff_factor", backoffFactor);
         state.put("growth_interval", growthInterval);
         state.put("_growth_tracker", growthTracker());
+        state.put(SKIPPED, skippedSteps); // ours: the run's skipped steps continue over a resume
         return new Gson().toJson(state);
     }
 
@@ -193,6 +198,7 @@ public final class GradScaler implements AutoCloseable {
         growthFactor = growth;
         backoffFactor = backoff;
         growthInterval = interval;
+        skippedSteps = o.has(SKIPPED) ? o.get(SKIPPED).getAsLong() : 0;
         unscaled = false;
     }
 
