@@ -32,7 +32,7 @@ public record ProgressLine(int epoch, int epochs, int iteration, int itersPerEpo
                 + " (%.4f)  img/s: %.1f", epoch, epochs, iteration, itersPerEpoch, timedelta(etaSeconds), lr, loss,
                 averageLoss, imagesPerSecond);
         if (skippedSteps >= 0) {
-            line += String.format(Locale.ROOT, "  loss_scale: %.0f  skipped: %d", lossScale, skippedSteps);
+            line += "  loss_scale: " + SkippedSteps.scale(lossScale) + "  skipped: " + skippedSteps;
         }
         return line;
     }

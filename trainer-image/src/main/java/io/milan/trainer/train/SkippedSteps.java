@@ -19,8 +19,13 @@ final class SkippedSteps {
     /** Rank 0, after a skipped step. */
     static void log(int epoch, int iteration, double scaleBefore, GradScaler scaler) {
         LOG.warn("Gradient overflow (inf/NaN) at epoch {}, iteration {}: optimizer step skipped, loss scale {} -> {}"
-                + " ({} skipped in this run)", epoch, iteration, (long) scaleBefore, scaler.scaleValue(),
+                + " ({} skipped in this run)", epoch, iteration, scale(scaleBefore), scale(scaler.scaleValue()),
                 scaler.skippedSteps());
+    }
+
+    /** A scale as the progress line shows it: a whole number while it is one (powers of two), else as is. */
+    static String scale(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
     /** Checkpoint metadata: the scaler's state under {@link ResumeSync#SCALER}, or nothing without a scaler. */
