@@ -34,8 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * --amp: the policy (auto = fp16 on a GPU, off on the CPU), and 50 pretraining steps of a small MILAN model (semantic
  * masking from a frozen teacher, prompting decoder, AdamW) under CPU bfloat16 autocast against the same 50 steps in
- * float32. Tolerance: every step's loss within 3% of float32's (bfloat16 keeps 8 significant bits, ~0.4% per
- * rounding, and the runs drift apart through 50 updates), and the loss falls in both.
+ * float32. Tolerance: every step's loss within 1% of float32's (bfloat16 keeps 8 significant bits, ~0.4% per
+ * rounding, and the runs may drift apart through 50 updates; observed worst 0.09%), and the loss falls in both.
  */
 class MixedPrecisionTest {
 
@@ -60,7 +60,7 @@ class MixedPrecisionTest {
     }
 
     @Test
-    void fiftyStepsUnderBf16AutocastStayWithinThreePercentOfFp32(@TempDir Path dir) throws Exception {
+    void fiftyStepsUnderBf16AutocastStayWithinOnePercentOfFp32(@TempDir Path dir) throws Exception {
         ViTConfig teacherConfig = new ViTConfig(16, 4, 3, 32, 2, 4, 4, 0);
         Path teacherFile = dir.resolve("teacher.safetensors");
         EncoderFiles.writeRandom(teacherConfig, 99, teacherFile);
@@ -73,7 +73,7 @@ class MixedPrecisionTest {
         String losses = "fp32 " + Arrays.toString(fp32) + "\nbf16 " + Arrays.toString(bf16);
         System.out.printf("bf16 vs fp32 over %d steps: worst relative loss difference %.4f; final loss %.4f vs %.4f%n",
                 STEPS, worst, bf16[STEPS - 1], fp32[STEPS - 1]);
-        assertTrue(worst < 0.03, "worst relative loss difference " + worst + "\n" + losses);
+        assertTrue(worst < 0.01, "worst relative loss difference " + worst + "\n" + losses);
         assertTrue(fp32[STEPS - 1] < 0.8 * fp32[0], "fp32 learns: " + losses);
         assertTrue(bf16[STEPS - 1] < 0.8 * bf16[0], "bf16 learns: " + losses);
         assertTrue(worst > 0, "bf16 autocast changed nothing: is it on?");
