@@ -3,7 +3,7 @@
 // (ProcessGroupNCCL for CUDA ones, see milan_c10d_nccl.cpp), asynchronous all-reduce, broadcast, all-gather and
 // barrier on DJL NDArrays, and DDP's gradient Reducer (all-reduce in buckets, overlapped with the backward, from
 // autograd hooks). Then a few plain ops (milan_torch_*): the pinned upload to a GPU, the current CUDA device,
-// scaled_dot_product_attention and the TF32 switches.
+// scaled_dot_product_attention, the TF32 switches, autocast for the calling thread and GradScaler's two ops.
 //
 // Tensors: DJL's PtNDArray.getHandle() is the address of a heap-allocated torch::Tensor (DJL's JNI reads it as
 // reinterpret_cast<torch::Tensor*>(handle)); collectives run in place on that tensor's storage, no copies.
@@ -14,6 +14,7 @@
 // them by SONAME to the copies DJL already loaded, so the JVM must initialise DJL's PyTorch engine before loading
 // this library (MilanTorchNative does).
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -541,6 +542,146 @@ MILAN_EXPORT void milan_torch_set_tf32(int cublas, int cudnn) {
 // The TF32 switches now: bit 0 matmuls (cuBLAS), bit 1 cuDNN.
 MILAN_EXPORT int milan_torch_tf32() {
   return (at::globalContext().allowTF32CuBLAS() ? 1 : 0) | (at::globalContext().allowTF32CuDNN() ? 2 : 0);
+}
+
+// --- Mixed precision: autocast and GradScaler's kernels ------------------------------------------------------------
+
+// torch.autocast(device, dtype).__enter__() for the calling thread (autocast state is thread-local in libtorch,
+// kept in the thread's dispatch key set, so every op this thread then sends through the dispatcher, DJL's
+// included, gets libtorch's own casting rules): remembers the previous enabled flag, dtype and cache switch,
+// enables autocast for the device type (cuda != 0: CUDA, else CPU) with dtype (a c10::ScalarType code: 5 Half,
+// 15 BFloat16), increments the nesting count and turns the weight-cast cache on. Returns the previous state
+// packed for milan_torch_autocast_exit (bit 0 enabled, bit 1 cache enabled, bits 8.. the dtype code), or -1 on
+// failure (see milan_c10d_last_error).
+MILAN_EXPORT int milan_torch_autocast_enter(int cuda, int dtype) {
+  try {
+    auto device = cuda ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+    auto type = static_cast<at::ScalarType>(dtype);
+    TORCH_CHECK(type == at::kHalf || type == at::kBFloat16, "autocast dtype must be Half (5) or BFloat16 (15), got ",
+        dtype);
+    int previous = (at::autocast::is_autocast_enabled(device) ? 1 : 0) |
+        (at::autocast::is_autocast_cache_enabled() ? 2 : 0) |
+        (static_cast<int>(at::autocast::get_autocast_dtype(device)) << 8);
+    at::autocast::set_autocast_enabled(device, true);
+    at::autocast::set_autocast_dtype(device, type);
+    at::autocast::increment_nesting();
+    at::autocast::set_autocast_cache_enabled(true);
+    return previous;
+  } catch (...) {
+    lastError = "autocast enter: " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+// torch.autocast.__exit__(): decrements the nesting count and, at the outermost exit, clears the cache of cast
+// weights; then restores the state milan_torch_autocast_enter returned. 0, or -1 on failure.
+MILAN_EXPORT int milan_torch_autocast_exit(int cuda, int previous) {
+  try {
+    auto device = cuda ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+    if (at::autocast::decrement_nesting() == 0) {
+      at::autocast::clear_cache();
+    }
+    at::autocast::set_autocast_enabled(device, (previous & 1) != 0);
+    at::autocast::set_autocast_dtype(device, static_cast<at::ScalarType>(previous >> 8));
+    at::autocast::set_autocast_cache_enabled((previous & 2) != 0);
+    return 0;
+  } catch (...) {
+    lastError = "autocast exit: " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+// The calling thread's autocast state for the device type, packed as milan_torch_autocast_enter returns it.
+MILAN_EXPORT int milan_torch_autocast_state(int cuda) {
+  auto device = cuda ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+  return (at::autocast::is_autocast_enabled(device) ? 1 : 0) | (at::autocast::is_autocast_cache_enabled() ? 2 : 0) |
+      (static_cast<int>(at::autocast::get_autocast_dtype(device)) << 8);
+}
+
+// GradScaler.unscale_: at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv_scale) multiplies every
+// gradient in place by inv_scale and sets found_inf (a 1-element float32 tensor) to 1 when any gradient holds an inf
+// or NaN (else leaves it alone). Gradients may be of several dtypes; libtorch groups them. 0, or -1 on failure.
+MILAN_EXPORT int milan_torch_amp_unscale(const int64_t* grads, int n, int64_t foundInf, int64_t invScale) {
+  try {
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> tensors;
+    tensors.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) {
+      tensors.push_back(tensorAt(grads[i], "gradient"));
+    }
+    at::Tensor found = tensorAt(foundInf, "found_inf");  // shares the caller's storage
+    const at::Tensor& inv = tensorAt(invScale, "inv_scale");
+    // Grouped by dtype and device, as GradScaler._unscale_grads_ does.
+    std::unordered_map<std::string, std::vector<at::Tensor>> groups;
+    for (const auto& t : tensors) {
+      groups[t.device().str() + "/" + c10::toString(t.scalar_type())].push_back(t);
+    }
+    for (auto& [key, group] : groups) {
+      at::_amp_foreach_non_finite_check_and_unscale_(group, found, inv);
+    }
+    return 0;
+  } catch (...) {
+    lastError = "GradScaler unscale (_amp_foreach_non_finite_check_and_unscale_): " +
+        describe(std::current_exception());
+    return -1;
+  }
+}
+
+// GradScaler.update: at::_amp_update_scale_(scale, growth_tracker, found_inf, growth, backoff, interval) in place:
+// on found_inf, scale *= backoff and the tracker resets to 0; else the tracker counts up and, on reaching
+// interval, scale *= growth (kept when that overflows) and the tracker resets. scale: 1-element float32,
+// growth_tracker: 1-element int32, found_inf: 1-element float32. 0, or -1 on failure.
+MILAN_EXPORT int milan_torch_amp_update_scale(int64_t scale, int64_t growthTracker, int64_t foundInf,
+    double growth, double backoff, int64_t interval) {
+  try {
+    at::NoGradGuard noGrad;
+    at::Tensor s = tensorAt(scale, "scale");
+    at::Tensor tracker = tensorAt(growthTracker, "growth_tracker");
+    at::_amp_update_scale_(s, tracker, tensorAt(foundInf, "found_inf"), growth, backoff, interval);
+    return 0;
+  } catch (...) {
+    lastError = "GradScaler update (_amp_update_scale_): " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+// The c10::ScalarType code of the tensor behind handle (DJL 0.36 reports bfloat16 tensors as UNKNOWN), or -1 on
+// failure.
+MILAN_EXPORT int milan_torch_scalar_type(int64_t handle) {
+  try {
+    return static_cast<int>(tensorAt(handle, "tensor").scalar_type());
+  } catch (...) {
+    lastError = "scalar type: " + describe(std::current_exception());
+    return -1;
+  }
+}
+
+// at::softmax(x, dim) (log != 0: at::log_softmax) as a new DJL handle, with no dtype argument: under autocast
+// libtorch's rule for the op applies (float32 on CUDA; on the CPU the input's dtype), as torch.softmax(x, dim).
+// DJL 0.36's softmax passes the input's dtype explicitly, which it cannot name for bfloat16 (the JVM aborts), and
+// on CUDA would keep float16 where PyTorch computes in float32. Recorded by autograd like any ATen op. 0 on failure.
+MILAN_EXPORT int64_t milan_torch_softmax(int64_t handle, int64_t dim, int log) {
+  try {
+    const at::Tensor& x = tensorAt(handle, "softmax input");
+    auto* out = new at::Tensor(log ? at::log_softmax(x, dim) : at::softmax(x, dim));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+  } catch (...) {
+    lastError = std::string(log ? "log_softmax" : "softmax") + " failed: " + describe(std::current_exception());
+    return 0;
+  }
+}
+
+// x.to(dtype) as a new DJL handle, recorded by autograd (DJL 0.36's toType detaches its result from the graph, so
+// a cast of an activation would cut the backward there). dtype: a c10::ScalarType code. 0 on failure.
+MILAN_EXPORT int64_t milan_torch_to_dtype(int64_t handle, int dtype) {
+  try {
+    const at::Tensor& x = tensorAt(handle, "cast input");
+    auto* out = new at::Tensor(x.to(static_cast<at::ScalarType>(dtype)));
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+  } catch (...) {
+    lastError = "cast to dtype " + std::to_string(dtype) + " failed: " + describe(std::current_exception());
+    return 0;
+  }
 }
 
 }  // extern "C"

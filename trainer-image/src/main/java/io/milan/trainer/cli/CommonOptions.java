@@ -75,6 +75,17 @@ public class CommonOptions {
             + " effect on the CPU.")
     public boolean tf32;
 
+    @Option(names = "--amp", description = "Mixed precision: auto (default: fp16 on a GPU, as the reference's"
+            + " torch.cuda.amp; off on the CPU), fp16 (float16 autocast with dynamic loss scaling, as"
+            + " torch.cuda.amp.GradScaler), bf16 (bfloat16 autocast, no loss scaling; for A100/H100, or a CPU with"
+            + " bfloat16 support) or off (float32). Autocast covers the forward and the loss, the frozen teacher"
+            + " included; weights, gradients and the optimizer stay float32.")
+    public String amp = "auto";
+
+    @Option(names = "--amp_growth_interval", hidden = true, description = "fp16 loss scaling: good steps in a row"
+            + " before the scale doubles (default: ${DEFAULT-VALUE}, GradScaler's).")
+    public int ampGrowthInterval = 2000;
+
     @Option(names = "--dist_timeout", description = "Seconds a rank waits for a peer before failing"
             + " (default: MILAN_DIST_TIMEOUT, else 300).")
     public Integer distTimeoutSeconds;
@@ -102,6 +113,9 @@ public class CommonOptions {
         require(distTimeoutSeconds == null || distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
         require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,
                 "--max_bad_images must be in [0, 1], got " + maxBadImageFraction);
+        require(amp.equals("auto") || amp.equals("fp16") || amp.equals("bf16") || amp.equals("off"),
+                "--amp must be auto, fp16, bf16 or off, got '" + amp + "'");
+        require(ampGrowthInterval >= 1, "--amp_growth_interval must be >= 1, got " + ampGrowthInterval);
         require(device.equals("cpu") || device.equals("cuda") || device.equals("auto"),
                 "--device must be cpu, cuda or auto, got '" + device + "'");
     }

@@ -35,8 +35,13 @@ final class BatchNormNoAffine {
         this.batchesTracked = manager.create(0L);
     }
 
-    /** x [N, features] → normalised [N, features]; training mode also updates the running statistics. */
-    NDArray forward(NDArray x, boolean training) {
+    /**
+     * x [N, features] → normalised [N, features]; training mode also updates the running statistics. Computed in
+     * float32 (a float16/bfloat16 input from autocast is cast up, as cuDNN's batch norm keeps its statistics in
+     * float32).
+     */
+    NDArray forward(NDArray input, boolean training) {
+        NDArray x = Layers.float32(input);
         Shape s = x.getShape();
         if (s.dimension() != 2 || s.get(1) != features) {
             throw new IllegalArgumentException(prefix + ": expected [N, " + features + "], got " + s);

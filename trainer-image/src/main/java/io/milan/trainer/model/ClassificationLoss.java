@@ -3,6 +3,7 @@ package io.milan.trainer.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.milan.trainer.torch.TorchOps;
 
 /**
  * The classification losses of the reference recipes, over logits [N, C], each the mean over the batch:
@@ -21,7 +22,7 @@ public final class ClassificationLoss {
             throw new IllegalArgumentException("soft targets " + targets.getShape() + " do not match logits "
                     + logits.getShape());
         }
-        return logits.logSoftmax(-1).mul(targets).sum(new int[] {-1}).neg().mean();
+        return logSoftmax(logits).mul(targets).sum(new int[] {-1}).neg().mean();
     }
 
     /**
@@ -32,7 +33,7 @@ public final class ClassificationLoss {
         if (!(smoothing >= 0 && smoothing < 1)) {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
-        NDArray logProbs = logits.logSoftmax(-1);
+        NDArray logProbs = logSoftmax(logits);
         NDArray nll = pick(logProbs, labels).neg();
         NDArray smooth = logProbs.mean(new int[] {-1}).neg();
         return Layers.scale(nll, 1 - smoothing).add(Layers.scale(smooth, smoothing)).mean();
@@ -40,7 +41,7 @@ public final class ClassificationLoss {
 
     /** {@code torch.nn.CrossEntropyLoss()}: mean of −log_softmax(logits)[n, label_n]. */
     public static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        return pick(logits.logSoftmax(-1), labels).neg().mean();
+        return pick(logSoftmax(logits), labels).neg().mean();
     }
 
     /** logProbs[n, labels[n]] as [N], with the label checks torch makes. */
@@ -60,6 +61,14 @@ public final class ClassificationLoss {
                     + min + ", " + max + "]");
         }
         return logProbs.gather(index.reshape(n, 1), 1).reshape(n);
+    }
+
+    /**
+     * log_softmax over the classes in float32: under autocast PyTorch computes its cross-entropy losses in float32
+     * (on the CPU and on CUDA), so float16/bfloat16 logits are cast up first.
+     */
+    private static NDArray logSoftmax(NDArray logits) {
+        return TorchOps.logSoftmax(Layers.float32(logits), -1);
     }
 
     private static void requireLogits(NDArray logits) {

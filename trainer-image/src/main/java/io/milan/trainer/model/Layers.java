@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDResource;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
@@ -84,12 +85,28 @@ public final class Layers {
     }
 
     /**
+     * x in float32 when it is float16 or bfloat16 (autocast's outputs; DJL 0.36 reports bfloat16 as UNKNOWN), else
+     * x itself: losses and statistics are computed in float32 under autocast, as PyTorch's autocast does for them.
+     * The cast is in autograd's graph ({@link TorchOps#cast}; DJL's toType would detach it).
+     */
+    public static NDArray float32(NDArray x) {
+        DataType type = x.getDataType();
+        boolean half = type == DataType.FLOAT16 || type == DataType.BFLOAT16 || type == DataType.UNKNOWN;
+        return half ? TorchOps.cast(x, DataType.FLOAT32) : x;
+    }
+
+    /**
      * x · v for a constant v. Not {@code x.mul(Number)}: DJL 0.36 wraps the number in a tensor that borrows a
      * Java buffer and releases it at once, while autograd keeps that tensor for backward — after a garbage
      * collection backward reads freed memory (wrong gradients, NaN). A libtorch-owned scalar is safe.
      */
     public static NDArray scale(NDArray x, double v) {
-        try (NDArray scalar = x.getManager().full(new Shape(), (float) v, x.getDataType(), x.getDevice())) {
+        // A float32 0-dim scalar for any floating x: it does not promote x (0-dim operands never do), so
+        // float16/bfloat16 activations under autocast stay in their dtype, as with PyTorch's x * v. (DJL 0.36 reports
+        // bfloat16 as UNKNOWN and cannot create one.)
+        DataType type = x.getDataType();
+        DataType scalarType = type.isFloating() || type == DataType.UNKNOWN ? DataType.FLOAT32 : type;
+        try (NDArray scalar = x.getManager().full(new Shape(), (float) v, scalarType, x.getDevice())) {
             return x.mul(scalar);
         }
     }
@@ -127,7 +144,7 @@ public final class Layers {
      */
     static NDArray attentionWeights(NDArray q, NDArray k) {
         float scale = (float) Math.pow(q.getShape().get(3), -0.5);
-        return scale(q, scale).matMul(k.transpose(0, 1, 3, 2)).softmax(-1);
+        return TorchOps.softmax(scale(q, scale).matMul(k.transpose(0, 1, 3, 2)), -1);
     }
 
     /** Rows of x [N, T, D] picked per sample by ids [N, K] (int64): torch.gather along the token axis. */

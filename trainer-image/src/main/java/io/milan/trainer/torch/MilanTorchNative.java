@@ -101,4 +101,21 @@ public final class MilanTorchNative {
     public static native void milan_torch_set_tf32(int cublas, int cudnn);
 
     public static native int milan_torch_tf32();
+
+    public static native int milan_torch_autocast_enter(int cuda, int dtype);
+
+    public static native int milan_torch_autocast_exit(int cuda, int previous);
+
+    public static native int milan_torch_autocast_state(int cuda);
+
+    public static native int milan_torch_amp_unscale(long[] grads, int n, long foundInf, long invScale);
+
+    public static native int milan_torch_amp_update_scale(long scale, long growthTracker, long foundInf,
+            double growth, double backoff, long interval);
+
+    public static native int milan_torch_scalar_type(long tensor);
+
+    public static native long milan_torch_softmax(long tensor, long dim, int log);
+
+    public static native long milan_torch_to_dtype(long tensor, int dtype);
 }

@@ -3,6 +3,7 @@ package io.milan.trainer.torch;
 import ai.djl.Device;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 
@@ -48,6 +49,54 @@ public final class TorchOps {
         return new PtNDArray((PtNDManager) q.getManager(), out);
     }
 
+    /**
+     * {@code torch.softmax(x, axis)} through libtorch's dispatcher, without DJL's explicit dtype: any floating dtype
+     * (DJL 0.36's own softmax aborts the JVM on bfloat16), and autocast's rule applies (float32 on CUDA, the input's
+     * dtype on the CPU), as in PyTorch. In autograd's graph like DJL's ops; owned by x's manager.
+     */
+    public static NDArray softmax(NDArray x, int axis) {
+        return softmax(x, axis, false);
+    }
+
+    /** {@code torch.log_softmax(x, axis)}, as {@link #softmax(NDArray, int)}. */
+    public static NDArray logSoftmax(NDArray x, int axis) {
+        return softmax(x, axis, true);
+    }
+
+    private static NDArray softmax(NDArray x, int axis, boolean log) {
+        long input = handleOf(x, "softmax input");
+        MilanTorchNative.requireLoaded();
+        long out = MilanTorchNative.milan_torch_softmax(input, axis, log ? 1 : 0);
+        if (out == 0) {
+            throw new EngineException(MilanTorchNative.milan_c10d_last_error());
+        }
+        return new PtNDArray((PtNDManager) x.getManager(), out);
+    }
+
+    /**
+     * {@code x.to(dtype)} in autograd's graph (gradients flow back through the cast, in x's dtype), unlike DJL
+     * 0.36's {@code toType}, which detaches. For float32, float64, float16 and bfloat16; x itself when it already
+     * has the dtype.
+     */
+    public static NDArray cast(NDArray x, DataType dtype) {
+        int code = switch (dtype) {
+            case FLOAT16 -> 5;
+            case FLOAT32 -> 6;
+            case FLOAT64 -> 7;
+            case BFLOAT16 -> 15;
+            default -> throw new IllegalArgumentException("cast: only to float16/32/64 or bfloat16, not " + dtype);
+        };
+        if (dataType(x) == dtype) {
+            return x;
+        }
+        long input = handleOf(x, "cast input");
+        long out = MilanTorchNative.milan_torch_to_dtype(input, code);
+        if (out == 0) {
+            throw new EngineException(MilanTorchNative.milan_c10d_last_error());
+        }
+        return new PtNDArray((PtNDManager) x.getManager(), out);
+    }
+
     /** The process-wide TF32 switches of libtorch's context (they only matter on CUDA). */
     public record Tf32(boolean matmul, boolean cudnn) {
     }
@@ -84,9 +133,26 @@ public final class TorchOps {
         return tf32();
     }
 
+    /**
+     * The tensor's dtype as libtorch sees it: DJL 0.36 maps bfloat16 to {@link DataType#UNKNOWN}, this returns
+     * {@link DataType#BFLOAT16} for it (and DJL's answer for every other dtype).
+     */
+    public static DataType dataType(NDArray array) {
+        DataType djl = array.getDataType();
+        if (djl != DataType.UNKNOWN || !(array instanceof PtNDArray pt)) {
+            return djl;
+        }
+        MilanTorchNative.requireLoaded();
+        int code = MilanTorchNative.milan_torch_scalar_type(pt.getHandle());
+        if (code < 0) {
+            throw new EngineException(MilanTorchNative.milan_c10d_last_error());
+        }
+        return code == 15 ? DataType.BFLOAT16 : DataType.UNKNOWN; // c10::ScalarType::BFloat16
+    }
+
     private static long handleOf(NDArray array, String what) {
         if (!(array instanceof PtNDArray pt)) {
-            throw new IllegalArgumentException("scaled_dot_product_attention: " + what + " must be a PyTorch-engine"
+            throw new IllegalArgumentException(what + " must be a PyTorch-engine"
                     + " NDArray, got " + (array == null ? "null" : array.getClass().getName()));
         }
         return pt.getHandle();

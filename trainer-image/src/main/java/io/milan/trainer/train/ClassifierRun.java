@@ -38,9 +38,11 @@ import io.milan.trainer.model.ViTConfig;
 import io.milan.trainer.optim.AccumulationSchedule;
 import io.milan.trainer.optim.AdamW;
 import io.milan.trainer.optim.CosineSchedule;
+import io.milan.trainer.optim.GradScaler;
 import io.milan.trainer.optim.Gradients;
 import io.milan.trainer.optim.Lars;
 import io.milan.trainer.optim.NonFiniteCheck;
+import io.milan.trainer.optim.OptimizerStep;
 import io.milan.trainer.optim.ParamGroups;
 import io.milan.trainer.optim.StatefulOptimizer;
 import java.nio.file.Files;
@@ -78,6 +80,7 @@ public final class ClassifierRun {
     private final CommonOptions c;
     private final Mode mode;
     private final String[] commandLine;
+    private MixedPrecision amp;
 
     public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine) {
         this.o = options;
@@ -94,6 +97,7 @@ public final class ClassifierRun {
     public void run() throws Exception {
         o.validate();
         RunEnvironment env = RunEnvironment.resolve(c);
+        amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
         ImageFolder val = ImageFolder.scan(c.dataPath.resolve("val"));
         ImageFolder train = mode == Mode.EVAL ? null : ImageFolder.scan(c.dataPath.resolve("train"));
@@ -196,11 +200,17 @@ public final class ClassifierRun {
                 optimizer, root);
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
+        if (group.isPrimary()) {
+            LOG.info("Mixed precision (--amp {}): {}", c.amp, amp.describe());
+        }
 
-        try (GradientSync sync = group.gradientSync(params.asMap());
+        try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
+                GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
                         true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
-            StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world);
+            ResumeSync.restoreScaler(scaler, start, group);
+            StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world,
+                    scaler);
             long runStart = System.nanoTime();
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
@@ -209,6 +219,7 @@ public final class ClassifierRun {
                 double lossSum = 0;
                 double lrSum = 0;
                 double lr = 0;
+                long skippedBefore = scaler == null ? 0 : scaler.skippedSteps();
                 int iterations;
                 double imagesPerSecond;
                 try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
@@ -228,14 +239,15 @@ public final class ClassifierRun {
                         double loss;
                         try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
                             loss = microBatch(batch, step, sync, stepBoundary, model, mixup, group.rank(), epoch, it,
-                                    lr, accumulation.lossScale());
+                                    lr, accumulation.lossScale(), scaler);
                         }
                         if (stepBoundary) {
-                            if (c.clipGrad != null) {
-                                NonFiniteCheck.requireFiniteGradNorm(Gradients.clipGlobalNorm(params.asMap(),
-                                        params.trainableNames(), c.clipGrad), epoch, it);
+                            double scaleBefore = scaler == null ? 0 : scaler.scaleValue();
+                            OptimizerStep.Outcome update = OptimizerStep.apply(optimizer, scaler, params.asMap(),
+                                    params.trainableNames(), c.clipGrad, lr, epoch, it);
+                            if (!update.applied() && group.isPrimary()) {
+                                SkippedSteps.log(epoch, it, scaleBefore, scaler);
                             }
-                            optimizer.step(params.asMap(), lr);
                             Gradients.zero(params.asMap(), params.trainableNames());
                             globalStep++;
                         }
@@ -263,9 +275,12 @@ public final class ClassifierRun {
                     meta.put(TASK, mode.name().toLowerCase(Locale.ROOT));
                     meta.put(MAX_ACCURACY, Double.toString(best.best()));
                     meta.put(MAX_ACCURACY_EPOCH, Integer.toString(best.epoch()));
+                    meta.putAll(SkippedSteps.metadata(scaler));
                     Path saved = checkpoints.maybeSave(epoch, globalStep, model.stateDict(), optimizer, meta);
-                    log.append(TrainingLog.finetuneStats(epoch, meanLr, meanLoss, r.loss(), r.acc1(), r.acc5(),
-                            nParameters));
+                    Map<String, Object> stats = TrainingLog.finetuneStats(epoch, meanLr, meanLoss, r.loss(), r.acc1(),
+                            r.acc5(), nParameters);
+                    SkippedSteps.addStats(stats, scaler, skippedBefore);
+                    log.append(stats);
                     reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0,
                             meanLoss, meanLr), evalStatus(epoch, r, best));
                     if (saved != null) {
@@ -282,6 +297,9 @@ public final class ClassifierRun {
                 summary.put("globalStep", globalStep);
                 summary.put("maxAccuracy", best.best());
                 summary.put("maxAccuracyEpoch", best.epoch());
+                if (scaler != null) {
+                    summary.put("skippedSteps", scaler.skippedSteps());
+                }
                 reporter.finished(new Gson().toJson(summary));
             }
             group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
@@ -293,7 +311,8 @@ public final class ClassifierRun {
      * the ranks). Returns its loss, read once the backward is queued.
      */
     private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
-            Classifier model, Mixup mixup, int rank, int epoch, int it, double lr, double lossScale) {
+            Classifier model, Mixup mixup, int rank, int epoch, int it, double lr, double lossScale,
+            GradScaler scaler) {
         NDList arrays = BatchUpload.toDevice(batch, step, c.pinMem());
         NDArray images = arrays.get(0);
         NDArray labels = arrays.get(1);
@@ -301,15 +320,18 @@ public final class ClassifierRun {
         Random rng = new Random(mix(c.seed, rank, epoch, it, 0));
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             NDArray loss;
-            if (mixup != null) {
-                Mixup.Result mixed = mixup.apply(images, batch.labels(), rng);
-                loss = ClassificationLoss.softTarget(model.trainLogits(mixed.images(), rng), mixed.targets());
-            } else if (mode == Mode.FINETUNE && ft().smoothing > 0) {
-                loss = ClassificationLoss.labelSmoothing(model.trainLogits(images, rng), labels, ft().smoothing);
-            } else {
-                loss = ClassificationLoss.crossEntropy(model.trainLogits(images, rng), labels);
+            // Mixup outside autocast (as in the reference: it runs on the batch before the autocast region).
+            Mixup.Result mixed = mixup != null ? mixup.apply(images, batch.labels(), rng) : null;
+            try (MixedPrecision.Region ignored = amp.autocast()) { // forward and loss; backward outside, as PyTorch
+                if (mixed != null) {
+                    loss = ClassificationLoss.softTarget(model.trainLogits(mixed.images(), rng), mixed.targets());
+                } else if (mode == Mode.FINETUNE && ft().smoothing > 0) {
+                    loss = ClassificationLoss.labelSmoothing(model.trainLogits(images, rng), labels, ft().smoothing);
+                } else {
+                    loss = ClassificationLoss.crossEntropy(model.trainLogits(images, rng), labels);
+                }
             }
-            sync.backward(stepBoundary, () -> collector.backward(Layers.scale(loss, lossScale)));
+            sync.backward(stepBoundary, () -> collector.backward(PretrainRun.scaled(loss, lossScale, scaler)));
             double value = loss.getFloat();
             NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
             return value;
@@ -317,13 +339,13 @@ public final class ClassifierRun {
     }
 
     /** Evaluation after an epoch; the ranks first take rank 0's buffers (running statistics), as DDP would. */
-    private static Evaluator.Outcome evaluate(Evaluator evaluator, Classifier model, NDManager root, Device device,
+    private Evaluator.Outcome evaluate(Evaluator evaluator, Classifier model, NDManager root, Device device,
             ProcessGroup group, boolean predictions) {
         Map<String, NDArray> buffers = model.buffers();
         if (!buffers.isEmpty()) {
             group.broadcastFromPrimary(buffers);
         }
-        return evaluator.evaluate(model, root, device, predictions);
+        return evaluator.evaluate(model, root, device, predictions, amp);
     }
 
     /** {@code --eval}: the checkpoint of --resume, its kind (fine-tuned or probe) read from its tensors. */
@@ -362,7 +384,7 @@ public final class ClassifierRun {
             }
             group.broadcastFromPrimary(model.stateDict());
             long start = System.nanoTime();
-            Evaluator.Outcome outcome = evaluator.evaluate(model, root, device, o.predictions != null);
+            Evaluator.Outcome outcome = evaluator.evaluate(model, root, device, o.predictions != null, amp);
             EvalAccumulator.Result r = outcome.result();
             double seconds = (System.nanoTime() - start) / 1e9;
             if (group.isPrimary()) {

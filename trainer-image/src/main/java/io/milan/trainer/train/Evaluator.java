@@ -15,6 +15,7 @@ import io.milan.trainer.eval.Predictions;
 import io.milan.trainer.eval.TopK;
 import io.milan.trainer.model.ClassificationLoss;
 import io.milan.trainer.model.GradMode;
+import io.milan.trainer.model.Layers;
 
 /**
  * The reference's {@code engine_finetune.evaluate} over {@code val/}: Resize + CenterCrop ({@link EvalTransform}),
@@ -51,8 +52,16 @@ final class Evaluator implements AutoCloseable {
         return val.size();
     }
 
-    /** Evaluates {@code model} (on {@code device}); collective: every rank must call it. */
+    /** Evaluates {@code model} (on {@code device}) in float32; collective: every rank must call it. */
     Outcome evaluate(Classifier model, NDManager root, Device device, boolean withPredictions) {
+        return evaluate(model, root, device, withPredictions, new MixedPrecision(MixedPrecision.Mode.OFF, device));
+    }
+
+    /**
+     * As above, the forward under {@code amp}'s autocast (the reference evaluates under autocast too); logits and
+     * loss in float32.
+     */
+    Outcome evaluate(Classifier model, NDManager root, Device device, boolean withPredictions, MixedPrecision amp) {
         int[] indices = distributed
                 ? DistributedSampler.indices(val.size(), group.worldSize(), group.rank(), 0, 0, false, false)
                 : allIndices(val.size());
@@ -62,7 +71,10 @@ final class Evaluator implements AutoCloseable {
             while (batches.hasNext()) {
                 try (Batch batch = batches.next(); NDManager step = root.newSubManager(device)) {
                     NDList arrays = batch.toNDList(step);
-                    NDArray logits = model.evalLogits(arrays.get(0));
+                    NDArray logits;
+                    try (MixedPrecision.Region autocast = amp.autocast()) {
+                        logits = Layers.float32(model.evalLogits(arrays.get(0)));
+                    }
                     TopK top = TopK.of(logits, 5);
                     double loss = ClassificationLoss.crossEntropy(logits, arrays.get(1)).getFloat();
                     long[] labels = batch.labels();

@@ -31,11 +31,14 @@ import io.milan.trainer.model.ViTConfig;
 import io.milan.trainer.optim.AccumulationSchedule;
 import io.milan.trainer.optim.AdamW;
 import io.milan.trainer.optim.CosineSchedule;
+import io.milan.trainer.optim.GradScaler;
 import io.milan.trainer.optim.Gradients;
 import io.milan.trainer.optim.NonFiniteCheck;
+import io.milan.trainer.optim.OptimizerStep;
 import io.milan.trainer.optim.ParamGroups;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * makes targets and cls attention, the masking is drawn, the student predicts every token, and the loss goes
  * backward; at accumulation boundaries that backward also averages the gradients over all processes (one per
  * device: DDP's Reducer, overlapping the backward) and AdamW steps. Rank 0 writes checkpoints, log.txt and
- * progress.
+ * progress. With --amp the teacher's and the student's forward run under autocast, and fp16 scales the loss
+ * (a step with inf/NaN gradients is skipped and counted, the scale backs off).
  */
 public final class PretrainRun {
     private static final Logger LOG = LoggerFactory.getLogger(PretrainRun.class);
@@ -53,6 +57,7 @@ public final class PretrainRun {
     private final PretrainOptions o;
     private final CommonOptions c;
     private final String[] commandLine;
+    private MixedPrecision amp;
 
     public PretrainRun(PretrainOptions options, String[] commandLine) {
         this.o = options;
@@ -64,6 +69,7 @@ public final class PretrainRun {
     public void run() throws Exception {
         o.validate();
         RunEnvironment env = RunEnvironment.resolve(c);
+        amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
         ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
         ViTConfig encoder = encoderConfig(o.model, c);
@@ -106,11 +112,16 @@ public final class PretrainRun {
         ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root);
         long globalStep = start.globalStep();
         int patches = model.config().encoder().numPatches();
+        if (group.isPrimary()) {
+            LOG.info("Mixed precision (--amp {}): {}", c.amp, amp.describe());
+        }
 
-        try (GradientSync sync = group.gradientSync(params.asMap());
+        try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
+                GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
                                 Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+            ResumeSync.restoreScaler(scaler, start, group);
             long runStartNanos = System.nanoTime();
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
@@ -118,6 +129,7 @@ public final class PretrainRun {
                 Gradients.zero(params.asMap(), params.trainableNames());
                 double lossSum = 0;
                 double lrSum = 0;
+                long skippedBefore = scaler == null ? 0 : scaler.skippedSteps();
                 int iterations;
                 double imagesPerSecond; // of the whole epoch, for the status row that closes it
                 double lr = 0;
@@ -130,7 +142,7 @@ public final class PretrainRun {
                     }
                     AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
                     StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs,
-                            (long) o.batchSize * world);
+                            (long) o.batchSize * world, scaler);
                     progress.startEpoch(epoch, iterations);
                     for (int it = 0; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
@@ -140,15 +152,15 @@ public final class PretrainRun {
                         double loss;
                         try (Batch batch = batches.next(); NDManager step = root.newSubManager()) {
                             loss = microBatch(batch, step, sync, stepBoundary, model, teacher, epoch, it, lr,
-                                    patches, accumulation.lossScale());
+                                    patches, accumulation.lossScale(), scaler);
                         }
                         if (stepBoundary) {
-                            if (c.clipGrad != null) {
-                                NonFiniteCheck.requireFiniteGradNorm(
-                                        Gradients.clipGlobalNorm(params.asMap(), params.trainableNames(), c.clipGrad),
-                                        epoch, it);
+                            double scaleBefore = scaler == null ? 0 : scaler.scaleValue();
+                            OptimizerStep.Outcome update = OptimizerStep.apply(adam, scaler, params.asMap(),
+                                    params.trainableNames(), c.clipGrad, lr, epoch, it);
+                            if (!update.applied() && group.isPrimary()) {
+                                SkippedSteps.log(epoch, it, scaleBefore, scaler);
                             }
-                            adam.step(params.asMap(), lr);
                             Gradients.zero(params.asMap(), params.trainableNames());
                             globalStep++;
                         }
@@ -164,14 +176,20 @@ public final class PretrainRun {
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
-                            checkpoints, log, reporter);
+                            checkpoints, log, reporter, scaler, skippedBefore);
                 }
             }
             double total = (System.nanoTime() - runStartNanos) / 1e9;
             if (group.isPrimary()) {
                 LOG.info("Training time {}", ProgressLine.timedelta(total));
-                reporter.finished(new Gson().toJson(Map.of("phase", "finished", "epochs", o.epochs,
-                        "globalStep", globalStep)));
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("phase", "finished");
+                summary.put("epochs", o.epochs);
+                summary.put("globalStep", globalStep);
+                if (scaler != null) {
+                    summary.put("skippedSteps", scaler.skippedSteps());
+                }
+                reporter.finished(new Gson().toJson(summary));
             }
             group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
         }
@@ -183,18 +201,21 @@ public final class PretrainRun {
      */
     private double microBatch(Batch batch, NDManager step, GradientSync sync, boolean stepBoundary,
             MilanPretrainModel model, Teacher teacher, int epoch, int it, double lr, int patches,
-            double lossScale) {
+            double lossScale, GradScaler scaler) {
         NDArray images = BatchUpload.toDevice(batch, step, c.pinMem()).get(0);
         long[] indices = batch.indices();
         double[] noise = MaskNoise.open(c.seed, epoch, indices, patches);
-        try (TeacherOutput target = teacher.forward(images);
+        try (TeacherOutput target = amp.teacherForward(teacher, images);
                 Masking masking = o.attnMask
                         ? Masking.semantic(target.importance(), o.maskRatio, noise)
                         : Masking.random(images.getManager(), indices.length, patches, o.maskRatio,
                                 MaskNoise.asFloats(noise));
                 GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = model.forward(images, target, masking).loss();
-            sync.backward(stepBoundary, () -> collector.backward(Layers.scale(loss, lossScale)));
+            NDArray loss;
+            try (MixedPrecision.Region ignored = amp.autocast()) { // forward and loss; backward outside, as PyTorch
+                loss = model.forward(images, target, masking).loss();
+            }
+            sync.backward(stepBoundary, () -> collector.backward(scaled(loss, lossScale, scaler)));
             double value = loss.getFloat();
             NonFiniteCheck.requireFiniteLoss(value, epoch, it, lr);
             masking.requireValidWeights();
@@ -202,11 +223,19 @@ public final class PretrainRun {
         }
     }
 
+    /** The loss backward starts from: divided over the accumulation steps, times the loss scale under fp16. */
+    static NDArray scaled(NDArray loss, double accumulationScale, GradScaler scaler) {
+        NDArray averaged = Layers.scale(loss, accumulationScale);
+        return scaler == null ? averaged : scaler.scale(averaged);
+    }
+
     private void epochEnd(int epoch, long globalStep, double meanLoss, double meanLr, int iterations,
             double imagesPerSecond, NamedParameters params, AdamW adam, CheckpointWriter checkpoints, TrainingLog log,
-            RunReporter reporter) throws Exception {
-        Path saved = checkpoints.maybeSave(epoch, globalStep, params.asMap(), adam, Map.of());
-        log.append(TrainingLog.pretrainStats(epoch, meanLr, meanLoss));
+            RunReporter reporter, GradScaler scaler, long skippedBefore) throws Exception {
+        Path saved = checkpoints.maybeSave(epoch, globalStep, params.asMap(), adam, SkippedSteps.metadata(scaler));
+        Map<String, Object> stats = TrainingLog.pretrainStats(epoch, meanLr, meanLoss);
+        SkippedSteps.addStats(stats, scaler, skippedBefore);
+        log.append(stats);
         reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0, meanLoss,
                 meanLr), null);
         if (saved != null) {

@@ -7,6 +7,7 @@ import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.checkpoint.CheckpointStore;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.NamedParameters;
+import io.milan.trainer.optim.GradScaler;
 import io.milan.trainer.optim.OptimizerState;
 import io.milan.trainer.optim.StatefulOptimizer;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,30 @@ final class ResumeSync {
     record Position(int startEpoch, long globalStep, Integer resumedFrom, Map<String, String> metadata) {
     }
 
+    /** Checkpoint metadata: the loss scaler's state (--amp fp16), GradScaler.state_dict() as JSON (MAE's "scaler"). */
+    static final String SCALER = "scaler";
+
     private ResumeSync() {
+    }
+
+    /**
+     * Every rank's loss scaler continues from the resumed checkpoint's (rank 0 read it; MAE's
+     * {@code if 'scaler' in checkpoint: loss_scaler.load_state_dict(...)}): a fresh start, or a checkpoint without
+     * one (written without --amp fp16), keeps the fresh scaler. Call on every rank, after {@link #apply}.
+     */
+    static void restoreScaler(GradScaler scaler, Position start, ProcessGroup group) {
+        if (scaler == null) {
+            return; // the same on every rank: --amp is one flag for all
+        }
+        String saved = group.isPrimary() ? start.metadata().getOrDefault(SCALER, "") : null;
+        String state = new String(group.broadcastBytes(saved == null ? null : saved.getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8);
+        if (!state.isEmpty()) {
+            scaler.loadStateJson(state);
+            if (group.isPrimary()) {
+                LOG.info("Loss scaler resumed: {}", scaler.describe());
+            }
+        }
     }
 
     static Position apply(String resume, CheckpointStore store, ProcessGroup group, NamedParameters params,

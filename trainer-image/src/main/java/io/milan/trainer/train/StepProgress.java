@@ -1,6 +1,7 @@
 package io.milan.trainer.train;
 
 import io.milan.api.Progress;
+import io.milan.trainer.optim.GradScaler;
 
 /**
  * Per-iteration progress shared by the training loops: throughput and ETA, the status report (rank 0) and a
@@ -13,12 +14,19 @@ final class StepProgress {
     private final boolean primary;
     private final int epochs;
     private final long imagesPerIteration;
+    private final GradScaler scaler;
     private int epoch;
     private int iterations;
     private long epochStart;
 
     /** @param imagesPerIteration images one iteration consumes over all processes */
     StepProgress(RunReporter reporter, boolean primary, int epochs, long imagesPerIteration) {
+        this(reporter, primary, epochs, imagesPerIteration, null);
+    }
+
+    /** @param scaler the loss scaler (--amp fp16), whose scale and skipped steps the stdout line shows; or null */
+    StepProgress(RunReporter reporter, boolean primary, int epochs, long imagesPerIteration, GradScaler scaler) {
+        this.scaler = scaler;
         this.reporter = reporter;
         this.primary = primary;
         this.epochs = epochs;
@@ -43,7 +51,8 @@ final class StepProgress {
         reporter.progress(p);
         if (it % PRINT_FREQ == 0 || it + 1 == iterations) {
             System.out.println(new ProgressLine(epoch, epochs, it, iterations, lr, loss, meanLoss, imagesPerSecond,
-                    eta).format());
+                    eta, scaler == null ? Double.NaN : scaler.scaleValue(), scaler == null ? -1
+                            : scaler.skippedSteps()).format());
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
@@ -214,6 +215,35 @@ class ClassifierRunTest {
         assertTrue(stat(lines.get(1), "train_loss") < stat(lines.get(0), "train_loss"), lines.toString());
         double acc1 = stat(lines.get(1), "test_acc1");
         assertTrue(acc1 > 12, "linear probe test_acc1: " + acc1);
+    }
+
+    /**
+     * The classification loops under --amp: fine-tuning (mixup, cutmix, smoothing, drop path) under bfloat16 autocast
+     * and linear probing (batch norm, LARS) under float16 with loss scaling; one epoch each learns something and logs
+     * the loss scaler's fields only where there is one.
+     */
+    @Test
+    void finetuneUnderBf16AndLinprobeUnderFp16Autocast(@TempDir Path dir) throws Exception {
+        Path ft = dir.resolve("ft");
+        assertEquals(0, MilanTrainer.run(finetune(ft, 1, "--warmup_epochs", "0", "--amp", "bf16")));
+        JsonObject ftLine = JsonParser.parseString(Files.readAllLines(ft.resolve("log.txt")).get(0)).getAsJsonObject();
+        assertTrue(Double.isFinite(ftLine.get("train_loss").getAsDouble()), ftLine.toString());
+        assertFalse(ftLine.has("train_skipped_steps"), "bf16 has no loss scaler: " + ftLine);
+
+        Path encoder = TinyRun.randomTeacher(dir);
+        Path probe = dir.resolve("probe");
+        assertEquals(0, MilanTrainer.run("linprobe", "--model", "vit_tiny", "--input_size", "16", "--patch_size",
+                "4", "--batch_size", "64", "--epochs", "1", "--warmup_epochs", "0", "--lr", "3", "--finetune",
+                encoder.toString(), "--nb_classes", "10", "--checkpoint_interval", "1", "--num_workers", "2",
+                "--device", "cpu", "--amp", "fp16", "--data_path", data.toString(), "--output_dir", probe.toString()));
+        JsonObject line = JsonParser.parseString(Files.readAllLines(probe.resolve("log.txt")).get(0))
+                .getAsJsonObject();
+        assertTrue(line.has("train_skipped_steps") && line.has("train_loss_scale"), line.toString());
+        assertTrue(line.get("test_acc1").getAsDouble() > 10, "above chance: " + line);
+        try (NDManager m = NDManager.newBaseManager()) {
+            String scaler = SafeTensors.read(probe.resolve("checkpoint-0.safetensors"), m).metadata().get("scaler");
+            assertTrue(scaler != null && scaler.contains("\"_growth_tracker\""), "scaler state saved: " + scaler);
+        }
     }
 
     @Test

@@ -76,11 +76,52 @@ class PretrainRunTest {
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
     }
 
+    /**
+     * --amp fp16 on the CPU with the scale growing every 3 good steps (--amp_growth_interval), so the scaler's state
+     * after epoch 0 is not the initial one (and steps get skipped and the scale backs off): resumed from epoch 0's
+     * checkpoint, the run ends bit-identical to the uninterrupted one, log.txt (loss scale, skipped steps) included.
+     */
+    @Test
+    void resumingFp16WithTheLossScalerStateGivesTheSameRunAsAnUninterruptedOne(@TempDir Path straight,
+            @TempDir Path resumed) throws Exception {
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, straight, 2, "--amp", "fp16",
+                "--amp_growth_interval", "3")));
+        // The straight run "interrupted" after epoch 0: its directory without epoch 1, then --resume auto (the
+        // test above shows a run that is stopped writes the same epoch-0 files).
+        for (String file : new String[] {"checkpoint-0.safetensors", "checkpoint-0.optim.safetensors"}) {
+            Files.copy(straight.resolve(file), resumed.resolve(file));
+        }
+        Files.write(resumed.resolve("log.txt"), Files.readAllLines(straight.resolve("log.txt")).subList(0, 1));
+        String[] resume = {"--amp", "fp16", "--amp_growth_interval", "3", "--resume", "auto"};
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, resumed, 2, resume)));
+
+        try (NDManager m = NDManager.newBaseManager()) {
+            SafeTensors.Contents epoch0 = SafeTensors.read(straight.resolve("checkpoint-0.safetensors"), m);
+            JsonObject scaler = JsonParser.parseString(epoch0.metadata().get("scaler")).getAsJsonObject();
+            assertEquals(3, scaler.get("growth_interval").getAsInt());
+            assertTrue(scaler.get("scale").getAsDouble() != 65536.0 || scaler.get("_growth_tracker").getAsInt() != 0,
+                    "the scaler's state after epoch 0 is not the initial one: " + scaler);
+            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-1.safetensors"), m).tensors();
+            SafeTensors.Contents b = SafeTensors.read(resumed.resolve("checkpoint-1.safetensors"), m);
+            for (String name : a.keySet()) {
+                assertTrue(a.get(name).contentEquals(b.tensors().get(name)), name + " differs after resume");
+            }
+            assertEquals(SafeTensors.read(straight.resolve("checkpoint-1.safetensors"), m).metadata().get("scaler"),
+                    b.metadata().get("scaler"), "the scaler ends in the same state");
+        }
+        List<String> lines = Files.readAllLines(straight.resolve("log.txt"));
+        assertEquals(lines, Files.readAllLines(resumed.resolve("log.txt")));
+        for (String line : lines) {
+            assertTrue(line.contains("\"train_skipped_steps\"") && line.contains("\"train_loss_scale\""), line);
+        }
+    }
+
     @Test
     void badFlagsAreUsageErrorsNamingTheFlag() {
         assertEquals(2, MilanTrainer.run("pretrain", "--mask_ratio", "1.0"));
         assertEquals(2, MilanTrainer.run("pretrain", "--no_such_flag"));
         assertEquals(2, MilanTrainer.run("pretrain", "--batch_size", "many"));
+        assertEquals(2, MilanTrainer.run("pretrain", "--amp", "fp8"));
     }
 
     @Test

@@ -62,6 +62,10 @@ class TrainingLogTest {
                 line.format());
         assertEquals("Epoch: [0/1]  [   7/1251]  eta: 1 day, 2:03:04  lr: 0.000000  loss: 1.0000 (1.0000)  img/s: 0.0",
                 new ProgressLine(0, 1, 7, 1251, 0, 1, 1, 0, 86400 + 7384.9).format());
+        // With fp16 loss scaling: the scale and the steps skipped so far.
+        assertEquals("Epoch: [3/400]  [120/625]  eta: 0:01:35  lr: 0.000240  loss: 0.6123 (0.6400)  img/s: 312.5"
+                + "  loss_scale: 32768  skipped: 2",
+                new ProgressLine(3, 400, 120, 625, 2.4e-4, 0.61234, 0.64, 312.46, 95.7, 32768, 2).format());
         assertEquals("3 days, 0:00:00", ProgressLine.timedelta(3 * 86400));
         assertEquals("?", ProgressLine.timedelta(Double.NaN));
     }
