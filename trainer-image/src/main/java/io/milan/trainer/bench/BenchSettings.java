@@ -17,9 +17,11 @@ import io.milan.trainer.model.ViTConfig;
  * @param prompting   MILAN's prompting decoder (--change_decoder) else MAE's
  * @param encoderOnly time the ViT encoder forward+backward on all tokens instead (timm's VisionTransformer)
  * @param seed        weights, input and masking
+ * @param amp         --amp: off, fp16 or bf16 autocast around the forwards and the loss (auto: fp16 on a GPU)
  */
 public record BenchSettings(String modelName, ViTConfig encoder, int batch, int steps, int warmup,
-        boolean clipTeacher, double maskRatio, boolean semantic, boolean prompting, boolean encoderOnly, long seed) {
+        boolean clipTeacher, double maskRatio, boolean semantic, boolean prompting, boolean encoderOnly, long seed,
+        String amp) {
 
     public BenchSettings {
         require(batch >= 1, "--batch_size must be >= 1, got " + batch);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.milan.trainer.model.FeatureLoss;
+import io.milan.trainer.model.Layers;
 import io.milan.trainer.model.Masking;
 import io.milan.trainer.model.MilanPretrainModel;
 import io.milan.trainer.model.NamedParameters;
@@ -18,6 +19,7 @@ import io.milan.trainer.optim.AdamW;
 import io.milan.trainer.optim.Gradients;
 import io.milan.trainer.optim.NonFiniteCheck;
 import io.milan.trainer.optim.ParamGroups;
+import io.milan.trainer.train.MixedPrecision;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -65,6 +67,7 @@ public final class StepBench {
 
     private static StepResult pretrain(BenchSettings s, NDManager root, OpProfile profile) throws IOException {
         ViTConfig enc = s.encoder();
+        MixedPrecision amp = MixedPrecision.resolve(s.amp(), root.getDevice());
         try (NDManager m = root.newSubManager();
                 Teacher teacher = s.clipTeacher()
                         ? RandomTeachers.clip(m, enc.imageSize(), enc.patchSize(), s.seed())
@@ -90,17 +93,20 @@ public final class StepBench {
                 try (NDManager stepManager = m.newSubManager()) {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
                     phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
-                    try (TeacherOutput target = teacher.forward(images)) {
+                    try (TeacherOutput target = amp.teacherForward(teacher, images)) {
                         phases.end(TEACHER, target.targets());
                         try (Masking masking = s.semantic()
                                 ? Masking.semantic(target.importance(), s.maskRatio(), masks)
                                 : Masking.random(stepManager, s.batch(), enc.numPatches(), s.maskRatio(), masks)) {
                             phases.end(MASKING, masking.idsKeep());
                             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                                NDArray latent = model.encoder().forwardMasked(images, masking);
-                                phases.end(ENCODER, latent);
-                                NDArray pred = model.decoder().forward(latent, masking);
-                                NDArray lossArray = FeatureLoss.cosine(pred, target.targets());
+                                NDArray lossArray;
+                                try (MixedPrecision.Region ignored = amp.autocast()) {
+                                    NDArray latent = model.encoder().forwardMasked(images, masking);
+                                    phases.end(ENCODER, latent);
+                                    NDArray pred = model.decoder().forward(latent, masking);
+                                    lossArray = FeatureLoss.cosine(pred, target.targets());
+                                }
                                 loss = lossArray.getFloat(); // materialises the phase
                                 NonFiniteCheck.requireFiniteLoss(loss, 0, step, LR);
                                 phases.end(DECODER, null);
@@ -132,6 +138,7 @@ public final class StepBench {
 
     private static StepResult encoderOnly(BenchSettings s, NDManager root, OpProfile profile) {
         ViTConfig enc = s.encoder();
+        MixedPrecision amp = MixedPrecision.resolve(s.amp(), root.getDevice());
         try (NDManager m = root.newSubManager()) {
             VitEncoder encoder = VitEncoder.create(enc, m, s.seed());
             NamedParameters params = encoder.parameters();
@@ -153,7 +160,10 @@ public final class StepBench {
                     NDArray images = stepManager.create(FloatBuffer.wrap(input), imageShape(s));
                     phases.startStep(step >= s.warmup(), step == s.warmup() + s.steps() - 1);
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                        NDArray lossArray = encoder.forwardAll(images, true, null).mean();
+                        NDArray lossArray;
+                        try (MixedPrecision.Region ignored = amp.autocast()) {
+                            lossArray = Layers.float32(encoder.forwardAll(images, true, null)).mean();
+                        }
                         loss = lossArray.getFloat();
                         phases.end(FORWARD, null);
                         collector.backward(lossArray);

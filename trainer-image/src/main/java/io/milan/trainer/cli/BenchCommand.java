@@ -10,6 +10,7 @@ import io.milan.trainer.bench.StepBench;
 import io.milan.trainer.bench.StepResult;
 import io.milan.trainer.model.ViTConfig;
 import io.milan.trainer.torch.TorchOps;
+import io.milan.trainer.train.MixedPrecision;
 import io.milan.trainer.train.PretrainRun;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -73,6 +74,11 @@ public final class BenchCommand implements Callable<Integer> {
             + " effect on the CPU.")
     boolean tf32;
 
+    @Option(names = "--amp", description = "auto|fp16|bf16|off: autocast around the teacher's and the student's"
+            + " forward and the loss, as the trainer's --amp (the step's loss is not scaled here) (default:"
+            + " ${DEFAULT-VALUE}: fp16 on a GPU, off on the CPU).")
+    String amp = "auto";
+
     @Option(names = "--peak_size", description = "n of the n x n x n matmul that measures the GEMM peak; 0 = skip"
             + " (default: ${DEFAULT-VALUE}).")
     int peakSize = 2048;
@@ -91,6 +97,8 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommonOptions.require(teacher.equals("clip") || teacher.equals("encoder"),
                 "--teacher must be clip or encoder, got '" + teacher + "'");
+        CommonOptions.require(amp.equals("auto") || amp.equals("fp16") || amp.equals("bf16") || amp.equals("off"),
+                "--amp must be auto, fp16, bf16 or off, got '" + amp + "'");
         CommonOptions.require(threads == null || threads >= 1, "--threads must be >= 1, got " + threads);
         CommonOptions.require(peakSize >= 0 && peakReps >= 1, "--peak_size must be >= 0 and --peak_reps >= 1");
         CommonOptions common = new CommonOptions();
@@ -100,7 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
                 "--patch_size must divide --input_size " + inputSize + ", got " + patchSize);
         ViTConfig encoder = PretrainRun.encoderConfig(model, common);
         BenchSettings settings = new BenchSettings(ModelName.parse(model).shortName(), encoder, batchSize, steps,
-                warmup, teacher.equals("clip"), maskRatio, attnMask, changeDecoder, encoderOnly, seed);
+                warmup, teacher.equals("clip"), maskRatio, attnMask, changeDecoder, encoderOnly, seed, amp);
         int threadCount = setThreads();
 
         try (NDManager root = NDManager.newBaseManager()) {
@@ -114,8 +122,9 @@ public final class BenchCommand implements Callable<Integer> {
                             + (teacher.equals("clip") ? "CLIP ViT-B/16 shape, random weights"
                                     : "random " + settings.modelName() + " encoder") + ")";
             String title = String.format(Locale.ROOT, "bench: %s, %s patch %d, %d px, batch %d, %d threads, %d steps"
-                    + " after %d warm-up, device %s", what, settings.modelName(), encoder.patchSize(),
-                    encoder.imageSize(), batchSize, threadCount, steps, warmup, root.getDevice());
+                    + " after %d warm-up, device %s, amp %s", what, settings.modelName(), encoder.patchSize(),
+                    encoder.imageSize(), batchSize, threadCount, steps, warmup, root.getDevice(),
+                    MixedPrecision.resolve(amp, root.getDevice()).describe());
             Map<String, Object> context = new LinkedHashMap<>();
             context.put("impl", "djl");
             context.put("mode", encoderOnly ? "encoder" : "pretrain");
@@ -125,6 +134,7 @@ public final class BenchCommand implements Callable<Integer> {
             context.put("threads", threadCount);
             context.put("teacher", teacher);
             context.put("tf32", tf32 && root.getDevice().isGpu());
+            context.put("amp", MixedPrecision.resolve(amp, root.getDevice()).mode().name().toLowerCase(Locale.ROOT));
             BenchReport.print(System.out, title, result,
                     peak, peakSize + "^3 fp32 matmul, best of " + peakReps, context);
         }

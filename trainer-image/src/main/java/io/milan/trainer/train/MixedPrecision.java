@@ -19,9 +19,9 @@ import java.util.Locale;
  *
  * @param mode off, fp16 or bf16 after resolving auto (fp16 on a GPU, off on the CPU)
  */
-record MixedPrecision(Mode mode, Device device) {
+public record MixedPrecision(Mode mode, Device device) {
 
-    enum Mode {
+    public enum Mode {
         OFF, FP16, BF16
     }
 
@@ -29,7 +29,7 @@ record MixedPrecision(Mode mode, Device device) {
     static final String VALUES = "auto, fp16, bf16 or off";
 
     /** {@code --amp} for {@code device}: auto is fp16 on a GPU (the reference's default) and off on the CPU. */
-    static MixedPrecision resolve(String flag, Device device) {
+    public static MixedPrecision resolve(String flag, Device device) {
         Mode mode = switch (flag.toLowerCase(Locale.ROOT)) {
             case "auto" -> device.isGpu() ? Mode.FP16 : Mode.OFF;
             case "fp16" -> Mode.FP16;
@@ -54,7 +54,7 @@ record MixedPrecision(Mode mode, Device device) {
     }
 
     /** Autocast for the calling thread until closed (a no-op when off). */
-    Region autocast() {
+    public Region autocast() {
         if (!enabled()) {
             return () -> { };
         }
@@ -72,7 +72,7 @@ record MixedPrecision(Mode mode, Device device) {
      * The frozen teacher's forward (no-grad, by the teacher), under autocast when on: its matmuls in half precision,
      * as the reference's teacher inside the autocast region. Targets and cls attention come back in float32.
      */
-    TeacherOutput teacherForward(Teacher teacher, NDArray images) {
+    public TeacherOutput teacherForward(Teacher teacher, NDArray images) {
         if (!enabled()) {
             return teacher.forward(images);
         }
@@ -92,7 +92,7 @@ record MixedPrecision(Mode mode, Device device) {
     }
 
     /** For the log. */
-    String describe() {
+    public String describe() {
         return switch (mode) {
             case OFF -> "off (float32)";
             case FP16 -> "float16 autocast with dynamic loss scaling";
@@ -101,7 +101,7 @@ record MixedPrecision(Mode mode, Device device) {
     }
 
     /** AutoCloseable without a checked exception on close, for try-with-resources. */
-    interface Region extends AutoCloseable {
+    public interface Region extends AutoCloseable {
         @Override
         void close();
     }

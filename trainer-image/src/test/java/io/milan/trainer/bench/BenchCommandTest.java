@@ -24,7 +24,7 @@ class BenchCommandTest {
         JsonObject json = checkReport(out, phases);
         // The FLOPs the table reports are the counter's for this shape: 32 px, patch 16 → L = 4, 1 visible.
         BenchSettings s = new BenchSettings("vit_tiny", tiny32(), 8, 1, 0, false, 0.75, true, true,
-                false, 0);
+                false, 0, "off");
         double encoder = FlopCount.encoderForward(s.encoder(), 1);
         double decoder = FlopCount.decoderForward(s.decoder(192), 192, 4, 1);
         double teacher = FlopCount.encoderForwardAll(s.encoder());
@@ -35,6 +35,15 @@ class BenchCommandTest {
     void encoderOnlyReportsForwardBackwardOptimizer() {
         String out = runBench("--model", "vit_tiny", "--input_size", "32", "--encoder-only");
         checkReport(out, List.of(StepBench.FORWARD, StepBench.BACKWARD, StepBench.OPTIMIZER));
+    }
+
+    @Test
+    void bf16AutocastRunsTheSameStepAndSaysSo() {
+        String out = runBench("--model", "vit_tiny", "--input_size", "32", "--teacher", "encoder", "--amp", "bf16");
+        JsonObject json = checkReport(out, List.of(StepBench.TEACHER, StepBench.MASKING, StepBench.ENCODER,
+                StepBench.DECODER, StepBench.BACKWARD, StepBench.OPTIMIZER));
+        assertEquals("bf16", json.get("amp").getAsString());
+        assertTrue(out.contains("amp bfloat16 autocast"), out);
     }
 
     @Test
