@@ -7,7 +7,8 @@
 #      libmilantorch_cuda, libmilanjpeg, ...) resolves every symbol (ldd -r).
 #   2. one GPU: `milan-trainer bench` (the MILAN pretraining step on a synthetic batch, phase by phase; the image
 #      on GPU 0) beside PyTorch eager running the same step on the same GPU (bench/torch_bench.py --device cuda on
-#      the host), one after the other: img/s of each and the ratio.
+#      the host), one after the other, in fp32, fp32 with TF32, fp16 and bf16 autocast: img/s of each, the ratio
+#      and the step's peak memory; 2b. the peak memory of one vit_base step at batch 256 with and without autocast.
 #   3. all GPUs: `milan-trainer launch --nproc_per_node N pretrain ... --device cuda` (one process per GPU, NCCL),
 #      first with 1 process, then with N: a few steps on the image's Fashion-MNIST (resized to --input_size by
 #      the trainer's pipeline) with a random teacher of the student's size; img/s per GPU and the scaling
@@ -174,57 +175,85 @@ else
   die "native libraries of $image do not resolve (above; full list in $logs/1-native-libs.log)"
 fi
 
-# --- 2. one GPU: the trainer's step beside PyTorch eager --------------------------------------------------------
+# --- 2. one GPU: the trainer's step beside PyTorch eager, per precision ------------------------------------------
 echo
 echo "== 2. one GPU ($gpu0_name): MILAN pretraining step, $model patch $patch, $input_size px, batch $batch," \
-  "$steps steps after 3 warm-up, CLIP-ViT-B/16-shaped teacher (random weights)"
-bench_args=(--model "$model" --input_size "$input_size" --patch_size "$patch" --batch_size "$batch" --steps "$steps" --warmup 3
-  --teacher clip --peak_size 8192)
-djl_json="" torch_json=""
-if in_image "$logs/2-djl-bench.log" bench --gpus "device=$gpu0_uuid" "${shm_args[@]}" -- bench "${bench_args[@]}"; then
-  { grep -E '^bench:|img/s' "$logs/2-djl-bench.log" || true; } | indent
-  djl_json=$(sed -n 's/^BENCH_JSON //p' "$logs/2-djl-bench.log")
-  # DJL names a GPU gpu(0); on cpu() the trainer did not see the GPU the container was given.
-  if ! grep -q '^bench:.*device gpu(0)' "$logs/2-djl-bench.log"; then
-    echo "FAIL the trainer's bench did not run on the GPU (see its title line above)"
-    djl_json="" failed=$((failed + 1))
-  fi
-else
-  tail -n 20 "$logs/2-djl-bench.log" | indent
-  echo "FAIL milan-trainer bench (log: $logs/2-djl-bench.log)"
-  failed=$((failed + 1))
-fi
-if ! $skip_torch; then
-  echo "   PyTorch eager: $torch_info"
-  if CUDA_VISIBLE_DEVICES=$gpu0_uuid timeout "$timeout_s" "$py" "$here/torch_bench.py" --mode pretrain \
-    --device cuda "${bench_args[@]}" >"$logs/2-torch-bench.log" 2>&1; then
-    { grep -E '^torch_bench:|img/s' "$logs/2-torch-bench.log" || true; } | indent
-    torch_json=$(sed -n 's/^BENCH_JSON //p' "$logs/2-torch-bench.log")
-  else
-    tail -n 20 "$logs/2-torch-bench.log" | indent
-    echo "FAIL torch_bench.py (log: $logs/2-torch-bench.log)"
-    failed=$((failed + 1))
-  fi
-fi
+  "$steps steps after 3 warm-up, CLIP-ViT-B/16-shaped teacher (random weights); fp32, fp32 with TF32, fp16 and bf16" \
+  "autocast"
 # table: tab-separated rows (the first one the header) into aligned columns.
 table() { awk -F'\t' '{ printf "   %-31s", $1; for (i = 2; i <= NF; i++) printf " %14s", $i; printf "\n" }'; }
 bench_row() { # IMPL JSON
   jq -r --arg impl "$1" '[$impl, (.img_per_s * 10 | round / 10), (.step_ms | round),
       (.achieved_gflops / 1000 * 10 | round / 10),
       (if .peak_gflops then (.peak_gflops / 1000 * 10 | round / 10) else "-" end),
-      (if .mfu then ((.mfu * 1000 | round) / 10 | tostring) + "%" else "-" end)] | @tsv' <<<"$2"
+      (if .mfu then ((.mfu * 1000 | round) / 10 | tostring) + "%" else "-" end),
+      (if .step_peak_bytes then ((.step_peak_bytes / 1073741824 * 100 | round) / 100 | tostring) else "-" end)]
+      | @tsv' <<<"$2"
 }
-if [[ -n $djl_json ]]; then
-  {
-    printf 'impl\timg/s\tms/step\tTFLOP/s\tGEMM peak TF/s\tMFU\n'
-    bench_row "DJL (milan-trainer bench)" "$djl_json"
-    [[ -z $torch_json ]] || bench_row "PyTorch eager (torch_bench.py)" "$torch_json"
-  } | table
-  if [[ -n $torch_json ]]; then
-    jq -rn --argjson d "$djl_json" --argjson t "$torch_json" \
-      '"   DJL / PyTorch: \(($d.img_per_s / $t.img_per_s * 100 | round) / 100)x img/s on the same GPU"'
+rows=() ratios=()
+for precision in fp32 tf32 fp16 bf16; do
+  case $precision in
+    fp32) flags=(--amp off) ;; tf32) flags=(--amp off --tf32) ;; *) flags=(--amp "$precision") ;;
+  esac
+  bench_args=(--model "$model" --input_size "$input_size" --patch_size "$patch" --batch_size "$batch" --steps "$steps"
+    --warmup 3 --teacher clip --peak_size 8192 "${flags[@]}")
+  djl_json="" torch_json=""
+  log=$logs/2-djl-bench-$precision.log
+  if in_image "$log" "bench-$precision" --gpus "device=$gpu0_uuid" "${shm_args[@]}" -- bench "${bench_args[@]}"; then
+    { grep -E '^bench:|img/s|^step memory' "$log" || true; } | indent
+    djl_json=$(sed -n 's/^BENCH_JSON //p' "$log")
+    # DJL names a GPU gpu(0); on cpu() the trainer did not see the GPU the container was given.
+    if ! grep -q '^bench:.*device gpu(0)' "$log"; then
+      echo "FAIL the trainer's bench did not run on the GPU (see its title line above)"
+      djl_json="" failed=$((failed + 1))
+    fi
+  else
+    tail -n 20 "$log" | indent
+    echo "FAIL milan-trainer bench $precision (log: $log)"
+    failed=$((failed + 1))
   fi
+  if ! $skip_torch; then
+    log=$logs/2-torch-bench-$precision.log
+    if CUDA_VISIBLE_DEVICES=$gpu0_uuid timeout "$timeout_s" "$py" "$here/torch_bench.py" --mode pretrain \
+      --device cuda "${bench_args[@]}" >"$log" 2>&1; then
+      torch_json=$(sed -n 's/^BENCH_JSON //p' "$log")
+    else
+      tail -n 20 "$log" | indent
+      echo "FAIL torch_bench.py $precision (log: $log)"
+      failed=$((failed + 1))
+    fi
+  fi
+  [[ -z $djl_json ]] || rows+=("$(bench_row "DJL $precision" "$djl_json")")
+  [[ -z $torch_json ]] || rows+=("$(bench_row "PyTorch eager $precision" "$torch_json")")
+  if [[ -n $djl_json && -n $torch_json ]]; then
+    ratios+=("$(jq -rn --argjson d "$djl_json" --argjson t "$torch_json" --arg p "$precision" \
+      '"   DJL / PyTorch, \($p): \(($d.img_per_s / $t.img_per_s * 100 | round) / 100)x img/s on the same GPU"')")
+  fi
+done
+$skip_torch || echo "   PyTorch eager: $torch_info"
+if ((${#rows[@]})); then
+  {
+    printf 'impl\timg/s\tms/step\tTFLOP/s\tGEMM peak TF/s\tMFU\tstep GiB\n'
+    printf '%s\n' "${rows[@]}"
+  } | table
+  ((${#ratios[@]} == 0)) || printf '%s\n' "${ratios[@]}"
 fi
+
+# --- 2b. memory: vit_base at batch 256, fp32 and fp16, one step (the CUDA caching allocator's peak) -------------
+echo
+echo "== 2b. one GPU: peak memory of one vit_base pretraining step at batch 256 above its start (activations, targets," \
+  "temporaries), fp32 and fp16 autocast"
+for precision in off fp16 bf16; do
+  log=$logs/2b-memory-$precision.log
+  if in_image "$log" "memory-$precision" --gpus "device=$gpu0_uuid" "${shm_args[@]}" -- bench --model vit_base \
+    --input_size 224 --patch_size 16 --batch_size 256 --steps 1 --warmup 1 --teacher clip --peak_size 0 \
+    --amp "$precision"; then
+    echo "   amp $precision: $(grep '^step memory' "$log" || echo 'no step memory line')"
+  else
+    tail -n 5 "$log" | indent
+    echo "   amp $precision: did not run at batch 256 (out of memory on this GPU?) (log: $log)"
+  fi
+done
 
 # --- 3. launch over NCCL: 1 process, then one per GPU -----------------------------------------------------------
 workers=${workers:-$(($(nproc) / gpus))}

@@ -16,6 +16,7 @@ same GPU); each phase then ends with torch.cuda.synchronize(), as the trainer's 
 one element of its result, and the GEMM peak is measured there too.
 """
 import argparse
+import contextlib
 import json
 import math
 import time
@@ -231,6 +232,8 @@ def main():
                    help="cuda: the current CUDA device (CUDA_VISIBLE_DEVICES picks it)")
     p.add_argument("--tf32", action="store_true",
                    help="on CUDA, torch.backends.cuda.matmul.allow_tf32 = True (as milan-trainer bench --tf32)")
+    p.add_argument("--amp", choices=["off", "fp16", "bf16"], default="off",
+                   help="torch.autocast around the forwards and the loss (as milan-trainer bench --amp)")
     p.add_argument("--peak_size", type=int, default=2048)
     p.add_argument("--peak_reps", type=int, default=5)
     p.add_argument("--profile", metavar="DIR", help="torch.profiler trace of the last step, one Chrome trace per"
@@ -250,6 +253,25 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = args.tf32  # cudnn.allow_tf32 stays at its default, True
     dim, depth, heads = SIZES[args.model]
     n = args.batch_size
+
+    def autocast():
+        if args.amp == "off":
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.float16 if args.amp == "fp16" else torch.bfloat16)
+
+    step_peak = [None]
+
+    def memory_start():  # the last step's peak allocation above its start, on CUDA (as milan-trainer bench)
+        if device.type == "cuda" and step == args.warmup + args.steps - 1:
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            return torch.cuda.memory_allocated(device)
+        return None
+
+    def memory_end(start):
+        if start is not None:
+            torch.cuda.synchronize(device)
+            step_peak[0] = torch.cuda.max_memory_allocated(device) - start
     patches = (args.input_size // args.patch_size) ** 2
     images = torch.randn(n, 3, args.input_size, args.input_size).to(device)
     times = {}
@@ -288,9 +310,11 @@ def main():
         opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=args.fused_adamw)
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
+            mem = memory_start()
             profile_next()
             t = time.perf_counter()
-            loss = model.forward_features(images).mean()
+            with autocast():
+                loss = model.forward_features(images).float().mean()
             loss.item()
             t = tick("encoder forward + loss", t)
             loss.backward()
@@ -298,6 +322,7 @@ def main():
             opt.step()
             opt.zero_grad(set_to_none=False)
             tick("optimizer step", t)
+            memory_end(mem)
         fwd = encoder_fwd(dim, depth, patches, patches, args.patch_size) * n
         flops = {"encoder forward + loss": fwd, "backward": 2 * fwd}
     else:
@@ -315,15 +340,19 @@ def main():
         visible = int(patches * (1 - args.mask_ratio))
         for step in range(args.warmup + args.steps):
             record = step >= args.warmup
+            mem = memory_start()
             profile_next()
             t = time.perf_counter()
-            target, cls_attn = teacher(images)
+            with autocast():
+                target, cls_attn = teacher(images)
+            target, cls_attn = target.float(), cls_attn.float()
             t = tick("teacher forward", t)
             ids_keep, ids_dump, ids_restore = masking(cls_attn[:, 1:], n, patches, args.mask_ratio, args.attn_mask)
             t = tick("masking", t)
-            latent = model.forward_encoder(images, ids_keep)
-            t = tick("encoder forward", t)
-            loss = feature_loss(model.forward_decoder(latent, ids_keep, ids_dump, ids_restore), target)
+            with autocast():
+                latent = model.forward_encoder(images, ids_keep)
+                t = tick("encoder forward", t)
+                loss = feature_loss(model.forward_decoder(latent, ids_keep, ids_dump, ids_restore).float(), target)
             loss.item()
             t = tick("decoder forward + loss", t)
             loss.backward()
@@ -331,6 +360,7 @@ def main():
             opt.step()
             opt.zero_grad(set_to_none=False)
             tick("optimizer step", t)
+            memory_end(mem)
         enc = encoder_fwd(dim, depth, patches, visible, args.patch_size) * n
         dec = decoder_fwd(dim, patches, visible, out_dim) * n
         flops = {"teacher forward": teacher_flops * n, "encoder forward": enc, "decoder forward + loss": dec,
@@ -358,7 +388,7 @@ def main():
     print("BENCH_JSON " + json.dumps({
         "impl": "torch", "mode": args.mode, "model": args.model, "batch": n, "input_size": args.input_size,
         "threads": torch.get_num_threads(), "teacher": args.teacher, "device": str(device),
-        "tf32": args.tf32 and device.type == "cuda",
+        "tf32": args.tf32 and device.type == "cuda", "amp": args.amp, "step_peak_bytes": step_peak[0],
         "img_per_s": n / (total / 1000),
         "step_ms": total, "phase_ms": ms, "gflop_per_step": total_flops / 1e9, "achieved_gflops": achieved,
         "peak_gflops": peak, "mfu": achieved / peak if peak else None}))
