@@ -8,10 +8,12 @@
 #
 #   trainer-image/bench/compare.sh [--model vit_small] [--modes encoder,pretrain] [--batch_size 8]
 #                                  [--steps 3] [--warmup 2] [--threads $(nproc)] [--teacher clip]
-#                                  [--profile DIR] [--torch-adamw fused|single] [--rounds 1]
+#                                  [--profile DIR] [--torch-adamw fused|single] [--rounds 1] [--amp off]
 # --rounds N: each mode runs N times, DJL and PyTorch alternating (DJL first in odd rounds, PyTorch in even ones), and
 # the figure is the median of the N ratios: one pair of runs cannot tell this VM's drift (the same PyTorch
 # command gave 3.30-4.36 img/s four times in a row) from a difference.
+# --amp off|fp16|bf16: autocast around the forwards and the loss on both sides (milan-trainer bench --amp,
+# torch_bench.py --amp; the loss is not scaled).
 # --torch-adamw: PyTorch's AdamW implementation, fused (default: the kernel our trainer runs too) or single (the
 # single-tensor loop, PyTorch's CPU default).
 # --profile DIR: op profiles of each side's last step, one Chrome trace per phase, in DIR/{djl,torch}-<mode>/
@@ -23,17 +25,18 @@
 # (docs/benchmarks.md "What is left").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=2 threads=$(nproc) teacher=clip profile= adamw=fused rounds=1
+model=vit_small modes=encoder,pretrain batch=8 steps=3 warmup=2 threads=$(nproc) teacher=clip profile= adamw=fused rounds=1 amp=off
 while (($#)); do
   case $1 in
     --model) model=$2 ;; --modes) modes=$2 ;; --batch_size) batch=$2 ;; --steps) steps=$2 ;;
     --warmup) warmup=$2 ;; --threads) threads=$2 ;; --teacher) teacher=$2 ;; --profile) profile=$2 ;;
-    --torch-adamw) adamw=$2 ;; --rounds) rounds=$2 ;;
+    --torch-adamw) adamw=$2 ;; --rounds) rounds=$2 ;; --amp) amp=$2 ;;
     *) echo "compare.sh: unknown flag $1 (see the header of $0)" >&2; exit 2 ;;
   esac
   shift 2
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds is a positive integer, got $rounds" >&2; exit 2; }
+[[ $amp == off || $amp == fp16 || $amp == bf16 ]] || { echo "compare.sh: --amp is off, fp16 or bf16, got $amp" >&2; exit 2; }
 [[ $adamw == fused || $adamw == single ]] || { echo "compare.sh: --torch-adamw is fused or single, got $adamw" >&2; exit 2; }
 source "$here/venv.sh"
 source "$here/classpath.sh"
@@ -57,7 +60,7 @@ run_torch() {
 for ((round = 1; round <= rounds; round++)); do
   for mode in "${mode_list[@]}"; do
     common=(--model "$model" --batch_size "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads"
-      --teacher "$teacher")
+      --teacher "$teacher" --amp "$amp")
     djl=("${common[@]}") torch=("${common[@]}")
     [ "$adamw" = single ] && torch+=(--no-fused_adamw)
     [ "$mode" = encoder ] && djl+=(--encoder-only)
