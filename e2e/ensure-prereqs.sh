@@ -93,5 +93,4 @@ fi
 
 "$ROOT/images/dockerd.sh"
 "$E2E/build-k8s.sh" >/dev/null
-"$E2E/build-kueue.sh" >/dev/null
 "$E2E/build-helm.sh" >/dev/null

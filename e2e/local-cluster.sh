@@ -418,7 +418,7 @@ start_kueue() {
   local kdir=$DIR/kueue kueue_home crt tool
   kueue_home=$("$E2E/build-kueue.sh" --print-dir)
   [[ -x $kueue_home/bin/kueue && -d $kueue_home/crds ]] ||
-    die "Kueue is not built in $kueue_home; run e2e/build-kueue.sh (or e2e/ensure-prereqs.sh) first"
+    die "Kueue is not built in $kueue_home; run e2e/build-kueue.sh first (run-tests.sh does)"
   for tool in unshare mount openssl curl; do
     command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh"
   done
