@@ -57,7 +57,8 @@ class LocalClusterScriptTest {
     void unknownCommandAndOptionAreRefused(@TempDir Path dir) {
         CommandResult cmd = script(Map.of(), "start");
         assertNotEquals(0, cmd.exitCode());
-        assertTrue(cmd.stderr().contains("expected up, down or status as first argument, got 'start'"), cmd.describe());
+        assertTrue(cmd.stderr().contains("expected up, down, status or kueue as first argument, got 'start'"),
+                cmd.describe());
         CommandResult opt = script(Map.of(), "up", "--dir", dir.toString(), "--gpu", "8");
         assertNotEquals(0, opt.exitCode());
         assertTrue(opt.stderr().contains("unknown option '--gpu'"), opt.describe());
