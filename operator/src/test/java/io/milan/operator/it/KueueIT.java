@@ -135,6 +135,9 @@ class KueueIT {
         Map<String, String> waiting = conditions(workloadOf("second-a1"));
         assertEquals("False", waiting.getOrDefault("QuotaReserved", "False"), "no quota for the second: " + waiting);
         assertTrue(Cluster.podsOf(client, "second-a1").isEmpty(), "no pods before admission");
+        Job waitingJob = Cluster.job(client, "second-a1");
+        assertEquals(Boolean.TRUE, waitingJob.getSpec().getSuspend(), "created suspended, as Kueue expects");
+        assertEquals(QUEUE, waitingJob.getMetadata().getLabels().get("kueue.x-k8s.io/queue-name"));
         Duration held = Duration.ofSeconds(5);
         pause(held);
         assertEquals(RunPhase.Queued, Cluster.status(client, MilanPretrain.class, "second").phase,

@@ -3,9 +3,7 @@ package io.milan.operator.it;
 import static io.milan.operator.it.Cluster.awaitPhase;
 import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -14,7 +12,6 @@ import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.Kwok;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
@@ -22,7 +19,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** spec.suspend removes the pods and keeps the run resumable; a Kueue queue holds the Job until admission. */
+/**
+ * spec.suspend removes the pods and keeps the run resumable. (Queueing is tested with the real Kueue in KueueIT: a
+ * hand-made admission here, unsuspending a queued Job, is undone by Kueue when it runs in the shared cluster.)
+ */
 @WithLocalCluster
 class SuspendAndQueueIT {
     private static KubernetesClient client;
@@ -62,29 +62,6 @@ class SuspendAndQueueIT {
         Job job = Cluster.job(client, "pausable-a2");
         List<String> args = job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
         assertEquals("auto", args.get(args.indexOf("--resume") + 1), "resumes from the latest checkpoint");
-    }
-
-    @Test
-    void aQueuedRunWaitsSuspendedUntilKueueAdmitsTheJob() {
-        MilanPretrain run = TestRuns.pretrain("queued", 1);
-        run.getSpec().queueName = "team-a-gpus";
-        // A queued Job has a podFailurePolicy: its pods must end terminal when deleted, as a kubelet makes them.
-        run.getSpec().env = List.of(new EnvVar(Kwok.SIGTERM_EXIT_ENV, "143", null));
-        client.resource(run).create();
-
-        RunStatus queued = awaitPhase(client, MilanPretrain.class, "queued", RunPhase.Queued);
-        assertTrue(queued.message.contains("team-a-gpus"), queued.message);
-        Job job = Cluster.job(client, "queued-a1");
-        assertEquals(Boolean.TRUE, job.getSpec().getSuspend(), "created suspended");
-        assertEquals("team-a-gpus", job.getMetadata().getLabels().get("kueue.x-k8s.io/queue-name"));
-        assertTrue(Cluster.podsOf(client, "queued-a1").isEmpty(), "no pods before admission");
-
-        // Admission, as Kueue does it: unsuspend the Job.
-        client.batch().v1().jobs().withName("queued-a1")
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":false}}");
-        RunStatus running = awaitPhase(client, MilanPretrain.class, "queued", RunPhase.Running);
-        assertEquals(1, running.attempt);
-        assertEquals("queued-a1", running.podGroup);
     }
 
     private static void setSuspend(String name, boolean value) {
