@@ -16,6 +16,19 @@
 #include <cstdio>
 #include <exception>
 
+// Inside a catch block: the message of the exception being handled into error (c10's without its backtrace).
+static void copyCurrentError(char* error, size_t errorSize) {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    std::snprintf(error, errorSize, "%s", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    std::snprintf(error, errorSize, "%s", e.what());
+  } catch (...) {
+    std::snprintf(error, errorSize, "unknown error");
+  }
+}
+
 extern "C" __attribute__((visibility("default"))) c10d::Backend* milan_c10d_nccl_backend(c10d::Store* store,
     int rank, int world, int64_t timeoutMs, char* error, size_t errorSize) {
   try {
@@ -25,12 +38,8 @@ extern "C" __attribute__((visibility("default"))) c10d::Backend* milan_c10d_nccl
     auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(
         c10::intrusive_ptr<c10d::Store>::reclaim_copy(store), rank, world, opts);
     return pg.release();  // one reference, reclaimed by libmilantorch
-  } catch (const c10::Error& e) {
-    std::snprintf(error, errorSize, "%s", e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    std::snprintf(error, errorSize, "%s", e.what());
   } catch (...) {
-    std::snprintf(error, errorSize, "unknown error");
+    copyCurrentError(error, errorSize);
   }
   return nullptr;
 }
@@ -51,12 +60,8 @@ extern "C" __attribute__((visibility("default"))) int milan_cuda_memory(int devi
     out[1] = stats.allocated_bytes[all].peak;
     out[2] = stats.reserved_bytes[all].current;
     return 0;
-  } catch (const c10::Error& e) {
-    std::snprintf(error, errorSize, "%s", e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    std::snprintf(error, errorSize, "%s", e.what());
   } catch (...) {
-    std::snprintf(error, errorSize, "unknown error");
+    copyCurrentError(error, errorSize);
   }
   return -1;
 }

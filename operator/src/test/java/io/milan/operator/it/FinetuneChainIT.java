@@ -64,15 +64,7 @@ class FinetuneChainIT {
         assertTrue(Cluster.jobsOfRun(client, "classifier-ft").isEmpty(), "no pod group while waiting");
 
         // The pretrain's trainer reports its last checkpoint, then its pods complete.
-        try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
-                new RunReference("MilanPretrain", "encoder", cluster.namespace()))) {
-            CheckpointStatus last = new CheckpointStatus();
-            last.epoch = 2;
-            last.path = "/output/checkpoint-2.safetensors";
-            last.time = "2026-01-01T00:00:00Z";
-            reporter.checkpoint(last);
-            reporter.flush(Duration.ofSeconds(30));
-        }
+        reportCheckpoint("encoder", 2, "/output/checkpoint-2.safetensors");
         Cluster.completeAllPods(client, "encoder-a1", 1);
         awaitPhase(client, MilanPretrain.class, "encoder", RunPhase.Succeeded);
 
@@ -101,15 +93,7 @@ class FinetuneChainIT {
         finetune.getSpec().restartPolicy.maxRestarts = 1;
         client.resource(finetune).create();
         awaitPhase(client, MilanPretrain.class, "gone", RunPhase.Running);
-        try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
-                new RunReference("MilanPretrain", "gone", cluster.namespace()))) {
-            CheckpointStatus last = new CheckpointStatus();
-            last.epoch = 1;
-            last.path = "/output/checkpoint-1.safetensors";
-            last.time = "2026-01-01T00:00:00Z";
-            reporter.checkpoint(last);
-            reporter.flush(Duration.ofSeconds(30));
-        }
+        reportCheckpoint("gone", 1, "/output/checkpoint-1.safetensors");
         Cluster.completeAllPods(client, "gone-a1", 1);
         awaitPhase(client, MilanFinetune.class, "survivor", RunPhase.Running);
 
@@ -142,5 +126,18 @@ class FinetuneChainIT {
         RunStatus failed = awaitPhase(client, MilanFinetune.class, "orphan", RunPhase.Failed);
         assertTrue(failed.message.startsWith("MilanPretrain broken-encoder failed"), failed.message);
         assertEquals("PretrainFailed", RunLifecycleIT.reason(failed, "Failed"));
+    }
+
+    /** As the pretrain's trainer does, under its own identity: reports its latest checkpoint in the run's status. */
+    private static void reportCheckpoint(String pretrain, int epoch, String path) {
+        try (StatusReporter reporter = TrainerIdentity.reporterFor(client, cluster.namespace(),
+                new RunReference("MilanPretrain", pretrain, cluster.namespace()))) {
+            CheckpointStatus last = new CheckpointStatus();
+            last.epoch = epoch;
+            last.path = path;
+            last.time = "2026-01-01T00:00:00Z";
+            reporter.checkpoint(last);
+            reporter.flush(Duration.ofSeconds(30));
+        }
     }
 }
