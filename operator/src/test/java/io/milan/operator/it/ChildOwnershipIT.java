@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
 import io.milan.api.PretrainedSource;
@@ -19,10 +18,7 @@ import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.StorageLocation;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,21 +27,7 @@ import org.junit.jupiter.api.Test;
  * run's Job (issue 21, defect 5).
  */
 @WithLocalCluster
-class ChildOwnershipIT {
-    private static KubernetesClient client;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
-
+class ChildOwnershipIT extends RestrictedOperatorIT {
     @Test
     void aPretrainAndAFinetuneOfOneNameEachGetTheirOwnJob() {
         client.resource(TestRuns.pretrain("twin", 1)).create();

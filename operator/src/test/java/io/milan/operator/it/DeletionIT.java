@@ -4,34 +4,16 @@ import static io.milan.operator.it.Cluster.awaitPhase;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Deleting a run removes its children through owner references (kube-controller-manager's GC). */
 @WithLocalCluster
-class DeletionIT {
-    private static KubernetesClient client;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
-
+class DeletionIT extends RestrictedOperatorIT {
     @Test
     void deletingARunRemovesEverythingItOwned() {
         client.resource(TestRuns.pretrain("gone", 2)).create();

@@ -10,19 +10,15 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceQuota;
 import io.fabric8.kubernetes.api.model.ResourceQuotaBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.operator.status.RunConditions;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,23 +27,9 @@ import org.junit.jupiter.api.Test;
  * creates again with growing delays instead of every few seconds, and the run starts once the quota allows it.
  */
 @WithLocalCluster
-class RefusedCreateIT {
+class RefusedCreateIT extends RestrictedOperatorIT {
     private static final Pattern JOB_POSTS_REFUSED = Pattern.compile(
             "apiserver_request_total\\{[^}]*code=\"403\"[^}]*resource=\"jobs\"[^}]*verb=\"POST\"[^}]*} (\\d+)");
-    private static KubernetesClient client;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
-
     @Test
     void aQuotaThatRefusesTheJobShowsInTheStatusAndIsRetriedWithGrowingDelays() {
         ResourceQuota noJobs = new ResourceQuotaBuilder().withNewMetadata().withName("no-jobs").endMetadata()

@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.milan.api.CleanPodPolicy;
 import io.milan.api.MilanPretrain;
@@ -22,30 +21,13 @@ import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.operator.naming.ChildNames;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** A run's life against the real control plane: success, gang restarts, restart limit, deadline, TTL, bad spec. */
 @WithLocalCluster
-class RunLifecycleIT {
-    private static KubernetesClient client;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
-
+class RunLifecycleIT extends RestrictedOperatorIT {
     @Test
     void aRunGetsItsChildrenAndSucceedsWhenAllPodsComplete() {
         MilanPretrain run = TestRuns.pretrain("ok", 2);

@@ -5,18 +5,14 @@ import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.testsupport.Await;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,21 +20,7 @@ import org.junit.jupiter.api.Test;
  * hand-made admission here, unsuspending a queued Job, is undone by Kueue when it runs in the shared cluster.)
  */
 @WithLocalCluster
-class SuspendAndQueueIT {
-    private static KubernetesClient client;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
-
+class SuspendAndQueueIT extends RestrictedOperatorIT {
     @Test
     void suspendingRemovesThePodsAndResumingStartsTheNextAttempt() {
         client.resource(TestRuns.pretrain("pausable", 2)).create();
