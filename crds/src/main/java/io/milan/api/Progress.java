@@ -38,6 +38,12 @@ public class Progress {
     public Double trainLoss;
     @JsonPropertyDescription("Current learning rate.")
     public Double lr;
+    @JsonPropertyDescription("Optimizer steps skipped since the run started because float16 loss scaling found"
+            + " inf/NaN gradients (amp fp16; absent without loss scaling). Training goes on after a skipped step;"
+            + " a count that keeps rising means the loss scale keeps backing off.")
+    public Long skippedSteps;
+    @JsonPropertyDescription("The float16 loss scale now (absent without loss scaling).")
+    public Double lossScale;
     @JsonPropertyDescription("When the trainer wrote this report (RFC 3339).")
     public String updateTime;
 
@@ -55,6 +61,8 @@ public class Progress {
         c.etaSeconds = etaSeconds;
         c.trainLoss = trainLoss;
         c.lr = lr;
+        c.skippedSteps = skippedSteps;
+        c.lossScale = lossScale;
         c.updateTime = updateTime;
         return c;
     }

@@ -137,6 +137,17 @@ public abstract class RunSpec {
             + " minMember = nodes and the matching schedulerName.")
     public GangScheduler gangScheduler = GangScheduler.NONE;
 
+    @Default("auto")
+    @JsonPropertyDescription("Mixed precision (--amp): auto (float16 with dynamic loss scaling on GPUs, as the"
+            + " reference's torch.cuda.amp; float32 on CPUs), fp16, bf16 (bfloat16, no loss scaling; A100/H100) or"
+            + " off (float32). Steps that float16 loss scaling skips show in status.progress.skippedSteps.")
+    public MixedPrecision amp = MixedPrecision.AUTO;
+
+    @Default("false")
+    @JsonPropertyDescription("Let float32 matmuls use TF32 tensor cores on Ampere and newer GPUs (--tf32; PyTorch's"
+            + " torch.backends.cuda.matmul.allow_tf32). Off by default, as in PyTorch. No effect on CPUs.")
+    public Boolean tf32 = false;
+
     @Default("false")
     @JsonPropertyDescription("Suspend the run: its pods are removed and it resumes from its latest checkpoint"
             + " when set back to false.")

@@ -103,6 +103,8 @@ public final class TrainerArgs {
         flag("--num_workers", s.numWorkers);
         flag("--checkpoint_interval", checkpointInterval);
         flag("--keep_checkpoints", s.keepCheckpoints);
+        flag("--amp", s.amp.cliName);
+        bool("--tf32", s.tf32);
         // Never the trainer's default (auto): a GPU pod that sees no GPU must fail, not train on the CPU.
         flag("--device", s.usesGpus() ? "cuda" : "cpu");
         // The trainer picks the newest valid checkpoint in output_dir, or starts fresh when there is none.

@@ -67,7 +67,10 @@ class ProgressReportingIT {
                 new RunReference("MilanFinetune", "probe", namespace))) {
             reporter.epochEnd(progress(1, 0, 50, 0.9), eval(0, 61.5));
             reporter.checkpoint(checkpoint(0));
-            reporter.progress(progress(1, 1, 75, 0.7));
+            Progress scaled = progress(1, 1, 75, 0.7);
+            scaled.skippedSteps = 3L;
+            scaled.lossScale = 16384.0;
+            reporter.progress(scaled);
             reporter.flush(Duration.ofSeconds(30));
 
             RunStatus mid = awaitStatus(client, MilanFinetune.class, "probe", "progress at step 75",
@@ -76,6 +79,8 @@ class ProgressReportingIT {
             assertEquals(61.5, mid.eval.top1);
             assertEquals("/output/checkpoint-0.safetensors", mid.checkpoint.path);
             assertEquals(1, mid.attempt);
+            assertEquals(3L, mid.progress.skippedSteps, "fp16 loss scaling's skipped steps are kept by the schema");
+            assertEquals(16384.0, mid.progress.lossScale);
 
             Cluster.completeAllPods(client, "probe-ft-a1", 1);
             reporter.epochEnd(progress(1, 1, 100, 0.5), eval(1, 70.25));

@@ -20,6 +20,7 @@ import io.milan.api.FinetuneMode;
 import io.milan.api.GangScheduler;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
+import io.milan.api.MixedPrecision;
 import io.milan.api.StorageLocation;
 import io.milan.operator.Fixtures;
 import io.milan.operator.naming.Labels;
@@ -45,7 +46,7 @@ class JobRendererTest {
                 "--blr", "1.5E-4", "--min_lr", "0.0", "--weight_decay", "0.05",
                 "--data_path", "/data/imagenet", "--output_dir", "/output", "--log_dir", "/output",
                 "--seed", "0", "--num_workers", "10", "--checkpoint_interval", "20", "--keep_checkpoints", "3",
-                "--device", "cuda", "--resume", "auto",
+                "--amp", "auto", "--device", "cuda", "--resume", "auto",
                 "--mask_ratio", "0.75", "--teacher", "clip", "--teacher_path", "/teacher/model.safetensors",
                 "--change_decoder", "--decoder_embed_dim", "512", "--decoder_depth", "8",
                 "--decoder_num_heads", "16", "--attn_mask"), c.getArgs());
@@ -67,6 +68,22 @@ class JobRendererTest {
         assertEquals("4", after(args, "--patch_size"), "spec.patchSize wins over the model default");
         assertEquals("encoder", after(args, "--teacher"));
         assertEquals("vit_micro", after(args, "--teacher_model"));
+    }
+
+    @Test
+    void mixedPrecisionAndTf32FollowTheSpec() {
+        MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
+        run.getSpec().amp = MixedPrecision.BF16;
+        run.getSpec().tf32 = true;
+        List<String> args = container(JobRenderer.render(Fixtures.input(run, 1))).getArgs();
+        assertEquals("bf16", after(args, "--amp"));
+        assertTrue(args.contains("--tf32"));
+
+        run.getSpec().amp = MixedPrecision.OFF;
+        run.getSpec().tf32 = false;
+        args = container(JobRenderer.render(Fixtures.input(run, 1))).getArgs();
+        assertEquals("off", after(args, "--amp"));
+        assertFalse(args.contains("--tf32"), "TF32 stays off unless asked, as in PyTorch");
     }
 
     @Test

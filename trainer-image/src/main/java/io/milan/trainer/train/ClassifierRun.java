@@ -281,8 +281,8 @@ public final class ClassifierRun {
                             r.acc5(), nParameters);
                     SkippedSteps.addStats(stats, scaler, skippedBefore);
                     log.append(stats);
-                    reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0,
-                            meanLoss, meanLr), evalStatus(epoch, r, best));
+                    reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations,
+                            globalStep, imagesPerSecond, 0, meanLoss, meanLr), scaler), evalStatus(epoch, r, best));
                     if (saved != null) {
                         reporter.checkpoint(epoch, saved);
                     }

@@ -236,8 +236,8 @@ public final class PretrainRun {
         Map<String, Object> stats = TrainingLog.pretrainStats(epoch, meanLr, meanLoss);
         SkippedSteps.addStats(stats, scaler, skippedBefore);
         log.append(stats);
-        reporter.epochEnd(reporter.progress(epoch, iterations, iterations, globalStep, imagesPerSecond, 0, meanLoss,
-                meanLr), null);
+        reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations, globalStep,
+                imagesPerSecond, 0, meanLoss, meanLr), scaler), null);
         if (saved != null) {
             reporter.checkpoint(epoch, saved);
         }

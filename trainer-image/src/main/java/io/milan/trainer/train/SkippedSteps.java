@@ -1,5 +1,6 @@
 package io.milan.trainer.train;
 
+import io.milan.api.Progress;
 import io.milan.trainer.optim.GradScaler;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -8,7 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What the loops report of float16 loss scaling (--amp fp16): a warning per skipped step (inf/NaN gradients; not
  * the non-finite-loss failure, training goes on), the epoch's skipped steps and the scale in log.txt
- * ({@code train_skipped_steps}, {@code train_loss_scale}), and the scaler's state in checkpoints.
+ * ({@code train_skipped_steps}, {@code train_loss_scale}), the run's count and the scale in status.progress
+ * ({@code skippedSteps}, {@code lossScale}), and the scaler's state in checkpoints.
  */
 final class SkippedSteps {
     private static final Logger LOG = LoggerFactory.getLogger(SkippedSteps.class);
@@ -31,6 +33,15 @@ final class SkippedSteps {
     /** Checkpoint metadata: the scaler's state under {@link ResumeSync#SCALER}, or nothing without a scaler. */
     static Map<String, String> metadata(GradScaler scaler) {
         return scaler == null ? Map.of() : Map.of(ResumeSync.SCALER, scaler.stateJson());
+    }
+
+    /** Puts the run's skipped steps and the scale into a status report (left out without a scaler); returns it. */
+    static Progress report(Progress p, GradScaler scaler) {
+        if (scaler != null) {
+            p.skippedSteps = scaler.skippedSteps();
+            p.lossScale = scaler.scaleValue();
+        }
+        return p;
     }
 
     /** Adds the epoch's skipped steps and the scale at its end to a log.txt line (nothing without a scaler). */

@@ -48,7 +48,7 @@ final class StepProgress {
         double imagesPerSecond = (it + 1) * (double) imagesPerIteration / seconds;
         double eta = (seconds / (it + 1)) * ((long) (epochs - epoch) * iterations - it - 1);
         Progress p = reporter.progress(epoch, it + 1, iterations, globalStep, imagesPerSecond, eta, meanLoss, lr);
-        reporter.progress(p);
+        reporter.progress(SkippedSteps.report(p, scaler));
         if (it % PRINT_FREQ == 0 || it + 1 == iterations) {
             System.out.println(new ProgressLine(epoch, epochs, it, iterations, lr, loss, meanLoss, imagesPerSecond,
                     eta, scaler == null ? Double.NaN : scaler.scaleValue(), scaler == null ? -1

@@ -283,8 +283,8 @@ class ClassifierRunTest {
                 "--batch_size", "128", "--accum_iter", "1", "--epochs", "100", "--warmup_epochs", "5", "--blr",
                 "1e-4", "--lr", "4e-4", "--min_lr", "1e-6", "--weight_decay", "0.05", "--clip_grad", "5.0",
                 "--data_path", "/data", "--output_dir", "/out", "--log_dir", "/out", "--seed", "0",
-                "--num_workers", "10", "--checkpoint_interval", "1", "--keep_checkpoints", "3", "--resume", "auto",
-                "--finetune", "/ckpt/checkpoint-399.safetensors", "--nb_classes", "1000", "--dist_eval");
+                "--num_workers", "10", "--checkpoint_interval", "1", "--keep_checkpoints", "3", "--amp", "bf16",
+                "--tf32", "--device", "cpu", "--resume", "auto", "--finetune", "/ckpt/checkpoint-399.safetensors", "--nb_classes", "1000", "--dist_eval");
         List<String> finetune = new ArrayList<>(List.of("finetune"));
         finetune.addAll(common);
         finetune.addAll(List.of("--layer_decay", "0.65", "--drop_path", "0.1", "--mixup", "0.8", "--cutmix", "1.0",
