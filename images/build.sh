@@ -74,7 +74,7 @@ trainer_jar() {
 build_trainer_jars() {
   local jar
   jar=$(trainer_jar || true)
-  if [[ -z $jar ]] || stale "$jar" trainer-image/src/main trainer-image/pom.xml pom.xml; then
+  if [[ -z $jar ]] || stale "$jar" trainer-image/src/main trainer-image/pom.xml crds/src/main crds/pom.xml pom.xml; then
     ./mvnw -B -ntp -q -pl trainer-image -am package -DskipTests
   else
     echo "trainer jars are up to date" >&2

@@ -14,7 +14,7 @@
 #   down               delete the cluster (its node containers, volumes and shared directory)
 #   status             exit 0 if the cluster answers and every node is Ready
 #   load-images        load milan/trainer and milan/operator (MILAN_VERSION, default 0.1.0) into every node;
-#                      builds them with images/build.sh if Docker lacks them
+#                      first brings them up to date with images/build.sh (incremental)
 #   install-operator   CRDs + `helm upgrade --install` of the chart (namespace milan-system), images set to the
 #                      loaded tags, never pulled; waits for the operator to be ready
 #   smoke              runs the trainer image's `milan-trainer --help` as a pod and waits for it to complete
@@ -193,16 +193,17 @@ cmd_up() {
 
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
 
-ensure_image() {
-  docker image inspect "$1" >/dev/null 2>&1 && return
-  log "$1 is missing; building it with images/build.sh $2"
-  "$ROOT/images/build.sh" --no-test "$2"
+# Brings both images up to date with the checkout. Not "build when missing": an image left from an older checkout
+# would run old code against the new CRDs. images/build.sh is incremental (jars only when older than their
+# sources, then Docker cache hits), so an up-to-date pair costs seconds and keeps its image IDs.
+build_images() {
+  log "bringing $TRAINER_IMAGE and $OPERATOR_IMAGE up to date with images/build.sh"
+  "$ROOT/images/build.sh" --no-test trainer operator
 }
 
 cmd_load_images() {
   node_running || die "cluster $NAME is not running; run: $0 up"
-  ensure_image "$TRAINER_IMAGE" trainer
-  ensure_image "$OPERATOR_IMAGE" operator
+  build_images
   local t=$SECONDS image node note held id todo loaded=()
   # kind would compare image IDs with crictl, which the nodes lack, so it loads every time (~85 s); each node
   # keeps a note of the image IDs it was given instead (a new node starts without notes). Only nodes that run

@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -13,6 +14,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self.embedDim % self.numHeads == 0",
         message = "spec.decoder.embedDim must be a multiple of spec.decoder.numHeads", fieldPath = ".embedDim")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class DecoderSpec {
     @Min(1)
     @Default("512")

@@ -1,10 +1,12 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Evaluation on the validation set after an epoch of fine-tuning or linear probing. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class EvalStatus {
     @JsonPropertyDescription("Epoch the figures below belong to.")
     public Integer epoch;

@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -19,6 +20,7 @@ import io.fabric8.generator.annotation.ValidationRule;
         + " < (has(self.epochs) ? self.epochs : 100)",
         message = "spec.warmupEpochs must be less than spec.epochs (defaults: 5 warmup for finetune, 10 for"
                 + " linprobe, 100 epochs)", fieldPath = ".warmupEpochs")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class MilanFinetuneSpec extends RunSpec {
 
     @Default("finetune")

@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -16,6 +17,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self.warmupEpochs < self.epochs",
         message = "spec.warmupEpochs must be less than spec.epochs", fieldPath = ".warmupEpochs")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class MilanPretrainSpec extends RunSpec {
 
     @Min(1)

@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
@@ -9,6 +10,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "has(self.checkpoint) != has(self.pretrainRef)",
         message = "spec.pretrained must set exactly one of checkpoint or pretrainRef")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class PretrainedSource {
     @JsonPropertyDescription("A pretraining checkpoint (safetensors, reference key names); only encoder weights"
             + " are loaded.")

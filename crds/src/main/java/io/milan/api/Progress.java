@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -13,6 +14,7 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "self.attempt > oldSelf.attempt"
         + " || (self.attempt == oldSelf.attempt && self.globalStep >= oldSelf.globalStep)",
         message = "status.progress is older than the report already recorded (attempt, globalStep)")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class Progress {
     @io.fabric8.generator.annotation.Required
     @JsonPropertyDescription("Attempt (1-based) of the pod group that wrote this report.")

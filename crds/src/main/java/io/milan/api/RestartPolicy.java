@@ -1,10 +1,12 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 
 /** Gang restart: when any pod of the group fails, the whole group is recreated as the next attempt. */
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class RestartPolicy {
     @Min(0)
     @Default("3")

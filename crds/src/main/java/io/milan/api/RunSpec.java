@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -20,6 +21,7 @@ import java.util.Map;
  * Kubernetes parts (where and how the pod group runs).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public abstract class RunSpec {
 
     // ---- recipe (mirrors the reference command line) ----

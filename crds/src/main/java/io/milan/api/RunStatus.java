@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -11,6 +12,7 @@ import java.util.List;
  * Everything the operator needs after a restart is here (attempt, restart times, pod group name).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class RunStatus {
     @JsonPropertyDescription("metadata.generation the operator last acted on.")
     public Long observedGeneration;

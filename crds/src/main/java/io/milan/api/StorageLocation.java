@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
@@ -11,6 +12,7 @@ import io.fabric8.generator.annotation.Required;
  * ships Fashion-MNIST this way).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class StorageLocation {
     @Required
     @Pattern("^/.*")

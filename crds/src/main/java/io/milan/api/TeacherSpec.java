@@ -1,5 +1,6 @@
 package io.milan.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -7,6 +8,7 @@ import io.fabric8.generator.annotation.Required;
 
 /** The frozen teacher whose features MILAN reconstructs (--use_clip). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class TeacherSpec {
     @Default("clip")
     @JsonPropertyDescription("Teacher kind: clip (CLIP ViT-B/16 image tower) or encoder (a ViT encoder checkpoint"
