@@ -38,12 +38,12 @@ final class LegacyFormat implements StorageSource {
         this.channel = channel;
     }
 
-    static ZipFormat.Loaded open(Path file, PickleLimits limits) throws IOException {
+    static LoadedFile open(Path file, PickleLimits limits) throws IOException {
         FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
         try {
             LegacyFormat format = new LegacyFormat(file, channel);
             Object root = format.load(limits);
-            return new ZipFormat.Loaded(root, format);
+            return new LoadedFile(root, format);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e instanceof TorchFileException t ? t : new TorchFileException(file, "malformed legacy torch.save"

@@ -13,8 +13,11 @@ package io.milan.trainer.checkpoint.torchfile;
  * @param maxStack       values on the stack at once, marks included
  * @param maxMemo        memo entries
  * @param maxIntBytes    bytes of one Python int (LONG1/LONG4, or digits of a text INT/LONG)
+ * @param maxTextLine    bytes of one text line of protocol 0 (a str, a global's name)
  */
-public record PickleLimits(long maxPickleBytes, long maxOps, int maxStack, int maxMemo, int maxIntBytes) {
+public record PickleLimits(long maxPickleBytes, long maxOps, int maxStack, int maxMemo, int maxIntBytes,
+        int maxTextLine) {
 
-    public static final PickleLimits DEFAULT = new PickleLimits(64L << 20, 4_000_000, 1_000_000, 1_000_000, 64);
+    public static final PickleLimits DEFAULT = new PickleLimits(64L << 20, 4_000_000, 1_000_000, 1_000_000, 64,
+            1 << 20);
 }

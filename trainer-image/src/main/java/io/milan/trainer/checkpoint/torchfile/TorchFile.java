@@ -84,7 +84,7 @@ public final class TorchFile implements Closeable {
             throw new TorchFileException(file, "not a torch.save file (neither a zip archive nor the legacy"
                     + " format's magic number)");
         }
-        ZipFormat.Loaded loaded = format == Format.ZIP ? ZipFormat.open(file, limits)
+        LoadedFile loaded = format == Format.ZIP ? ZipFormat.open(file, limits)
                 : LegacyFormat.open(file, limits);
         return new TorchFile(file, format, loaded.root(), loaded.storages());
     }

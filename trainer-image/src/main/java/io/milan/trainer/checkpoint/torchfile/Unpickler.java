@@ -121,6 +121,8 @@ final class Unpickler {
             case 'L' -> push(textInt(in.readLine(limits.maxIntBytes() + 2)));  // LONG
             case 'G' -> push(ByteBuffer.wrap(in.readBytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
             case 'F' -> push(textFloat(in.readLine(64)));               // FLOAT
+            case 'V' -> push(unescape(in.readLine(limits.maxTextLine()), false)); // UNICODE (raw-unicode-escape)
+            case 'S' -> push(quoted(in.readLine(limits.maxTextLine())));  // STRING (a quoted repr)
             case 'X' -> push(utf8(in.readBytes(in.readUnsigned(4))));   // BINUNICODE
             case 0x8c -> push(utf8(in.readBytes(in.readUnsigned(1))));  // SHORT_BINUNICODE
             case 0x8d -> push(utf8(in.readBytes(length8())));           // BINUNICODE8
@@ -286,7 +288,10 @@ final class Unpickler {
 
     private Object textFloat(String line) {
         try {
-            return Double.parseDouble(line.replace("inf", "Infinity"));
+            String s = line.trim().toLowerCase(java.util.Locale.ROOT);
+            // Python's repr of the non-finite floats: inf, -inf, nan
+            return s.equals("nan") ? Double.NaN : s.endsWith("inf") ? (s.startsWith("-") ? Double.NEGATIVE_INFINITY
+                    : Double.POSITIVE_INFINITY) : Double.parseDouble(s);
         } catch (NumberFormatException e) {
             throw problem("'" + abbreviate(line) + "' is not a float");
         }
@@ -315,6 +320,51 @@ final class Unpickler {
         } catch (CharacterCodingException e) {
             throw problem("a str that is not valid UTF-8");
         }
+    }
+
+    /** A protocol-0 STRING: {@code 'text'} or {@code "text"} with Python's backslash escapes. */
+    private String quoted(String line) {
+        if (line.length() < 2 || (line.charAt(0) != '\'' && line.charAt(0) != '"')
+                || line.charAt(line.length() - 1) != line.charAt(0)) {
+            throw problem("a STRING that is not quoted");
+        }
+        return unescape(line.substring(1, line.length() - 1), true);
+    }
+
+    /** Python's escapes: {@code \\uXXXX} and {@code \\UXXXXXXXX} (both kinds), and for STRING also the C ones. */
+    private String unescape(String text, boolean cEscapes) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c != '\\' || i + 1 == text.length()) {
+                out.append(c);
+                continue;
+            }
+            char e = text.charAt(++i);
+            int hex = e == 'u' ? 4 : e == 'U' ? 8 : e == 'x' && cEscapes ? 2 : 0;
+            if (hex > 0) {
+                if (i + hex >= text.length()) {
+                    throw problem("a truncated \\" + e + " escape");
+                }
+                try {
+                    out.appendCodePoint(Integer.parseInt(text.substring(i + 1, i + 1 + hex), 16));
+                } catch (IllegalArgumentException | IndexOutOfBoundsException ex) {
+                    throw problem("an invalid \\" + e + " escape");
+                }
+                i += hex;
+            } else if (cEscapes) {
+                out.append(switch (e) {
+                    case 'n' -> '\n';
+                    case 't' -> '\t';
+                    case 'r' -> '\r';
+                    case '0' -> '\0';
+                    default -> e; // \\ \' \"
+                });
+            } else {
+                out.append('\\').append(e);
+            }
+        }
+        return out.toString();
     }
 
     private static String latin1(byte[] bytes) {

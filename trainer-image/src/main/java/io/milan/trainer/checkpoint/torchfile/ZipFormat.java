@@ -34,7 +34,7 @@ final class ZipFormat implements StorageSource {
     }
 
     /** Opens the archive and unpickles its {@code data.pkl}; returns the object. */
-    static Loaded open(Path file, PickleLimits limits) throws IOException {
+    static LoadedFile open(Path file, PickleLimits limits) throws IOException {
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
@@ -45,17 +45,13 @@ final class ZipFormat implements StorageSource {
         try {
             ZipFormat format = new ZipFormat(file, zip, archivePrefix(file, zip));
             Object root = format.unpickle(limits);
-            return new Loaded(root, format);
+            return new LoadedFile(root, format);
         } catch (IOException | RuntimeException e) {
             zip.close();
             throw e instanceof TorchFileException t ? t : e instanceof IOException io
                     ? new TorchFileException(file, "cannot read the zip archive: " + io, io)
                     : new TorchFileException(file, "malformed zip archive: " + e, e);
         }
-    }
-
-    /** The object and where its storages are. */
-    record Loaded(Object root, StorageSource storages) {
     }
 
     private static String archivePrefix(Path file, ZipFile zip) throws TorchFileException {

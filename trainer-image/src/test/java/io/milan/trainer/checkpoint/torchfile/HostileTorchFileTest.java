@@ -1,5 +1,6 @@
 package io.milan.trainer.checkpoint.torchfile;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -170,6 +171,42 @@ class HostileTorchFileTest {
         assertProblem(new PickleBytes().global("torch._utils", "_rebuild_sparse_tensor").op(')').op('R').bytes(),
                 "torch._utils._rebuild_sparse_tensor is not supported");
         assertProblem(new PickleBytes().op(0x80).op(9).bytes(), "pickle protocol 9");
+    }
+
+    /** The newer storage ids: an UntypedStorage (bytes) typed by _rebuild_tensor_v3's dtype, inside a Parameter. */
+    @Test
+    void untypedStoragesAreTypedByTheTensorAndParametersKeptAsTheirTensor() throws Exception {
+        PickleBytes p = new PickleBytes().op('}').str("model").op('}').str("w");
+        p.global("torch._utils", "_rebuild_parameter").op('(');
+        p.global("torch._utils", "_rebuild_tensor_v3").op('(');
+        p.op('(').str("storage").global("torch.storage", "UntypedStorage").str("0").str("cpu").binint(12).op('t')
+                .op('Q');
+        p.binint(1).op('(').binint(2).op('t').op('(').binint(1).op('t').op(0x89);
+        p.global("collections", "OrderedDict").op(')').op('R').global("torch", "float32").op('t').op('R');
+        p.op(0x88).global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+        p.op('s').op('s').op('.');
+        byte[] storage = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1.5f)
+                .putFloat(-2f).putFloat(0.25f).array();
+        try (TorchFile f = TorchFile.open(zipWithPickle("untyped.pth", p.bytes(), storage))) {
+            TorchTensor w = f.stateDict().tensors().get("w");
+            assertEquals(TorchDtype.FLOAT32, w.dtype());
+            assertEquals(3, w.storage().numel());
+            assertArrayEquals(java.util.Arrays.copyOfRange(storage, 4, 12), f.read("w", w));
+        }
+    }
+
+    /** Protocol 0 spells values as text lines; inf and nan as Python prints them. */
+    @Test
+    void textOpcodesOfProtocolZeroAreRead() throws Exception {
+        byte[] pickle = ("(dp0\nVepoch\np1\nI399\nsVloss\np2\nFnan\nsVscale\np3\nF-inf\nsVmodel\np4\n(dp5\n"
+                + "s.").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (TorchFile f = TorchFile.open(zipWithPickle("text.pth", pickle, null))) {
+            Map<?, ?> root = (Map<?, ?>) f.root();
+            assertEquals(399L, root.get("epoch"));
+            assertTrue(Double.isNaN((Double) root.get("loss")));
+            assertEquals(Double.NEGATIVE_INFINITY, root.get("scale"));
+            assertEquals(Map.of(), f.stateDict().tensors());
+        }
     }
 
     @Test
