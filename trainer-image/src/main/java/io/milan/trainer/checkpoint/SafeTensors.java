@@ -34,9 +34,9 @@ import java.util.zip.CRC32C;
  * </pre>
  * Reading accepts F32, F64, F16 and BF16 (all returned as float32 arrays), I64, I32, I8, U8, BOOL, and I16
  * (returned as int32: DJL's PyTorch engine aborts the JVM on int16 arrays).
- * Writing supports float32 and those integer and boolean arrays. Files are written atomically, with a CRC-32C of the data section in the
- * metadata ({@value #CRC_KEY}) so a reader also notices corrupted bytes, not only a wrong length; files
- * without it (e.g. converted third-party weights) are checked structurally only.
+ * Writing supports float32, int64, int32, int8, uint8 and boolean arrays. Files are written atomically, with a
+ * CRC-32C of the data section in the metadata ({@value #CRC_KEY}) so a reader also notices corrupted bytes, not
+ * only a wrong length; files without it (e.g. converted third-party weights) are checked structurally only.
  */
 public final class SafeTensors {
 

@@ -2,7 +2,9 @@ package io.milan.trainer.checkpoint.torchfile;
 
 import java.nio.file.Path;
 
-/** The storage persistent ids of {@code torch.save}: {@code ('storage', storage_type, key, location, numel[, view])}. */
+/**
+ * The storage persistent ids of {@code torch.save}: {@code ('storage', storage_type, key, location, numel[, view])}.
+ */
 final class PersistentIds {
     private PersistentIds() {
     }

@@ -151,7 +151,11 @@ final class Unpickler {
             case 0x93 -> { String name = string(pop()); push(new PyGlobal(string(pop()), name)); } // STACK_GLOBAL
             case 'R' -> { Object args = pop(); push(TorchGlobals.call(callable(pop()), tuple(args))); } // REDUCE
             case 0x81 -> { Object args = pop(); push(TorchGlobals.newObject(callable(pop()), tuple(args))); } // NEWOBJ
-            case 0x92 -> { pop(); Object args = pop(); push(TorchGlobals.newObject(callable(pop()), tuple(args))); } // NEWOBJ_EX
+            case 0x92 -> { // NEWOBJ_EX: keyword arguments dropped, as an opaque class ignores them
+                pop();
+                Object args = pop();
+                push(TorchGlobals.newObject(callable(pop()), tuple(args)));
+            }
             case 'b' -> { Object state = pop(); TorchGlobals.build(peek(), state); } // BUILD
             case 'Q' -> push(persistent.load(pop()));                   // BINPERSID
             case 'P' -> push(persistent.load(in.readLine(256)));        // PERSID
