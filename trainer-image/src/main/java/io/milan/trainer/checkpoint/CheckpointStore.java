@@ -127,9 +127,9 @@ public final class CheckpointStore {
         } catch (NoSuchFileException e) {
             throw new CheckpointException("checkpoint " + modelFile + " does not exist", e);
         } catch (IOException e) {
-            String name = modelFile.getFileName().toString();
-            String hint = name.endsWith(".pth") || name.endsWith(".pth.tar") ? " (PyTorch pickles are not read;"
-                    + " convert with safetensors.torch.save_file(torch.load(f)['model'], 'weights.safetensors'))" : "";
+            String hint = isTorchFile(modelFile) ? " (it is a PyTorch torch.save checkpoint: --resume continues runs"
+                    + " of this trainer only; start from its weights with --finetune " + modelFile + ", or convert"
+                    + " them with milan-trainer convert)" : "";
             throw new CheckpointException("checkpoint " + modelFile + " is unreadable: " + e.getMessage() + hint, e);
         }
         try {
@@ -290,6 +290,14 @@ public final class CheckpointStore {
         } catch (CheckpointException | RuntimeException e) {
             contents.tensors().values().forEach(NDArray::close);
             throw e;
+        }
+    }
+
+    private static boolean isTorchFile(Path file) {
+        try {
+            return io.milan.trainer.checkpoint.torchfile.TorchFile.looksLikeTorchFile(file);
+        } catch (IOException e) {
+            return false;
         }
     }
 

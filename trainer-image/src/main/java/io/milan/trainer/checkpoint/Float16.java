@@ -3,7 +3,10 @@ package io.milan.trainer.checkpoint;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** Conversions of little-endian F16, BF16 and F64 tensor bytes to float32 bytes (loading only). */
+/**
+ * Conversions of little-endian F16, BF16 and F64 tensor bytes to float32 bytes, and of I16 to int32 (loading
+ * only).
+ */
 final class Float16 {
 
     private Float16() {
@@ -33,6 +36,15 @@ final class Float16 {
         ByteBuffer out = ByteBuffer.allocateDirect(in.remaining() / 2).order(ByteOrder.LITTLE_ENDIAN);
         while (in.hasRemaining()) {
             out.putFloat((float) in.getDouble());
+        }
+        return out.flip();
+    }
+
+    static ByteBuffer int16ToInt32(ByteBuffer raw) {
+        ByteBuffer in = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = ByteBuffer.allocateDirect(in.remaining() * 2).order(ByteOrder.LITTLE_ENDIAN);
+        while (in.hasRemaining()) {
+            out.putInt(in.getShort());
         }
         return out.flip();
     }

@@ -32,10 +32,11 @@ import java.util.zip.CRC32C;
  *   rest      the tensors' raw little-endian bytes; offsets are relative to the data start, and the
  *             tensors cover the data section exactly, without gaps
  * </pre>
- * Reading accepts F32, F64, F16 and BF16 (all returned as float32 arrays) and I64, I32. Writing supports
- * float32, int64 and int32 arrays. Files are written atomically, with a CRC-32C of the data section in the
- * metadata ({@value #CRC_KEY}) so a reader also notices corrupted bytes, not only a wrong length; files
- * without it (e.g. converted third-party weights) are checked structurally only.
+ * Reading accepts F32, F64, F16 and BF16 (all returned as float32 arrays), I64, I32, I8, U8, BOOL, and I16
+ * (returned as int32: DJL's PyTorch engine aborts the JVM on int16 arrays).
+ * Writing supports float32, int64, int32, int8, uint8 and boolean arrays. Files are written atomically, with a
+ * CRC-32C of the data section in the metadata ({@value #CRC_KEY}) so a reader also notices corrupted bytes, not
+ * only a wrong length; files without it (e.g. converted third-party weights) are checked structurally only.
  */
 public final class SafeTensors {
 
@@ -56,7 +57,7 @@ public final class SafeTensors {
 
     /** Element types of the format that this class handles. */
     public enum Dtype {
-        F32(4), F64(8), F16(2), BF16(2), I64(8), I32(4);
+        F32(4), F64(8), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);
 
         final int bytes;
 
@@ -69,8 +70,11 @@ public final class SafeTensors {
                 case FLOAT32 -> F32;
                 case INT64 -> I64;
                 case INT32 -> I32;
+                case INT8 -> I8;
+                case UINT8 -> U8;
+                case BOOLEAN -> BOOL;
                 default -> throw new IllegalArgumentException("cannot write " + type
-                        + " tensors; supported: float32, int64, int32");
+                        + " tensors; supported: float32, int64, int32, int8, uint8, boolean");
             };
         }
 
@@ -78,7 +82,10 @@ public final class SafeTensors {
         DataType loadedAs() {
             return switch (this) {
                 case I64 -> DataType.INT64;
-                case I32 -> DataType.INT32;
+                case I32, I16 -> DataType.INT32;
+                case I8 -> DataType.INT8;
+                case U8 -> DataType.UINT8;
+                case BOOL -> DataType.BOOLEAN;
                 default -> DataType.FLOAT32;
             };
         }
@@ -250,6 +257,7 @@ public final class SafeTensors {
             case F16 -> Float16.halfToFloat32(raw);
             case BF16 -> Float16.bfloat16ToFloat32(raw);
             case F64 -> Float16.float64ToFloat32(raw);
+            case I16 -> Float16.int16ToInt32(raw);
             default -> raw;
         };
         // On CPU, create(ByteBuffer) wraps the Java buffer without copying; duplicate() gives the tensor

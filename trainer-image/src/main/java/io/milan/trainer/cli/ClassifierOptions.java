@@ -39,7 +39,8 @@ public abstract class ClassifierOptions {
     public double minLr;
 
     @Option(names = "--finetune", description = "Start from this pretraining checkpoint or encoder file"
-            + " (.safetensors; encoder tensors only, decoder keys ignored); '' = random init.")
+            + " (.safetensors, or a PyTorch .pth such as the authors' checkpoint-399.pth; encoder tensors only,"
+            + " decoder keys ignored); '' = random init.")
     public String finetune = "";
 
     @Option(names = "--nb_classes", description = "Number of classes (default: ${DEFAULT-VALUE}).")

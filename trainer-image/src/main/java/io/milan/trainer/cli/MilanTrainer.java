@@ -20,7 +20,7 @@ import picocli.CommandLine.Mixin;
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
         subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.Finetune.class, MilanTrainer.Linprobe.class,
                 MilanTrainer.Eval.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class,
-                DatasetSubset.class, BenchCommand.class, LaunchCommand.class})
+                DatasetSubset.class, BenchCommand.class, LaunchCommand.class, ConvertCommand.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {

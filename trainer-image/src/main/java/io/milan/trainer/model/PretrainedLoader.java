@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.milan.trainer.checkpoint.SafeTensors;
+import io.milan.trainer.checkpoint.PretrainedWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,12 +57,28 @@ public final class PretrainedLoader {
                     + (posEmbedGrids == null ? "" : "; pos_embed interpolated from " + posEmbedGrids[0] + "x"
                             + posEmbedGrids[0] + " to " + posEmbedGrids[1] + "x" + posEmbedGrids[1]);
         }
+
+        /**
+         * The reference's own line, {@code print(model.load_state_dict(checkpoint_model, strict=False))}:
+         * {@code _IncompatibleKeys(missing_keys=['head.weight', ...], unexpected_keys=['mask_token', ...])}.
+         */
+        public String incompatibleKeys() {
+            return "_IncompatibleKeys(missing_keys=" + pythonList(missing) + ", unexpected_keys="
+                    + pythonList(unexpected) + ")";
+        }
+
+        private static String pythonList(List<String> keys) {
+            return keys.stream().map(k -> "'" + k + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+        }
     }
 
-    /** Loads the safetensors checkpoint {@code file} (reference key names) into a fine-tuning classifier. */
+    /**
+     * Loads the checkpoint {@code file} (reference key names; safetensors, or a PyTorch .pth whose
+     * {@code ['model']} is taken, see {@link PretrainedWeights}) into a fine-tuning classifier.
+     */
     public static Report load(VitClassifier model, Path file) throws IOException {
         try (NDManager scratch = NDManager.newBaseManager(Device.cpu())) {
-            return load(model, SafeTensors.read(file, scratch).tensors(), file.toString());
+            return load(model, PretrainedWeights.read(file, scratch), file.toString());
         }
     }
 
@@ -77,7 +93,7 @@ public final class PretrainedLoader {
      */
     public static Report load(LinearProbeModel model, Path file) throws IOException {
         try (NDManager scratch = NDManager.newBaseManager(Device.cpu())) {
-            return load(model, SafeTensors.read(file, scratch).tensors(), file.toString());
+            return load(model, PretrainedWeights.read(file, scratch), file.toString());
         }
     }
 

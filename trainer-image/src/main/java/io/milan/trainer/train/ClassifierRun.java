@@ -131,8 +131,7 @@ public final class ClassifierRun {
                     c.seed);
             if (pretrained != null && primary) {
                 PretrainedLoader.Report report = PretrainedLoader.load(model, pretrained);
-                LOG.info("Load pre-trained checkpoint from {}", report.summary());
-                LOG.info("Unexpected (ignored) keys: {}", report.unexpected());
+                printReport(report);
                 if (report.loaded().isEmpty()) {
                     model.close();
                     throw new IllegalArgumentException("--finetune " + pretrained + ": none of its tensors matches"
@@ -143,11 +142,19 @@ public final class ClassifierRun {
         }
         LinearProbeModel model = LinearProbeModel.create(encoder, o.nbClasses, m, c.seed);
         if (pretrained != null && primary) {
-            LOG.info("Load pre-trained checkpoint from {}", PretrainedLoader.load(model, pretrained).summary());
+            printReport(PretrainedLoader.load(model, pretrained));
         } else if (pretrained == null && primary) {
             LOG.warn("linprobe without --finetune: probing a RANDOMLY initialised encoder");
         }
         return Classifier.linearProbe(model);
+    }
+
+    /** What main_finetune.py / main_linprobe.py print on loading --finetune, then our one-line summary. */
+    private static void printReport(PretrainedLoader.Report report) {
+        System.out.println("Load pre-trained checkpoint from: " + report.source());
+        report.removedHead().forEach(k -> System.out.println("Removing key " + k + " from pretrained checkpoint"));
+        System.out.println(report.incompatibleKeys());
+        LOG.info("Loaded pre-trained checkpoint {}", report.summary());
     }
 
     private StatefulOptimizer optimizer(NamedParameters params, ViTConfig encoder, NDManager root) {

@@ -63,6 +63,31 @@ class PretrainedLoaderTest {
         }
     }
 
+    /** The authors' layout (checkpoint-399.pth: model, optimizer, epoch, scaler, args), both torch.save formats. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mae-tiny.pth", "mae-tiny-legacy.pth"})
+    void readsAPyTorchCheckpointAndPrintsTheReferencesKeyReport(String name) throws IOException {
+        Path file = io.milan.trainer.checkpoint.torchfile.TorchFixtures.file(name);
+        try (VitClassifier model = VitClassifier.create(Fixtures.TINY_ENCODER, 5, Pooling.GLOBAL_AVERAGE, manager, 1)) {
+            PretrainedLoader.Report r = PretrainedLoader.load(model, file);
+            assertEquals(List.of("head.weight", "head.bias", "fc_norm.weight", "fc_norm.bias"), r.missing());
+            assertTrue(r.unexpected().containsAll(List.of("mask_token", "decoder_pos_embed", "norm.weight",
+                    "decoder_pred.bias", "extra.half", "extra.bf16", "extra.qkv_t", "extra.qkv_rows")), r.unexpected()
+                    .toString());
+            assertTrue(r.incompatibleKeys().startsWith("_IncompatibleKeys(missing_keys=['head.weight', 'head.bias',"
+                    + " 'fc_norm.weight', 'fc_norm.bias'], unexpected_keys=['mask_token', 'decoder_pos_embed', "),
+                    r.incompatibleKeys());
+            assertTrue(r.incompatibleKeys().endsWith("'extra.qkv_t', 'extra.qkv_rows'])"), r.incompatibleKeys());
+            // the same weights as the safetensors fixture they were made from
+            Map<String, NDArray> ckpt = tinyPretrainCheckpoint();
+            for (String key : r.loaded()) {
+                assertArrayEquals(ckpt.get(key).toFloatArray(), model.parameters().get(key).toFloatArray(), 0f, key);
+            }
+            assertEquals(ckpt.keySet().stream().filter(k -> model.parameters().asMap().containsKey(k)).toList(),
+                    r.loaded());
+        }
+    }
+
     @Test
     void aHeadOfAnotherShapeIsDroppedAndOneOfTheSameShapeLoaded() throws IOException {
         Map<String, NDArray> ckpt = new LinkedHashMap<>(tinyPretrainCheckpoint());
