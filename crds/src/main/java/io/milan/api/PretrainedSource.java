@@ -12,8 +12,9 @@ import io.fabric8.generator.annotation.ValidationRule;
         message = "spec.pretrained must set exactly one of checkpoint or pretrainRef")
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PretrainedSource {
-    @JsonPropertyDescription("A pretraining checkpoint (safetensors, reference key names); only encoder weights"
-            + " are loaded.")
+    @JsonPropertyDescription("A pretraining checkpoint, safetensors with the reference's key names or a PyTorch"
+            + " .pth in the MAE layout such as the authors' checkpoint-399.pth (read without Python); only encoder"
+            + " weights are loaded.")
     public StorageLocation checkpoint;
 
     @JsonPropertyDescription("A MilanPretrain in the same namespace: the run waits (Pending) until it Succeeded,"
