@@ -16,6 +16,8 @@ stamp() { echo "run-tests.sh: $1 done after $((SECONDS - t0)) s"; }
 e2e/ensure-prereqs.sh
 # Kueue's controller for the operator's KueueIT, from its Go module (cached; the demo does not need it).
 e2e/build-kueue.sh >/dev/null
+# kstatus, Flux's status library, for the operator's KstatusIT, from its Go module (cached).
+e2e/build-kstatus.sh >/dev/null
 # Every command a script asks for is one the prerequisites step provides (and it does provide them now).
 e2e/check-prereqs.sh
 # install: the end-to-end module runs alone in tier 3 and takes the other modules from the local repository.

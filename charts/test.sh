@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the Helm chart charts/milan-operator:
 #   - its CRDs are byte-identical to crds/manifests/ (the generated API);
-#   - the Argo CD health checks (argocd/*.lua) give the expected status and message on sample runs (lua5.1);
+#   - the Argo CD health checks (argocd/*.lua) give the expected status and message on sample runs (lua5.1), and
+#     the chart renders them byte for byte under the argocd-cm keys (argocd.healthChecks.enabled);
 #   - helm lint, and helm template in both RBAC modes x 1 and 2 replicas, with checks of the rendered objects:
 #     RBAC rules identical to operator/src/main/kubernetes/rbac.yaml, restricted security context, probes,
 #     metrics Service/ServiceMonitor, dashboard metrics that the operator's code defines, leader election;
@@ -206,6 +207,26 @@ check "$n: dashboard ConfigMap holds valid JSON with 5 panels" q "$n" '.[] | sel
 check "$n: dashboard ConfigMap labelled for Grafana's sidecar" q "$n" '.[] | select(.kind == "ConfigMap") | .metadata.labels.grafana_dashboard == "1"'
 check "dashboard queries only metrics the operator defines" dashboard_metrics_exist
 
+n=argocd
+render "$n" --set argocd.healthChecks.enabled=true || fail "$n: helm template"
+argocd_cm='.[] | select(.kind == "ConfigMap" and (.metadata.name | endswith("-argocd-health")))'
+check "$n: no health-check ConfigMap unless enabled" q cluster-1 "[$argocd_cm] | length == 0"
+check "$n: health-check ConfigMap in the argocd namespace" q "$n" "$argocd_cm | .metadata.namespace == \"argocd\""
+check "$n: its data is the two argocd-cm keys" q "$n" "$argocd_cm | .data | keys == [\"resource.customizations.health.milan.io_MilanFinetune\", \"resource.customizations.health.milan.io_MilanPretrain\"]"
+# The rendered Lua is the checked-in Lua, byte for byte, and passes the same sample runs.
+argocd_rendered() {
+  local dir=$work/argocd-rendered kind ok=true
+  mkdir -p "$dir"
+  for kind in Pretrain Finetune; do
+    jq -j "$argocd_cm | .data[\"resource.customizations.health.milan.io_Milan$kind\"]" "$work/$n.json" \
+      >"$dir/health-milan${kind,,}.lua"
+    cmp "$dir/health-milan${kind,,}.lua" "$chart/argocd/health-milan${kind,,}.lua" || ok=false
+  done
+  lua5.1 "$chart/argocd/test.lua" "$dir" >"$work/lua-rendered.out" 2>&1 || { cat "$work/lua-rendered.out"; ok=false; }
+  $ok
+}
+check "$n: rendered Lua = argocd/*.lua and passes argocd/test.lua" argocd_rendered
+
 echo "--- values the chart refuses"
 must_fail "2 replicas without leader election" "needs leaderElection.enabled=true" --set replicaCount=2
 must_fail "unknown watch mode" "at '/watch/mode'" --set watch.mode=everything
@@ -218,12 +239,15 @@ must_fail "an env name the chart sets" "at '/extraEnv/0/name'" --set 'extraEnv[0
   --set 'extraEnv[0].value=x'
 must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
+must_fail "Argo CD health checks without a namespace" "at '/argocd/namespace'" \
+  --set argocd.healthChecks.enabled=true --set argocd.namespace=
 
 echo "--- API server validation"
 if cluster_available; then
   # Each rendering, in namespaces that exist on any cluster. A dry run changes nothing, so it may take over
   # fields (of CRDs applied earlier by someone else) without asking.
-  for args in "" "--set replicaCount=2 --set leaderElection.enabled=true" \
+  for args in "--set argocd.healthChecks.enabled=true --set argocd.namespace=default" \
+    "--set replicaCount=2 --set leaderElection.enabled=true" \
     "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}"; do
     # shellcheck disable=SC2086
     "$helm" template milan "$chart" --namespace default --include-crds --set grafanaDashboard.enabled=true $args \

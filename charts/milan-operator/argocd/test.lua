@@ -25,6 +25,8 @@ end
 -- Cases shared by both kinds: the phase mapping and the generation check.
 local common = {
   { "no status yet", run(nil, nil), "Progressing", "Waiting for the operator" },
+  { "just created: the schema's default status", run(nil, { observedGeneration = 0 }), "Progressing",
+    "Waiting for the operator to act on generation 1" },
   { "status without a phase", run(nil, { observedGeneration = 1 }), "Progressing",
     "Waiting for the operator to set a phase" },
   { "spec changed, not yet observed", run({ name = "r", generation = 3 }, { observedGeneration = 2, phase = "Succeeded" }),

@@ -16,7 +16,11 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(ApiGroup.VERSION)
 @ShortNames({"mpt", "milanpt"})
 @Categories(ApiGroup.CATEGORY)
+// Columns in the order kubectl shows them (the build keeps this order; MilanCrdPostProcessor): the default
+// view ends with AGE, the -o wide columns (priority 1) follow it, as kubectl does for Jobs and Pods.
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Model", jsonPath = ".spec.model", type = AdditionalPrinterColumn.Type.STRING,
+        priority = 1)
 @AdditionalPrinterColumn(name = "Epoch", jsonPath = ".status.progress.epoch",
         type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Progress", jsonPath = ".status.progress.percent",
@@ -25,8 +29,6 @@ import io.fabric8.kubernetes.model.annotation.Version;
         type = AdditionalPrinterColumn.Type.NUMBER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp",
         type = AdditionalPrinterColumn.Type.DATE)
-@AdditionalPrinterColumn(name = "Model", jsonPath = ".spec.model", type = AdditionalPrinterColumn.Type.STRING,
-        priority = 1)
 @AdditionalPrinterColumn(name = "Nodes", jsonPath = ".spec.nodes", type = AdditionalPrinterColumn.Type.INTEGER,
         priority = 1)
 @AdditionalPrinterColumn(name = "World", jsonPath = ".status.worldSize", type = AdditionalPrinterColumn.Type.INTEGER,

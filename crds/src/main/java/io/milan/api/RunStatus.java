@@ -9,19 +9,23 @@ import java.util.List;
 /**
  * Status of both kinds. Two writers, each owning its own fields: the operator writes everything except
  * {@code progress}, {@code eval} and {@code checkpoint}, which rank 0 of the trainer writes by server-side apply.
- * Everything the operator needs after a restart is here (attempt, restart times, pod group name).
+ * Everything the operator needs after a restart is here (attempt, restart times, pod group name). The schema
+ * defaults the status to {@code {observedGeneration: 0}} (crdgen/MilanCrdPostProcessor), so a run the operator has
+ * not reconciled yet reads as not observed to kstatus and Argo CD.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class RunStatus {
-    @JsonPropertyDescription("metadata.generation the operator last acted on.")
+    @JsonPropertyDescription("metadata.generation the operator last acted on; 0 (the schema's default) until"
+            + " the operator first writes the status.")
     public Long observedGeneration;
 
     @JsonPropertyDescription("Pending, Queued, Running, Restarting, Suspended, Succeeded or Failed.")
     public RunPhase phase;
 
-    @JsonPropertyDescription("Ready, Running, Restarting, Suspended, Succeeded and Failed conditions;"
-            + " lastTransitionTime changes only when a condition's status does.")
+    @JsonPropertyDescription("Ready, Queued, Running, Restarting, Suspended, Succeeded and Failed conditions, and"
+            + " kstatus's Reconciling (True while Pending, Queued, Running or Restarting) and Stalled (True when"
+            + " Failed); lastTransitionTime changes only when a condition's status does.")
     public List<Condition> conditions;
 
     @JsonPropertyDescription("Human-readable summary of the current state.")

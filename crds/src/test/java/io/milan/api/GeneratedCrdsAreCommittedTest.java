@@ -12,8 +12,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The CRD YAML under crds/manifests/ is what users and the chart install; it must be exactly what the Fabric8
- * generator makes from the Java types in this build. To refresh it after changing the types:
+ * The CRD YAML under crds/manifests/ is what users and the chart install; it must be exactly what this build
+ * generates from the Java types (Fabric8's generator with our post-processor, io.milan.api.crdgen). To refresh it
+ * after changing the types:
  * {@code ./mvnw -pl crds process-classes && cp crds/target/classes/META-INF/fabric8/*.yml crds/manifests/}.
  */
 class GeneratedCrdsAreCommittedTest {

@@ -12,18 +12,30 @@ import java.util.stream.Collectors;
 
 /**
  * Conditions derived from the phase, in the style of Keycloak's status aggregator: every type is always present,
- * exactly the phase's own type is True ({@code Ready} is True while Running or Succeeded), and
+ * the phase's own type is True, and besides it only {@code Ready} (while Running or Succeeded), {@code Reconciling}
+ * and {@code Stalled} (below); and
  * {@code lastTransitionTime} changes only when a condition's status does, so watchers (kstatus, Argo CD, Flux)
  * see real transitions only.
+ *
+ * <p>{@code Reconciling} and {@code Stalled} are the two conditions of kstatus (sigs.k8s.io/cli-utils
+ * pkg/kstatus/status, which Flux's {@code wait: true} and {@code flux/helm --wait} use): kstatus reads them before
+ * anything else, so {@code Reconciling} True (Pending, Queued, Running, Restarting) is InProgress, {@code Stalled}
+ * True (Failed) is Failed, and with both False a run falls through to {@code Ready}: Current when Succeeded,
+ * InProgress when Suspended (Ready False). Their reason and message are the phase's own.
  */
 public final class RunConditions {
     public static final String READY = "Ready";
+    /** kstatus's InProgress: True while the run works towards its end (Pending, Queued, Running, Restarting). */
+    public static final String RECONCILING = "Reconciling";
+    /** kstatus's Failed: True when the run Failed, with the failure's reason and message. */
+    public static final String STALLED = "Stalled";
     /** Present, False, while an edit made the spec invalid for the next attempt; never fails a running one. */
     public static final String SPEC_VALID = "SpecValid";
     /** Present, True, while the API server refuses the pod group's creates (403); gone once the Job exists. */
     public static final String POD_GROUP_REFUSED = "PodGroupRefused";
     public static final List<String> TYPES =
-            List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed");
+            List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed", RECONCILING,
+                    STALLED);
 
     private RunConditions() {
     }
@@ -104,10 +116,12 @@ public final class RunConditions {
     }
 
     static boolean isTrue(String type, RunPhase phase) {
-        if (READY.equals(type)) {
-            return phase == RunPhase.Running || phase == RunPhase.Succeeded;
-        }
-        return type.equals(phase.name());
+        return switch (type) {
+            case READY -> phase == RunPhase.Running || phase == RunPhase.Succeeded;
+            case RECONCILING -> !phase.isFinal() && phase != RunPhase.Suspended;
+            case STALLED -> phase == RunPhase.Failed;
+            default -> type.equals(phase.name());
+        };
     }
 
     /** The condition of a type, or null. */

@@ -24,8 +24,43 @@ class RunConditionsTest {
         assertEquals("PodsRunning", get(c, "Running").getReason());
         assertEquals("False", get(c, "Failed").getStatus());
         assertEquals(3L, get(c, "Failed").getObservedGeneration());
-        c.stream().filter(x -> !x.getType().equals("Ready") && !x.getType().equals("Running"))
+        assertEquals("True", get(c, "Reconciling").getStatus(), "kstatus: InProgress while Running");
+        assertEquals("PodsRunning", get(c, "Reconciling").getReason());
+        assertEquals("2/2 pods running", get(c, "Reconciling").getMessage());
+        c.stream().filter(x -> !List.of("Ready", "Running", "Reconciling").contains(x.getType()))
                 .forEach(x -> assertEquals("False", x.getStatus(), x.getType()));
+    }
+
+    /**
+     * kstatus (Flux) reads Reconciling and Stalled before anything else: Reconciling True is InProgress, Stalled True
+     * is Failed; with both False it falls back to Ready (Current when True).
+     */
+    @Test
+    void reconcilingWhileTheRunWorksStalledWhenItFailed() {
+        for (RunPhase phase : RunPhase.values()) {
+            List<Condition> c = RunConditions.next(null, phase, "Why", "what happened", 1, T0);
+            boolean working = List.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running, RunPhase.Restarting)
+                    .contains(phase);
+            assertEquals(working ? "True" : "False", get(c, "Reconciling").getStatus(), phase.name());
+            assertEquals(phase == RunPhase.Failed ? "True" : "False", get(c, "Stalled").getStatus(), phase.name());
+        }
+        List<Condition> failed = RunConditions.next(null, RunPhase.Failed, "RestartLimitExceeded",
+                "pod r-a3-0 failed (exit code 1)", 4, T0);
+        Condition stalled = get(failed, "Stalled");
+        assertEquals("RestartLimitExceeded", stalled.getReason());
+        assertEquals("pod r-a3-0 failed (exit code 1)", stalled.getMessage());
+        assertEquals(4L, stalled.getObservedGeneration());
+        assertEquals("Failed", get(failed, "Reconciling").getReason(), "False conditions name the phase");
+    }
+
+    @Test
+    void reconcilingKeepsItsTransitionTimeAcrossTheWorkingPhases() {
+        List<Condition> pending = RunConditions.next(null, RunPhase.Pending, "Accepted", "m", 1, T0);
+        List<Condition> running = RunConditions.next(pending, RunPhase.Running, "PodsRunning", "1/1", 1, T1);
+        assertEquals("2026-01-01T00:00:00Z", get(running, "Reconciling").getLastTransitionTime());
+        List<Condition> failed = RunConditions.next(running, RunPhase.Failed, "PodFailed", "x", 1, T2);
+        assertEquals("2026-01-01T00:09:00Z", get(failed, "Reconciling").getLastTransitionTime());
+        assertEquals("2026-01-01T00:09:00Z", get(failed, "Stalled").getLastTransitionTime());
     }
 
     @Test

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds e2e/kstatus (a small command that prints what kstatus, the status library of Flux, computes for an object;
+# sigs.k8s.io/cli-utils pinned in e2e/kstatus/go.mod) for the operator's KstatusIT. Modules come from the Go module
+# proxy; e2e/kstatus/go.sum pins them.
+#
+# Output: ${MILAN_CACHE:-/var/cache/milan}/kstatus-<key>/bin/kstatus, <key> a hash of the module's files, the Go
+# version and this script's recipe number. A stamp file makes a rerun return in a second.
+#   e2e/build-kstatus.sh               build (or reuse) it, print its path last
+#   e2e/build-kstatus.sh --print-path  print that path for the current sources, build nothing
+source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
+
+# Bump when the way it is built changes, so an old cache is not reused.
+RECIPE=1
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/kstatus" && pwd)
+CACHE_ROOT=${MILAN_CACHE:-/var/cache/milan}
+die() { echo "build-kstatus.sh: error: $*" >&2; exit 1; }
+
+command -v go >/dev/null || die "'go' is not on PATH; install Go 1.26 or newer"
+command -v sha256sum >/dev/null || die "'sha256sum' is missing; run e2e/ensure-prereqs.sh"
+export GOTOOLCHAIN=local CGO_ENABLED=0
+
+key=$({ echo "recipe=$RECIPE"; go env GOVERSION GOOS GOARCH; cat "$SRC"/go.mod "$SRC"/go.sum "$SRC"/*.go; } |
+  sha256sum | cut -c1-16)
+DEST=$CACHE_ROOT/kstatus-$key
+STAMP=$DEST/.complete
+
+case "${1:-}" in
+  --print-path) echo "$DEST/bin/kstatus"; exit 0 ;;
+  "") ;;
+  *) die "unknown argument '$1' (usage: build-kstatus.sh [--print-path])" ;;
+esac
+
+mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT; set MILAN_CACHE to a writable directory"
+exec 9>"$CACHE_ROOT/kstatus-$key.lock"
+flock 9
+if [[ -f $STAMP && -x $DEST/bin/kstatus ]]; then
+  echo "build-kstatus.sh: cached kstatus is complete ($STAMP)" >&2
+  echo "$DEST/bin/kstatus"
+  exit 0
+fi
+
+echo "build-kstatus.sh: building $SRC with $(go env GOVERSION) into $DEST" >&2
+tmp=$DEST.tmp
+rm -rf "$tmp" && mkdir -p "$tmp/bin"
+(cd "$SRC" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$tmp/bin/kstatus" .)
+# A smoke test: a ConfigMap is always Current.
+echo '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}' | "$tmp/bin/kstatus" - |
+  grep -q '"status":"Current"' || die "the built kstatus does not report a ConfigMap as Current"
+rm -rf "$DEST" && mv "$tmp" "$DEST"
+{ echo "cli-utils=$(sed -n 's/^\s*sigs.k8s.io\/cli-utils \(v[^ ]*\).*/\1/p' "$SRC/go.mod")"; echo "go=$(go env GOVERSION)"; } >"$STAMP"
+echo "$DEST/bin/kstatus"
