@@ -5,8 +5,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrain;
@@ -59,7 +59,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private final RunLifecycle shared;
     private final RunKind kind;
     private final R run;
-    private final Context<R> context;
+    private final KubernetesClient client;
     private final MilanPretrain pretrain;
     private final RunSpec spec;
     private final RunStatus status;
@@ -76,22 +76,24 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     /** The attempt's creates are in flight: status is written once its Job exists, together with the attempt. */
     private boolean creating;
 
-    RunReconcile(RunLifecycle shared, RunKind kind, R run, Context<R> context, MilanPretrain pretrain,
-            PodGroupCreates<R> creates) {
+    /**
+     * @param observed the run's Jobs and pods as the informer caches show them (they may lag behind the cluster)
+     * @param pretrain a fine-tune's MilanPretrain from the cache, null for a pretrain or when there is none
+     */
+    RunReconcile(RunLifecycle shared, RunKind kind, R run, KubernetesClient client, RunObservation observed,
+            MilanPretrain pretrain, PodGroupCreates<R> creates) {
         this.shared = shared;
         this.kind = kind;
         this.run = run;
-        this.context = context;
+        this.client = client;
         this.pretrain = pretrain;
         this.creates = creates;
         this.spec = run.getSpec();
         this.status = OperatorStatus.copyOf(run.getStatus());
         this.names = ChildNames.of(kind, run.getMetadata().getName());
         this.now = shared.clock.instant();
-        this.children = new Children(context.getClient(), shared.creates);
-        this.observed = RunObservation.of(run.getMetadata().getUid(),
-                List.copyOf(context.getSecondaryResources(Job.class)),
-                List.copyOf(context.getSecondaryResources(Pod.class)));
+        this.children = new Children(client, shared.creates);
+        this.observed = observed;
     }
 
     UpdateControl<R> execute() {
@@ -102,7 +104,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         decide();
         if (deleteRun) {
             sendEvents();
-            context.getClient().resource(run).delete();
+            client.resource(run).delete();
             return UpdateControl.noUpdate();
         }
         if (creating) {
@@ -517,7 +519,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         boolean created = events.stream().anyMatch(e -> e.reason().equals("PodGroupCreated"));
         for (PendingEvent e : events) {
             if (!(created && e.reason().equals("Accepted"))) {
-                shared.events.record(context.getClient(), run, e.type(), e.reason(), e.message());
+                shared.events.record(client, run, e.type(), e.reason(), e.message());
             }
         }
     }
