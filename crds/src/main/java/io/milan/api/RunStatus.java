@@ -29,6 +29,11 @@ public class RunStatus {
             + " a suspension starts a new one (a new Job).")
     public Integer attempt;
 
+    @JsonPropertyDescription("The last attempt whose end the operator has acted on (its failure counted in restarts,"
+            + " or its pods removed for a suspension). Failures reported for that attempt's Job afterwards, e.g. by a"
+            + " cache that has not yet seen its deletion, are not counted again.")
+    public Integer endedAttempt;
+
     @JsonPropertyDescription("Gang restarts after a pod failure so far (bounded by spec.restartPolicy.maxRestarts);"
             + " resuming a suspended run is not one.")
     public Integer restarts;

@@ -38,7 +38,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * One reconcile of one run, observe-then-act: read the run's Jobs and pods from the informer caches, decide the
@@ -54,7 +53,6 @@ import java.util.Set;
 final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
     private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
     private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
-    private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
     private final RunKind kind;
@@ -137,7 +135,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (status.phase == null) {
             moveTo(RunPhase.Pending, "Accepted", "accepted; preparing the pod group");
         }
-        Job current = observed.liveJob(status.podGroup);
+        Job current = attemptEnded() ? null : observed.liveJob(status.podGroup);
         if (current != null && JobConditions.isComplete(current)
                 && GangFailure.detect(current, observed.podsOf(current)).isEmpty()) {
             // Completion is observed before the deadline is judged: a Job that completed just before its deadline
@@ -208,7 +206,24 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         return queued != null && "True".equals(queued.getStatus()) && "Evicted".equals(queued.getReason());
     }
 
+    /**
+     * Whether the end of the attempt status names as current has been acted on: its failure counted or its pods
+     * removed for a suspension. Its Job is then no longer observed. This is what keeps one failure from being counted
+     * twice: the Job and pod caches lag behind this operator's own actions, so the reconcile after a gang restart can
+     * still see the deleted Job with its failed pods (or a second pod of the same burst failing), and without this
+     * record it would count them again — with maxRestarts 1, one failure would fail the run. Keyed to the attempt,
+     * not left to an optimistic-locking conflict on the status write: the primary is fresh in that case (the operator
+     * SDK caches its own status patches), only the children are stale. Restarting and Suspended say the same for a
+     * status written before endedAttempt existed.
+     */
+    private boolean attemptEnded() {
+        boolean recorded = status.endedAttempt != null && status.attempt != null
+                && status.endedAttempt >= status.attempt;
+        return recorded || status.phase == RunPhase.Restarting || status.phase == RunPhase.Suspended;
+    }
+
     private void gangFailed(GangFailure failure) {
+        status.endedAttempt = status.attempt;
         RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
         int restarts = status.restarts == null ? 0 : status.restarts;
         if (restarts >= policy.maxRestarts) {
@@ -234,7 +249,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private void startNextAttempt() {
         int attempt = status.attempt == null ? 1 : status.attempt;
         boolean attemptRan = names.job(attempt).equals(status.podGroup);
-        if (attemptRan && ACTIVE.contains(status.phase)) {
+        if (attemptRan && !attemptEnded()) {
             // The current attempt's Job is gone from the cache: not there yet, or deleted behind our back.
             if (children.jobExists(run.getMetadata().getNamespace(), status.podGroup)) {
                 requeueIn(SHORT_WAIT);
@@ -432,6 +447,9 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
 
     private void suspend() {
         observed.jobs().forEach(children::deleteJob);
+        if (status.podGroup != null) {
+            status.endedAttempt = status.attempt;
+        }
         status.nextRestartTime = null;
         moveTo(RunPhase.Suspended, "SuspendedBySpec", "spec.suspend is true: the pods are removed; the run"
                 + " resumes from its latest checkpoint when spec.suspend is set back to false");
