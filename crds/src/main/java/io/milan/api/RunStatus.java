@@ -42,6 +42,15 @@ public class RunStatus {
             + " immutable from then on.")
     public String startTime;
 
+    @JsonPropertyDescription("Seconds the pod group was admitted and unsuspended in the stretches that have ended,"
+            + " over all attempts: what spec.activeDeadlineSeconds bounds, together with the time since activeSince."
+            + " Queueing, suspension and the wait between attempts do not count.")
+    public Long activeSeconds;
+
+    @JsonPropertyDescription("Since when the current attempt's pod group has been admitted and unsuspended (RFC"
+            + " 3339); absent while it is queued, suspended, between attempts or ended.")
+    public String activeSince;
+
     @JsonPropertyDescription("When the run Succeeded or Failed (RFC 3339).")
     public String completionTime;
 

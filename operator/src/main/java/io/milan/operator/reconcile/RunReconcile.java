@@ -16,6 +16,7 @@ import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
+import io.milan.operator.lifecycle.ActiveTime;
 import io.milan.operator.lifecycle.Backoff;
 import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.lifecycle.JobConditions;
@@ -143,10 +144,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             succeed();
             return;
         }
+        trackActiveTime(current);
         // The spec is judged when an attempt starts (startNextAttempt); an edit never fails a running attempt.
         if (deadlinePassed()) {
-            fail("DeadlineExceeded", "active for more than spec.activeDeadlineSeconds (" + spec.activeDeadlineSeconds
-                    + " s) since " + status.startTime);
+            fail("DeadlineExceeded", "admitted and running for more than spec.activeDeadlineSeconds ("
+                    + spec.activeDeadlineSeconds + " s) in all; queueing and suspension are not counted");
             return;
         }
         if (Boolean.TRUE.equals(spec.suspend)) {
@@ -224,6 +226,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
 
     private void gangFailed(GangFailure failure) {
         status.endedAttempt = status.attempt;
+        ActiveTime.stop(status, now);
         RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
         int restarts = status.restarts == null ? 0 : status.restarts;
         if (restarts >= policy.maxRestarts) {
@@ -426,6 +429,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         }
         event(RunEvents.NORMAL, "PodGroupCreated", "created Job " + name + " (attempt " + in.attempt() + ", "
                 + spec.nodes + " pods)");
+        trackActiveTime(job);
         observe(job);
     }
 
@@ -450,12 +454,14 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (status.podGroup != null) {
             status.endedAttempt = status.attempt;
         }
+        ActiveTime.stop(status, now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Suspended, "SuspendedBySpec", "spec.suspend is true: the pods are removed; the run"
                 + " resumes from its latest checkpoint when spec.suspend is set back to false");
     }
 
     private void succeed() {
+        ActiveTime.stop(status, now);
         status.completionTime = Timestamps.format(now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Succeeded, "Completed", "all " + spec.nodes + " pods of attempt " + status.attempt
@@ -465,6 +471,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     private void fail(String reason, String message) {
+        ActiveTime.stop(status, now);
         status.completionTime = Timestamps.format(now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Failed, reason, message);
@@ -493,15 +500,32 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         }
     }
 
-    private boolean deadlinePassed() {
-        return spec.activeDeadlineSeconds != null && status.startTime != null
-                && !now.isBefore(Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds));
+    /**
+     * Keeps the run's active time (what spec.activeDeadlineSeconds bounds) in step with the current attempt's Job:
+     * a stretch runs while the Job is unsuspended and unfinished, from when the Job controller last started it, and
+     * ends when the Job is suspended (Kueue's queue or eviction), finished or gone.
+     */
+    private void trackActiveTime(Job current) {
+        if (current != null && !JobConditions.isSuspended(current) && !JobConditions.isFinished(current)) {
+            ActiveTime.start(status, JobConditions.startedAt(current).orElse(now), now);
+        } else if (current != null && JobConditions.isSuspended(current)) {
+            Instant suspended = JobConditions.suspendedAt(current).filter(t -> t.isBefore(now)).orElse(now);
+            ActiveTime.stop(status, suspended);
+        } else {
+            ActiveTime.stop(status, now);
+        }
     }
 
+    private boolean deadlinePassed() {
+        return spec.activeDeadlineSeconds != null
+                && ActiveTime.total(status, now).toSeconds() >= spec.activeDeadlineSeconds;
+    }
+
+    /** While the pod group runs, the deadline can pass with no event: come back when it would. */
     private void checkAgainAtDeadline() {
-        if (spec.activeDeadlineSeconds != null && status.startTime != null) {
-            Instant deadline = Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds);
-            requeueIn(Duration.between(now, deadline));
+        if (spec.activeDeadlineSeconds != null && ActiveTime.isRunning(status)) {
+            Duration left = Duration.ofSeconds(spec.activeDeadlineSeconds).minus(ActiveTime.total(status, now));
+            requeueIn(left);
         }
     }
 

@@ -28,6 +28,8 @@ public final class OperatorStatus {
         s.restarts = current.restarts;
         s.startTime = current.startTime;
         s.completionTime = current.completionTime;
+        s.activeSeconds = current.activeSeconds;
+        s.activeSince = current.activeSince;
         s.nextRestartTime = current.nextRestartTime;
         s.podGroup = current.podGroup;
         s.worldSize = current.worldSize;
