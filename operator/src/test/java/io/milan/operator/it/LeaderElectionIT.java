@@ -17,19 +17,26 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Two replicas of the packaged operator with leader election on (issue 21, defect 9): SIGTERM to the leader, as
  * Kubernetes sends it when the pod is deleted or rolled, makes it exit within the pod's grace period and give the
- * Lease back, and the standby takes over and reconciles.
+ * Lease back, and the standby takes over and reconciles; then that leader, unable to renew, exits. In this order:
+ * the second test needs the leader the first one left.
  */
 @WithLocalCluster
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LeaderElectionIT {
     /** A pod's default terminationGracePeriodSeconds: after it the kubelet sends SIGKILL. */
     private static final Duration GRACE = Duration.ofSeconds(30);
     /** The operator's lease duration (the operator SDK's default): a standby takes over within it. */
     private static final Duration LEASE_DURATION = Duration.ofSeconds(15);
+    /** How long a leader goes on trying to renew before it gives up leadership (the operator SDK's default). */
+    private static final Duration RENEW_DEADLINE = Duration.ofSeconds(10);
 
     private static KubernetesClient client;
     private static PackagedOperator packaged;
@@ -51,6 +58,7 @@ class LeaderElectionIT {
     }
 
     @Test
+    @Order(1)
     void sigtermMakesTheLeaderExitAndHandTheLeaseToTheStandby() throws Exception {
         String firstHolder = Await.until("a replica holds the Lease (logs: target/leader-election-it-*.log)",
                 Duration.ofSeconds(120), LeaderElectionIT::holder, h -> h != null && replicaNamed(h) != null);
@@ -71,6 +79,25 @@ class LeaderElectionIT {
         client.resource(TestRuns.pretrain("after", 1)).create();
         var running = awaitPhase(client, MilanPretrain.class, "after", RunPhase.Running);
         assertEquals("after-a1", running.podGroup, "the new leader created the run's pod group");
+    }
+
+    /**
+     * Releasing on shutdown must not cost the old safety: a leader that can no longer renew the Lease (here its
+     * RBAC on Leases is revoked) stops leading after the renew deadline and exits, so it never reconciles beside
+     * the next leader.
+     */
+    @Test
+    @Order(2)
+    void aLeaderThatCannotRenewTheLeaseExits() throws Exception {
+        String holding = Await.until("a replica holds the Lease", LEASE_DURATION, LeaderElectionIT::holder,
+                h -> h != null && replicaNamed(h) != null);
+        PackagedOperator.Replica leader = replicaNamed(holding);
+        assertTrue(leader.process().isAlive(), leader.name());
+
+        client.rbac().roleBindings().withName("milan-operator-leader-election").delete();
+        boolean exited = leader.process().waitFor(RENEW_DEADLINE.plus(GRACE).toSeconds(), TimeUnit.SECONDS);
+        assertTrue(exited, leader.name() + " kept running without the Lease (see " + leader.log() + ")");
+        assertEquals(1, leader.process().exitValue(), "exit status of a leader that lost the Lease");
     }
 
     private static String holder() {
