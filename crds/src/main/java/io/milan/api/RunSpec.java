@@ -159,7 +159,9 @@ public abstract class RunSpec {
     public RestartPolicy restartPolicy = new RestartPolicy();
 
     @Min(1)
-    @JsonPropertyDescription("Fail the run when it has been running longer than this many seconds.")
+    @JsonPropertyDescription("Fail the run when its pod group has been admitted and unsuspended for longer than"
+            + " this many seconds in all (status.activeSeconds), summed over attempts. Time queued in Kueue, evicted,"
+            + " suspended by spec.suspend or waiting between attempts does not count.")
     public Long activeDeadlineSeconds;
 
     @Min(0)

@@ -35,6 +35,11 @@ public class RunStatus {
             + " a suspension starts a new one (a new Job).")
     public Integer attempt;
 
+    @JsonPropertyDescription("The last attempt whose end the operator has acted on (its failure counted in restarts,"
+            + " or its pods removed for a suspension). Failures reported for that attempt's Job afterwards, e.g. by a"
+            + " cache that has not yet seen its deletion, are not counted again.")
+    public Integer endedAttempt;
+
     @JsonPropertyDescription("Gang restarts after a pod failure so far (bounded by spec.restartPolicy.maxRestarts);"
             + " resuming a suspended run is not one.")
     public Integer restarts;
@@ -42,6 +47,15 @@ public class RunStatus {
     @JsonPropertyDescription("When the pod group was first created (RFC 3339); run-shaping spec fields are"
             + " immutable from then on.")
     public String startTime;
+
+    @JsonPropertyDescription("Seconds the pod group was admitted and unsuspended in the stretches that have ended,"
+            + " over all attempts: what spec.activeDeadlineSeconds bounds, together with the time since activeSince."
+            + " Queueing, suspension and the wait between attempts do not count.")
+    public Long activeSeconds;
+
+    @JsonPropertyDescription("Since when the current attempt's pod group has been admitted and unsuspended (RFC"
+            + " 3339); absent while it is queued, suspended, between attempts or ended.")
+    public String activeSince;
 
     @JsonPropertyDescription("When the run Succeeded or Failed (RFC 3339).")
     public String completionTime;

@@ -1,21 +1,18 @@
 package io.milan.operator.config;
 
-import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.milan.operator.metrics.RunMetrics;
 import io.milan.operator.reconcile.RunLifecycle;
-import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Clock;
-import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.jboss.logging.Logger;
 
-/** Builds the operator's plain objects from Quarkus configuration (see docs/operator.md for the properties). */
+/**
+ * Builds the operator's plain objects from Quarkus configuration (see docs/operator.md for the properties); leader
+ * election is {@link LeaderElection}'s.
+ */
 public class OperatorBeans {
-    private static final Logger LOG = Logger.getLogger(OperatorBeans.class);
-
     @Produces
     @Singleton
     OperatorSettings settings(
@@ -37,26 +34,5 @@ public class OperatorBeans {
     @Singleton
     RunLifecycle lifecycle(OperatorSettings settings, RunMetrics metrics) {
         return new RunLifecycle(settings, Clock.systemUTC(), metrics);
-    }
-
-    /**
-     * Leader election for running more than one replica: one replica reconciles, the others wait on the Lease.
-     * Off unless {@code milan.leader-election.enabled=true}; a null configuration turns it off in the operator SDK.
-     * The Lease lives in the operator's own namespace unless one is configured.
-     */
-    @Produces
-    @Dependent
-    LeaderElectionConfiguration leaderElection(
-            @ConfigProperty(name = "milan.leader-election.enabled", defaultValue = "false") boolean enabled,
-            @ConfigProperty(name = "milan.leader-election.lease-name", defaultValue = "milan-operator")
-            String leaseName,
-            @ConfigProperty(name = "milan.leader-election.lease-namespace") Optional<String> leaseNamespace) {
-        if (!enabled) {
-            return null;
-        }
-        LOG.infof("leader election on: lease %s in %s", leaseName,
-                leaseNamespace.orElse("the operator's namespace"));
-        return leaseNamespace.map(ns -> new LeaderElectionConfiguration(leaseName, ns))
-                .orElseGet(() -> new LeaderElectionConfiguration(leaseName));
     }
 }

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 
 /** Reads a Job's outcome from its conditions. */
@@ -39,21 +38,35 @@ public final class JobConditions {
      */
     public static Optional<Instant> resumedAt(Job job) {
         return conditions(job).stream()
-                .filter(c -> "Suspended".equals(c.getType()) && "False".equals(c.getStatus())
-                        && c.getLastTransitionTime() != null)
-                .map(c -> {
-                    try {
-                        return Instant.parse(c.getLastTransitionTime());
-                    } catch (DateTimeParseException e) {
-                        return null;
-                    }
-                })
-                .filter(Objects::nonNull)
-                .findFirst();
+                .filter(c -> "Suspended".equals(c.getType()) && "False".equals(c.getStatus()))
+                .findFirst().flatMap(c -> parse(c.getLastTransitionTime()));
+    }
+
+    /**
+     * When the Job's pods were last let run: its status.startTime, which the Job controller sets when it starts the
+     * Job and sets again when a suspended Job is resumed.
+     */
+    public static Optional<Instant> startedAt(Job job) {
+        return job.getStatus() == null ? Optional.empty() : parse(job.getStatus().getStartTime());
+    }
+
+    /** When the Job was last suspended: its Suspended condition turned True (the Job controller's "JobSuspended"). */
+    public static Optional<Instant> suspendedAt(Job job) {
+        return conditions(job).stream()
+                .filter(c -> "Suspended".equals(c.getType()) && "True".equals(c.getStatus()))
+                .findFirst().flatMap(c -> parse(c.getLastTransitionTime()));
     }
 
     private static boolean has(Job job, String type) {
         return conditions(job).stream().anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    private static Optional<Instant> parse(String time) {
+        try {
+            return time == null ? Optional.empty() : Optional.of(Instant.parse(time));
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
     }
 
     private static List<JobCondition> conditions(Job job) {

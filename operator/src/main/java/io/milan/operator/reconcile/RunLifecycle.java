@@ -1,5 +1,7 @@
 package io.milan.operator.reconcile;
 
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -11,6 +13,7 @@ import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
 import io.milan.operator.metrics.RunMetrics;
 import java.time.Clock;
+import java.util.List;
 
 /**
  * What both reconcilers share: configuration, clock, the bounded create queue, events and metrics. Each
@@ -38,6 +41,9 @@ public final class RunLifecycle {
             Context<R> context, PodGroupCreates<R> creates) {
         MilanPretrain pretrain = kind == RunKind.FINETUNE
                 ? context.getSecondaryResource(MilanPretrain.class).orElse(null) : null;
-        return new RunReconcile<>(this, kind, run, context, pretrain, creates).execute();
+        RunObservation observed = RunObservation.of(run.getMetadata().getUid(),
+                List.copyOf(context.getSecondaryResources(Job.class)),
+                List.copyOf(context.getSecondaryResources(Pod.class)));
+        return new RunReconcile<>(this, kind, run, context.getClient(), observed, pretrain, creates).execute();
     }
 }

@@ -5,8 +5,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrain;
@@ -16,6 +16,7 @@ import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
+import io.milan.operator.lifecycle.ActiveTime;
 import io.milan.operator.lifecycle.Backoff;
 import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.lifecycle.JobConditions;
@@ -38,7 +39,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * One reconcile of one run, observe-then-act: read the run's Jobs and pods from the informer caches, decide the
@@ -54,12 +54,11 @@ import java.util.Set;
 final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
     private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
     private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
-    private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
     private final RunKind kind;
     private final R run;
-    private final Context<R> context;
+    private final KubernetesClient client;
     private final MilanPretrain pretrain;
     private final RunSpec spec;
     private final RunStatus status;
@@ -76,22 +75,24 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     /** The attempt's creates are in flight: status is written once its Job exists, together with the attempt. */
     private boolean creating;
 
-    RunReconcile(RunLifecycle shared, RunKind kind, R run, Context<R> context, MilanPretrain pretrain,
-            PodGroupCreates<R> creates) {
+    /**
+     * @param observed the run's Jobs and pods as the informer caches show them (they may lag behind the cluster)
+     * @param pretrain a fine-tune's MilanPretrain from the cache, null for a pretrain or when there is none
+     */
+    RunReconcile(RunLifecycle shared, RunKind kind, R run, KubernetesClient client, RunObservation observed,
+            MilanPretrain pretrain, PodGroupCreates<R> creates) {
         this.shared = shared;
         this.kind = kind;
         this.run = run;
-        this.context = context;
+        this.client = client;
         this.pretrain = pretrain;
         this.creates = creates;
         this.spec = run.getSpec();
         this.status = OperatorStatus.copyOf(run.getStatus());
         this.names = ChildNames.of(kind, run.getMetadata().getName());
         this.now = shared.clock.instant();
-        this.children = new Children(context.getClient(), shared.creates);
-        this.observed = RunObservation.of(run.getMetadata().getUid(),
-                List.copyOf(context.getSecondaryResources(Job.class)),
-                List.copyOf(context.getSecondaryResources(Pod.class)));
+        this.children = new Children(client, shared.creates);
+        this.observed = observed;
     }
 
     UpdateControl<R> execute() {
@@ -102,7 +103,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         decide();
         if (deleteRun) {
             sendEvents();
-            context.getClient().resource(run).delete();
+            client.resource(run).delete();
             return UpdateControl.noUpdate();
         }
         if (creating) {
@@ -135,7 +136,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (status.phase == null) {
             moveTo(RunPhase.Pending, "Accepted", "accepted; preparing the pod group");
         }
-        Job current = observed.liveJob(status.podGroup);
+        Job current = attemptEnded() ? null : observed.liveJob(status.podGroup);
         if (current != null && JobConditions.isComplete(current)
                 && GangFailure.detect(current, observed.podsOf(current)).isEmpty()) {
             // Completion is observed before the deadline is judged: a Job that completed just before its deadline
@@ -143,10 +144,11 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             succeed();
             return;
         }
+        trackActiveTime(current);
         // The spec is judged when an attempt starts (startNextAttempt); an edit never fails a running attempt.
         if (deadlinePassed()) {
-            fail("DeadlineExceeded", "active for more than spec.activeDeadlineSeconds (" + spec.activeDeadlineSeconds
-                    + " s) since " + status.startTime);
+            fail("DeadlineExceeded", "admitted and running for more than spec.activeDeadlineSeconds ("
+                    + spec.activeDeadlineSeconds + " s) in all; queueing and suspension are not counted");
             return;
         }
         if (Boolean.TRUE.equals(spec.suspend)) {
@@ -206,7 +208,25 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         return queued != null && "True".equals(queued.getStatus()) && "Evicted".equals(queued.getReason());
     }
 
+    /**
+     * Whether the end of the attempt status names as current has been acted on: its failure counted or its pods
+     * removed for a suspension. Its Job is then no longer observed. This is what keeps one failure from being counted
+     * twice: the Job and pod caches lag behind this operator's own actions, so the reconcile after a gang restart can
+     * still see the deleted Job with its failed pods (or a second pod of the same burst failing), and without this
+     * record it would count them again — with maxRestarts 1, one failure would fail the run. Keyed to the attempt,
+     * not left to an optimistic-locking conflict on the status write: the primary is fresh in that case (the operator
+     * SDK caches its own status patches), only the children are stale. Restarting and Suspended say the same for a
+     * status written before endedAttempt existed.
+     */
+    private boolean attemptEnded() {
+        boolean recorded = status.endedAttempt != null && status.attempt != null
+                && status.endedAttempt >= status.attempt;
+        return recorded || status.phase == RunPhase.Restarting || status.phase == RunPhase.Suspended;
+    }
+
     private void gangFailed(GangFailure failure) {
+        status.endedAttempt = status.attempt;
+        ActiveTime.stop(status, now);
         RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
         int restarts = status.restarts == null ? 0 : status.restarts;
         if (restarts >= policy.maxRestarts) {
@@ -232,7 +252,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private void startNextAttempt() {
         int attempt = status.attempt == null ? 1 : status.attempt;
         boolean attemptRan = names.job(attempt).equals(status.podGroup);
-        if (attemptRan && ACTIVE.contains(status.phase)) {
+        if (attemptRan && !attemptEnded()) {
             // The current attempt's Job is gone from the cache: not there yet, or deleted behind our back.
             if (children.jobExists(run.getMetadata().getNamespace(), status.podGroup)) {
                 requeueIn(SHORT_WAIT);
@@ -409,6 +429,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         }
         event(RunEvents.NORMAL, "PodGroupCreated", "created Job " + name + " (attempt " + in.attempt() + ", "
                 + spec.nodes + " pods)");
+        trackActiveTime(job);
         observe(job);
     }
 
@@ -430,12 +451,17 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
 
     private void suspend() {
         observed.jobs().forEach(children::deleteJob);
+        if (status.podGroup != null) {
+            status.endedAttempt = status.attempt;
+        }
+        ActiveTime.stop(status, now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Suspended, "SuspendedBySpec", "spec.suspend is true: the pods are removed; the run"
                 + " resumes from its latest checkpoint when spec.suspend is set back to false");
     }
 
     private void succeed() {
+        ActiveTime.stop(status, now);
         status.completionTime = Timestamps.format(now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Succeeded, "Completed", "all " + spec.nodes + " pods of attempt " + status.attempt
@@ -445,6 +471,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     private void fail(String reason, String message) {
+        ActiveTime.stop(status, now);
         status.completionTime = Timestamps.format(now);
         status.nextRestartTime = null;
         moveTo(RunPhase.Failed, reason, message);
@@ -473,15 +500,32 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         }
     }
 
-    private boolean deadlinePassed() {
-        return spec.activeDeadlineSeconds != null && status.startTime != null
-                && !now.isBefore(Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds));
+    /**
+     * Keeps the run's active time (what spec.activeDeadlineSeconds bounds) in step with the current attempt's Job:
+     * a stretch runs while the Job is unsuspended and unfinished, from when the Job controller last started it, and
+     * ends when the Job is suspended (Kueue's queue or eviction), finished or gone.
+     */
+    private void trackActiveTime(Job current) {
+        if (current != null && !JobConditions.isSuspended(current) && !JobConditions.isFinished(current)) {
+            ActiveTime.start(status, JobConditions.startedAt(current).orElse(now), now);
+        } else if (current != null && JobConditions.isSuspended(current)) {
+            Instant suspended = JobConditions.suspendedAt(current).filter(t -> t.isBefore(now)).orElse(now);
+            ActiveTime.stop(status, suspended);
+        } else {
+            ActiveTime.stop(status, now);
+        }
     }
 
+    private boolean deadlinePassed() {
+        return spec.activeDeadlineSeconds != null
+                && ActiveTime.total(status, now).toSeconds() >= spec.activeDeadlineSeconds;
+    }
+
+    /** While the pod group runs, the deadline can pass with no event: come back when it would. */
     private void checkAgainAtDeadline() {
-        if (spec.activeDeadlineSeconds != null && status.startTime != null) {
-            Instant deadline = Timestamps.parse(status.startTime).plusSeconds(spec.activeDeadlineSeconds);
-            requeueIn(Duration.between(now, deadline));
+        if (spec.activeDeadlineSeconds != null && ActiveTime.isRunning(status)) {
+            Duration left = Duration.ofSeconds(spec.activeDeadlineSeconds).minus(ActiveTime.total(status, now));
+            requeueIn(left);
         }
     }
 
@@ -517,7 +561,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         boolean created = events.stream().anyMatch(e -> e.reason().equals("PodGroupCreated"));
         for (PendingEvent e : events) {
             if (!(created && e.reason().equals("Accepted"))) {
-                shared.events.record(context.getClient(), run, e.type(), e.reason(), e.message());
+                shared.events.record(client, run, e.type(), e.reason(), e.message());
             }
         }
     }

@@ -24,9 +24,12 @@ public final class OperatorStatus {
         s.conditions = current.conditions == null ? null : new ArrayList<>(current.conditions);
         s.message = current.message;
         s.attempt = current.attempt;
+        s.endedAttempt = current.endedAttempt;
         s.restarts = current.restarts;
         s.startTime = current.startTime;
         s.completionTime = current.completionTime;
+        s.activeSeconds = current.activeSeconds;
+        s.activeSince = current.activeSince;
         s.nextRestartTime = current.nextRestartTime;
         s.podGroup = current.podGroup;
         s.worldSize = current.worldSize;

@@ -7,11 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
@@ -20,20 +15,13 @@ import io.milan.testsupport.Await;
 import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,10 +33,8 @@ import org.junit.jupiter.api.Test;
  */
 @WithLocalCluster
 class OperatorAppIT {
-    private static final Path JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
     private static KubernetesClient client;
-    private static String namespace;
-    private static final List<HasMetadata> clusterScoped = new ArrayList<>();
+    private static PackagedOperator packaged;
     private static Process process;
     private static Path log;
     private static int port;
@@ -56,34 +42,17 @@ class OperatorAppIT {
     @BeforeAll
     static void startPackagedOperator(KubernetesClient c, TestCluster cluster) throws Exception {
         client = c;
-        namespace = cluster.namespace();
-        assertTrue(Files.isRegularFile(JAR), JAR.toAbsolutePath() + " missing: run ./mvnw -pl operator package");
-        PodSecurity.enforceRestricted(client, namespace);
-        installRbac();
-        Path kubeconfig = kubeconfigFor(token());
-        port = freePort();
-        log = Path.of("target", "operator-app-it.log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", JAR.toString());
-        pb.environment().put("KUBECONFIG", kubeconfig.toString());
-        pb.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
-        pb.environment().put("QUARKUS_OPERATOR_SDK_NAMESPACES", namespace);
-        pb.environment().put("MILAN_LEADER_ELECTION_ENABLED", "true");
-        pb.environment().put("MILAN_LEADER_ELECTION_LEASE_NAMESPACE", namespace);
-        pb.redirectErrorStream(true).redirectOutput(log.toFile());
-        process = pb.start();
+        packaged = PackagedOperator.install(client, cluster.namespace());
+        PackagedOperator.Replica replica = packaged.start("milan-operator-0", "operator-app-it");
+        process = replica.process();
+        log = replica.log();
+        port = replica.port();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (process != null) {
-            process.destroy();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
-        }
-        for (HasMetadata r : clusterScoped) {
-            client.resource(r).delete();
+        if (packaged != null) {
+            packaged.close();
         }
     }
 
@@ -133,69 +102,6 @@ class OperatorAppIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** rbac.yaml with the operator namespace set to the test's and cluster-scoped names made unique. */
-    private static void installRbac() throws IOException {
-        String suffix = "-" + namespace;
-        try (InputStream in = Files.newInputStream(Path.of("src", "main", "kubernetes", "rbac.yaml"))) {
-            for (HasMetadata r : client.load(in).items()) {
-                if ("milan-system".equals(r.getMetadata().getNamespace())) {
-                    r.getMetadata().setNamespace(namespace);
-                }
-                if (r instanceof ClusterRoleBinding b) {
-                    b.getRoleRef().setName(b.getRoleRef().getName() + suffix);
-                    b.getSubjects().forEach(s -> s.setNamespace(namespace));
-                }
-                if (r instanceof RoleBinding b) {
-                    b.getSubjects().forEach(s -> s.setNamespace(namespace));
-                }
-                if (r.getMetadata().getNamespace() == null) {
-                    r.getMetadata().setName(r.getMetadata().getName() + suffix);
-                    clusterScoped.add(r);
-                }
-                client.resource(r).create();
-            }
-        }
-    }
-
-    private static String token() {
-        return client.serviceAccounts().inNamespace(namespace).withName("milan-operator")
-                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
-                .getStatus().getToken();
-    }
-
-    private static Path kubeconfigFor(String token) throws IOException {
-        Config admin = client.getConfiguration();
-        String ca = admin.getCaCertData() != null ? admin.getCaCertData()
-                : Base64.getEncoder().encodeToString(Files.readAllBytes(Path.of(admin.getCaCertFile())));
-        String yaml = String.join("\n",
-                "apiVersion: v1",
-                "kind: Config",
-                "clusters:",
-                "- name: it",
-                "  cluster:",
-                "    server: " + admin.getMasterUrl(),
-                "    certificate-authority-data: " + ca,
-                "users:",
-                "- name: milan-operator",
-                "  user:",
-                "    token: " + token,
-                "contexts:",
-                "- name: it",
-                "  context: {cluster: it, user: milan-operator, namespace: " + namespace + "}",
-                "current-context: it",
-                "");
-        Path file = Files.createTempFile("milan-operator-", ".kubeconfig");
-        file.toFile().deleteOnExit();
-        Files.writeString(file, yaml, StandardCharsets.UTF_8);
-        return file;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

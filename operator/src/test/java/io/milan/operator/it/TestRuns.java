@@ -12,11 +12,11 @@ import io.milan.api.TeacherSpec;
 import io.milan.api.VitModel;
 
 /** Small runs for the integration tests: CPU pods (kwok nodes fake the rest), fast restarts. */
-final class TestRuns {
+public final class TestRuns {
     private TestRuns() {
     }
 
-    static MilanPretrain pretrain(String name, int nodes) {
+    public static MilanPretrain pretrain(String name, int nodes) {
         MilanPretrainSpec spec = new MilanPretrainSpec();
         spec.model = VitModel.VIT_TINY;
         spec.inputSize = 32;
@@ -40,7 +40,7 @@ final class TestRuns {
         return run;
     }
 
-    static MilanFinetune finetune(String name, String pretrainName) {
+    public static MilanFinetune finetune(String name, String pretrainName) {
         MilanFinetuneSpec spec = new MilanFinetuneSpec();
         spec.model = VitModel.VIT_TINY;
         spec.inputSize = 32;
