@@ -25,6 +25,7 @@ public final class OperatorStatus {
         s.message = current.message;
         s.attempt = current.attempt;
         s.restarts = current.restarts;
+        s.lastFailure = current.lastFailure;
         s.startTime = current.startTime;
         s.completionTime = current.completionTime;
         s.nextRestartTime = current.nextRestartTime;
