@@ -41,8 +41,13 @@ public class RunStatus {
     public Integer endedAttempt;
 
     @JsonPropertyDescription("Gang restarts after a pod failure so far (bounded by spec.restartPolicy.maxRestarts);"
-            + " resuming a suspended run is not one.")
+            + " resuming a suspended run is not one, nor is a restart after a disruption (lastFailure.class"
+            + " Disruption).")
     public Integer restarts;
+
+    @JsonPropertyDescription("How the latest attempt that did not succeed ended, and its class: Disruption,"
+            + " Configuration or Failure.")
+    public AttemptFailure lastFailure;
 
     @JsonPropertyDescription("When the pod group was first created (RFC 3339); run-shaping spec fields are"
             + " immutable from then on.")

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.milan.api.FailureClass;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
@@ -51,6 +52,8 @@ class NodeDrainE2E extends E2ETestBase {
         assertEquals(RunPhase.Succeeded, end.phase, "the run did not succeed after the drain: " + end.message
                 + context);
         assertEquals(2, end.attempt, "one gang restart for the drain" + context);
+        assertEquals(0, end.restarts, "a drain is a disruption, not a counted restart" + context);
+        assertEquals(FailureClass.Disruption, end.lastFailure.failureClass, end.lastFailure.message + context);
         QuickstartE2E.assertNonDecreasing(history.progressEpochs(), context);
 
         List<Pod> second = runs.pods(RUN).stream()

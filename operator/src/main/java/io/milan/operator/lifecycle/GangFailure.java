@@ -4,50 +4,75 @@ import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.milan.api.AttemptFailure;
+import io.milan.api.FailureClass;
+import io.milan.api.TrainerExitCodes;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Why a pod group failed: the first failed pod (lowest name) with its container's termination reason, exit code
- * and termination message (the trainer's summary, or the log tail), or the Job's own failure condition. A pod that
- * a disruption ended (see {@link #isDisruption}) is no failure of the gang.
+ * Why a pod group ended without succeeding, and its class (what the operator does next):
+ * <ul>
+ * <li>{@link FailureClass#Configuration}: a trainer exited with {@link TrainerExitCodes#CONFIGURATION} (bad flag,
+ * missing dataset, unusable checkpoint): restarting cannot help;</li>
+ * <li>{@link FailureClass#Disruption}: a pod was stopped from outside: it carries the DisruptionTarget condition
+ * (eviction API, node drain, scheduler preemption, taint manager, node shutdown; set as soon as the pod is marked,
+ * before it ends), was Evicted by its kubelet, or its trainer exited with {@link TrainerExitCodes#DISRUPTED} or 143
+ * (SIGTERM);</li>
+ * <li>{@link FailureClass#Failure}: any other failed pod, or the Job's own failure when no pod says more.</li>
+ * </ul>
+ * When pods of several classes are seen at once, Configuration wins (no restart could help), then Failure, then
+ * Disruption: a real failure makes the Job controller stop the other pods, which then end like a disruption
+ * (SIGTERM), and must not hide the failure that caused it. Within a class, the lowest pod name is named.
+ *
+ * <p>Pods that Kueue's eviction stopped (the Job is suspended, or they ended before it was last resumed: see
+ * {@link #stoppedBySuspension}) are none of these: the same Job resumes when Kueue admits it again.
  */
-public record GangFailure(String podName, String summary) {
+public record GangFailure(String podName, String summary, FailureClass failureClass, Integer exitCode) {
     private static final int MAX_DETAIL = 400;
-    /** What a container without a SIGTERM handler (the trainer's JVM) exits with when its pod is deleted. */
-    public static final int SIGTERM_EXIT = 143;
+    /** What a container without a SIGTERM handler exits with when its pod is deleted. */
+    public static final int SIGTERM_EXIT = TrainerExitCodes.SIGTERM;
+    public static final String DISRUPTION_TARGET = "DisruptionTarget";
+    /** The Job controller's message for a podFailurePolicy rule that matched an exit code. */
+    private static final Pattern POLICY_EXIT_CODE = Pattern.compile("failed with exit code (\\d+)");
 
-    /** The failure of this attempt's pod group, if it failed. */
+    /** The failure of this attempt's pod group, if it failed or one of its pods is being disrupted. */
     public static Optional<GangFailure> detect(Job job, List<Pod> pods) {
-        Optional<Pod> failedPod = pods.stream()
-                .filter(p -> p.getStatus() != null && "Failed".equals(p.getStatus().getPhase()))
-                .filter(p -> !isDisruption(job, p))
-                .min(Comparator.comparing(p -> p.getMetadata().getName()));
-        if (failedPod.isPresent()) {
-            return Optional.of(ofPod(failedPod.get()));
+        boolean suspended = JobConditions.isSuspended(job);
+        Optional<GangFailure> worst = pods.stream()
+                .filter(p -> !stoppedBySuspension(job, p))
+                .map(GangFailure::ofPodIfEnded)
+                .flatMap(Optional::stream)
+                // A suspended Job's pods are being stopped by the Job controller: that is Kueue's eviction.
+                .filter(f -> !(suspended && f.failureClass() == FailureClass.Disruption))
+                .min(Comparator.comparing((GangFailure f) -> rank(f.failureClass()))
+                        .thenComparing(GangFailure::podName));
+        if (worst.isPresent()) {
+            return worst;
         }
-        return JobConditions.failure(job)
-                .map(c -> new GangFailure(null, "Job " + job.getMetadata().getName() + " failed: " + c.getReason()
-                        + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")")));
+        return JobConditions.failure(job).map(c -> ofJob(job, c));
     }
 
     /**
      * A pod that ended because its Job was suspended (Kueue evicted the Workload, e.g. for a preemption: the Job
-     * controller deletes a suspended Job's pods and the trainer exits with 143 on SIGTERM) rather than because the
-     * trainer failed: a Failed pod that was deleted, was killed by SIGTERM (exit code 143) or carries the condition
+     * controller deletes a suspended Job's pods and the trainer stops on SIGTERM) rather than because the trainer
+     * failed: a Failed pod that was deleted, stopped on SIGTERM (exit code 75 or 143) or carries the condition
      * DisruptionTarget, while its Job is suspended or from before the Job was last resumed.
      */
-    public static boolean isDisruption(Job job, Pod pod) {
+    public static boolean stoppedBySuspension(Job job, Pod pod) {
         if (pod.getStatus() == null || !"Failed".equals(pod.getStatus().getPhase())) {
             return false;
         }
         ContainerStateTerminated t = terminated(pod);
         boolean killed = pod.getMetadata().getDeletionTimestamp() != null
-                || (t != null && t.getExitCode() != null && t.getExitCode() == SIGTERM_EXIT)
-                || hasCondition(pod, "DisruptionTarget");
+                || (t != null && t.getExitCode() != null && TrainerExitCodes.isDisruption(t.getExitCode()))
+                || hasCondition(pod, DISRUPTION_TARGET);
         if (!killed) {
             return false;
         }
@@ -58,6 +83,33 @@ public record GangFailure(String podName, String summary) {
         Optional<Instant> resumed = JobConditions.resumedAt(job);
         Instant ended = t != null && t.getFinishedAt() != null ? parse(t.getFinishedAt()) : null;
         return resumed.isPresent() && ended != null && !ended.isAfter(resumed.get());
+    }
+
+    /** The class of a pod that ended (or is being disrupted), or empty for a pod that runs, waits or succeeded. */
+    static Optional<FailureClass> classify(Pod pod) {
+        if (pod.getStatus() == null || "Succeeded".equals(pod.getStatus().getPhase())) {
+            return Optional.empty();
+        }
+        boolean failed = "Failed".equals(pod.getStatus().getPhase());
+        ContainerStateTerminated t = failed ? terminated(pod) : null;
+        Integer exitCode = t != null ? t.getExitCode() : null;
+        if (exitCode != null && exitCode == TrainerExitCodes.CONFIGURATION) {
+            return Optional.of(FailureClass.Configuration);
+        }
+        // DisruptionTarget is set before the pod is terminated: the gang is about to lose it, whatever it exits with.
+        if (hasCondition(pod, DISRUPTION_TARGET) || (failed && "Evicted".equals(pod.getStatus().getReason()))
+                || (exitCode != null && TrainerExitCodes.isDisruption(exitCode))) {
+            return Optional.of(FailureClass.Disruption);
+        }
+        return failed ? Optional.of(FailureClass.Failure) : Optional.empty();
+    }
+
+    private static int rank(FailureClass c) {
+        return switch (c) {
+            case Configuration -> 0;
+            case Failure -> 1;
+            case Disruption -> 2;
+        };
     }
 
     private static boolean hasCondition(Pod pod, String type) {
@@ -73,26 +125,82 @@ public record GangFailure(String podName, String summary) {
         }
     }
 
-    public static GangFailure deleted(String jobName) {
-        return new GangFailure(null, "Job " + jobName + " was deleted while the run was active");
+    /** The status record of this failure as the end of {@code attempt}, seen at {@code time} (RFC 3339). */
+    public AttemptFailure asStatus(Integer attempt, String time) {
+        AttemptFailure a = new AttemptFailure();
+        a.attempt = attempt;
+        a.failureClass = failureClass;
+        a.exitCode = exitCode;
+        a.pod = podName;
+        a.message = summary;
+        a.time = time;
+        return a;
     }
 
-    static GangFailure ofPod(Pod pod) {
+    public static GangFailure deleted(String jobName) {
+        return new GangFailure(null, "Job " + jobName + " was deleted while the run was active", FailureClass.Failure,
+                null);
+    }
+
+    private static Optional<GangFailure> ofPodIfEnded(Pod pod) {
+        return classify(pod).map(c -> ofPod(pod, c));
+    }
+
+    static GangFailure ofPod(Pod pod, FailureClass failureClass) {
         String name = pod.getMetadata().getName();
+        String disruption = disruptionTarget(pod);
+        if (!"Failed".equals(pod.getStatus().getPhase())) {
+            return new GangFailure(name, "pod " + name + " is being disrupted: " + disruption, failureClass, null);
+        }
         StringBuilder s = new StringBuilder("pod ").append(name).append(" failed");
         ContainerStateTerminated t = terminated(pod);
         String reason = t != null && t.getReason() != null ? t.getReason() : pod.getStatus().getReason();
         if (reason != null) {
             s.append(": ").append(reason);
         }
-        if (t != null && t.getExitCode() != null) {
-            s.append(" (exit code ").append(t.getExitCode()).append(")");
+        Integer exitCode = t != null ? t.getExitCode() : null;
+        if (exitCode != null) {
+            s.append(" (exit code ").append(exitCode).append(")");
         }
         String detail = t != null && t.getMessage() != null ? t.getMessage() : pod.getStatus().getMessage();
         if (detail != null && !detail.isBlank()) {
             s.append(": ").append(shorten(detail.strip()));
         }
-        return new GangFailure(name, s.toString());
+        if (disruption != null) {
+            s.append("; ").append(disruption);
+        }
+        return new GangFailure(name, s.toString(), failureClass, exitCode);
+    }
+
+    /**
+     * The Job failed and no pod says why (they are gone): the Job's condition, classified by the exit code a
+     * podFailurePolicy rule quotes ("Container trainer for pod ns/p failed with exit code 78 matching FailJob rule at
+     * index 0"), else a generic failure.
+     */
+    private static GangFailure ofJob(Job job, JobCondition c) {
+        String message = c.getMessage() == null ? "" : c.getMessage();
+        Integer exitCode = null;
+        Matcher m = POLICY_EXIT_CODE.matcher(message);
+        if ("PodFailurePolicy".equals(c.getReason()) && m.find()) {
+            exitCode = Integer.valueOf(m.group(1));
+        }
+        FailureClass failureClass = exitCode == null ? FailureClass.Failure
+                : exitCode == TrainerExitCodes.CONFIGURATION ? FailureClass.Configuration
+                : TrainerExitCodes.isDisruption(exitCode) ? FailureClass.Disruption : FailureClass.Failure;
+        return new GangFailure(null, "Job " + job.getMetadata().getName() + " failed: " + c.getReason()
+                + (message.isEmpty() ? "" : " (" + message + ")"), failureClass, exitCode);
+    }
+
+    /** "DisruptionTarget (reason): message" of a pod that carries the condition, else null. */
+    private static String disruptionTarget(Pod pod) {
+        if (pod.getStatus().getConditions() == null) {
+            return null;
+        }
+        return pod.getStatus().getConditions().stream()
+                .filter(c -> DISRUPTION_TARGET.equals(c.getType()) && "True".equals(c.getStatus()))
+                .map(c -> DISRUPTION_TARGET + (c.getReason() == null ? "" : " (" + c.getReason() + ")")
+                        + (c.getMessage() == null ? "" : ": " + shorten(c.getMessage().strip())))
+                .findFirst().orElse(null);
     }
 
     private static ContainerStateTerminated terminated(Pod pod) {

@@ -2,6 +2,7 @@ package io.milan.operator.podgroup;
 
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.milan.api.TrainerExitCodes;
 import io.milan.api.report.RunReference;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,12 @@ public final class TrainerEnv {
     public static final String LOCAL_RANK = "LOCAL_RANK";
     public static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
     public static final String DJL_OFFLINE = "DJL_OFFLINE";
+    /**
+     * The trainer pod's terminationGracePeriodSeconds (Kubernetes' default), passed to the trainer as
+     * {@link TrainerExitCodes#GRACE_PERIOD_ENV}: on SIGTERM it stops at the next step boundary and writes a checkpoint
+     * only if it fits in this time.
+     */
+    public static final long TERMINATION_GRACE_SECONDS = 30;
     /** The Job controller writes each pod's completion index into this annotation. */
     public static final String COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
 
@@ -31,8 +38,8 @@ public final class TrainerEnv {
     public static final Set<String> PER_PROCESS = Set.of(RANK, LOCAL_RANK, LOCAL_WORLD_SIZE);
     /** Names the operator or the launcher sets; spec.env may not override them. */
     public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
-            NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, RunReference.ENV_ATTEMPT,
-            RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE);
+            NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, TrainerExitCodes.GRACE_PERIOD_ENV,
+            RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE);
 
     private TrainerEnv() {
     }
@@ -53,6 +60,7 @@ public final class TrainerEnv {
         env.add(value(RunReference.ENV_NAME, in.runName()));
         env.add(value(RunReference.ENV_NAMESPACE, in.namespace()));
         env.add(value(DJL_OFFLINE, "true"));
+        env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(TERMINATION_GRACE_SECONDS)));
         if (in.spec().env != null) {
             env.addAll(in.spec().env);
         }

@@ -8,12 +8,14 @@ import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.milan.api.FailureClass;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RestartPolicy;
 import io.milan.api.RunPhase;
 import io.milan.api.RunSpec;
 import io.milan.api.RunStatus;
+import io.milan.api.TrainerExitCodes;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.events.RunEvents;
 import io.milan.operator.lifecycle.ActiveTime;
@@ -47,7 +49,8 @@ import java.util.List;
  *
  * <p>Life of a run: Pending (waiting for a pretrain, creating the pod group, pods being scheduled) → Queued (Kueue
  * has not admitted the Job) → Running → Succeeded; a failed pod → Restarting (whole group deleted, next attempt
- * after a backoff) → Pending ...; out of restarts, past the deadline or an invalid spec → Failed. spec.suspend
+ * after a backoff) → Pending ...; a disrupted pod (eviction, drain, preemption) → Restarting at once, not counted;
+ * out of restarts, the trainer's configuration exit code, past the deadline or an invalid spec → Failed. spec.suspend
  * → Suspended from any non-final phase; unsuspending starts the next attempt, which resumes from the latest
  * checkpoint.
  */
@@ -177,7 +180,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             succeed();
         } else if (JobConditions.isSuspended(job)) {
             String name = job.getMetadata().getName();
-            long stopped = own.stream().filter(p -> GangFailure.isDisruption(job, p)).count();
+            long stopped = own.stream().filter(p -> GangFailure.stoppedBySuspension(job, p)).count();
             if (spec.queueName != null && (stopped > 0 || status.phase == RunPhase.Running)) {
                 // Kueue evicted the Workload (preemption, a deactivated Workload): not a failure of the gang. The
                 // same Job waits for admission and resumes from the latest checkpoint; restarts do not grow.
@@ -224,26 +227,48 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         return recorded || status.phase == RunPhase.Restarting || status.phase == RunPhase.Suspended;
     }
 
+    /**
+     * The attempt ended without succeeding; its class decides what follows (lifecycle/GangFailure): a configuration
+     * error fails the run at once, a disruption restarts the gang at once without counting, a failure restarts it
+     * with backoff while restarts are left.
+     */
     private void gangFailed(GangFailure failure) {
         status.endedAttempt = status.attempt;
         ActiveTime.stop(status, now);
-        RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
+        status.lastFailure = failure.asStatus(status.attempt, Timestamps.format(now));
         int restarts = status.restarts == null ? 0 : status.restarts;
+        int next = (status.attempt == null ? 1 : status.attempt) + 1;
+        if (failure.failureClass() == FailureClass.Configuration) {
+            fail("ConfigurationError", failure.summary() + "; exit code " + TrainerExitCodes.CONFIGURATION
+                    + " is the trainer's configuration error (a bad flag or value, a missing or unreadable dataset,"
+                    + " a checkpoint it cannot use): a restart would fail the same way, so the run is not restarted");
+            return;
+        }
+        if (failure.failureClass() == FailureClass.Disruption) {
+            restartGang(Duration.ZERO, "Disrupted", failure.summary() + "; a disruption, not a failure: restarting"
+                    + " the whole group as attempt " + next + " from its latest checkpoint (restarts stay at "
+                    + restarts + ")");
+            return;
+        }
+        RestartPolicy policy = spec.restartPolicy != null ? spec.restartPolicy : new RestartPolicy();
         if (restarts >= policy.maxRestarts) {
             fail(policy.maxRestarts == 0 ? "PodFailed" : "RestartLimitExceeded", failure.summary()
                     + (policy.maxRestarts == 0 ? "; gang restarts are off (spec.restartPolicy.maxRestarts is 0)"
                             : "; no gang restarts left (" + policy.maxRestarts + " used)"));
             return;
         }
-        // Gang semantics: the whole group goes, and comes back as the next attempt after a backoff.
-        observed.jobs().forEach(children::deleteJob);
         status.restarts = restarts + 1;
         Duration delay = Backoff.delay(policy, status.restarts);
-        status.nextRestartTime = Timestamps.format(now.plus(delay));
-        moveTo(RunPhase.Restarting, "GangRestart", failure.summary() + "; restarting the whole group as attempt "
-                + (status.attempt + 1) + " in " + delay.toSeconds() + " s (restart " + status.restarts + " of "
-                + policy.maxRestarts + ")");
+        restartGang(delay, "GangRestart", failure.summary() + "; restarting the whole group as attempt " + next
+                + " in " + delay.toSeconds() + " s (restart " + status.restarts + " of " + policy.maxRestarts + ")");
         shared.metrics.restarted(kind);
+    }
+
+    /** Gang semantics: the whole group goes, and comes back as the next attempt after {@code delay}. */
+    private void restartGang(Duration delay, String reason, String message) {
+        observed.jobs().forEach(children::deleteJob);
+        status.nextRestartTime = Timestamps.format(now.plus(delay));
+        moveTo(RunPhase.Restarting, reason, message);
         requeueIn(delay);
     }
 

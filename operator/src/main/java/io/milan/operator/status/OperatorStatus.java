@@ -26,6 +26,7 @@ public final class OperatorStatus {
         s.attempt = current.attempt;
         s.endedAttempt = current.endedAttempt;
         s.restarts = current.restarts;
+        s.lastFailure = current.lastFailure;
         s.startTime = current.startTime;
         s.completionTime = current.completionTime;
         s.activeSeconds = current.activeSeconds;

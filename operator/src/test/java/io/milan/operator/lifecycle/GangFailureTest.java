@@ -1,12 +1,15 @@
 package io.milan.operator.lifecycle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.milan.api.AttemptFailure;
+import io.milan.api.FailureClass;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -55,10 +58,13 @@ class GangFailureTest {
     void podsStoppedBecauseKueueSuspendedTheJobAreNoFailure() {
         Job suspended = new JobBuilder(running).withNewSpec().withSuspend(true).endSpec().build();
         Pod sigterm = failed("r-a1-0-x", 143, "2026-01-01T00:00:10Z");
-        assertTrue(GangFailure.isDisruption(suspended, sigterm));
+        assertTrue(GangFailure.stoppedBySuspension(suspended, sigterm));
         assertTrue(GangFailure.detect(suspended, List.of(sigterm)).isEmpty(), "an eviction, not a gang failure");
-        assertEquals("r-a1-0-x", GangFailure.detect(running, List.of(sigterm)).orElseThrow().podName(),
-                "143 while the Job runs is a failure");
+        GangFailure whileRunning = GangFailure.detect(running, List.of(sigterm)).orElseThrow();
+        assertEquals("r-a1-0-x", whileRunning.podName(), "143 while the Job runs ends the attempt");
+        assertEquals(FailureClass.Disruption, whileRunning.failureClass(), "someone deleted the pod: a disruption");
+        assertTrue(GangFailure.detect(suspended, List.of(failed("r-a1-0-x", 75, "2026-01-01T00:00:10Z")))
+                .isEmpty(), "the trainer's own disrupted code is Kueue's eviction too");
         Pod crashed = failed("r-a1-0-x", 1, "2026-01-01T00:00:10Z");
         assertTrue(GangFailure.detect(suspended, List.of(crashed)).isPresent(), "a crash stays a failure");
     }
@@ -70,7 +76,82 @@ class GangFailureTest {
                 .withLastTransitionTime("2026-01-01T00:01:00Z").endCondition().endStatus().build();
         assertTrue(GangFailure.detect(resumed, List.of(failed("old", 143, "2026-01-01T00:00:10Z"))).isEmpty());
         assertTrue(GangFailure.detect(resumed, List.of(failed("new", 143, "2026-01-01T00:02:00Z"))).isPresent(),
-                "after the resume a SIGTERM is a failure again");
+                "after the resume a SIGTERM ends the attempt again");
+    }
+
+    @Test
+    void theConfigurationExitCodeIsAConfigurationErrorAndWinsOverTheOtherPods() {
+        GangFailure f = GangFailure.detect(running, List.of(failed("r-a1-0-x", 1, null),
+                failed("r-a1-1-y", 78, null), failed("r-a1-2-z", 75, null))).orElseThrow();
+        assertEquals(FailureClass.Configuration, f.failureClass(), "no restart can fix a bad flag or dataset");
+        assertEquals("r-a1-1-y", f.podName());
+        assertEquals(78, f.exitCode());
+    }
+
+    @Test
+    void aRealFailureIsNotHiddenByThePodsTheJobControllerStoppedAfterIt() {
+        // backoffLimit 0: the Job fails with the crashed pod, and the controller deletes the others (SIGTERM, 75).
+        GangFailure f = GangFailure.detect(running, List.of(failed("r-a1-0-x", 75, null),
+                failed("r-a1-1-y", 1, null))).orElseThrow();
+        assertEquals(FailureClass.Failure, f.failureClass());
+        assertEquals("r-a1-1-y", f.podName());
+        assertEquals(1, f.exitCode());
+    }
+
+    @Test
+    void aRunningPodMarkedForDisruptionEndsTheAttemptAsADisruptionBeforeItIsTerminated() {
+        // A drain: the eviction API sets DisruptionTarget, then deletes the pod, which runs on for its grace period.
+        Pod drained = new PodBuilder(pod("r-a1-1-y", "Running")).editStatus().addNewCondition()
+                .withType("DisruptionTarget").withStatus("True").withReason("EvictionByEvictionAPI")
+                .withMessage("Eviction API: evicting").endCondition().endStatus().build();
+        GangFailure f = GangFailure.detect(running, List.of(pod("r-a1-0-x", "Running"), drained)).orElseThrow();
+        assertEquals(FailureClass.Disruption, f.failureClass());
+        assertEquals("r-a1-1-y", f.podName());
+        assertNull(f.exitCode());
+        assertEquals("pod r-a1-1-y is being disrupted: DisruptionTarget (EvictionByEvictionAPI): Eviction API:"
+                + " evicting", f.summary());
+        Job suspended = new JobBuilder(running).withNewSpec().withSuspend(true).endSpec().build();
+        assertTrue(GangFailure.detect(suspended, List.of(drained)).isEmpty(),
+                "a suspended Job's pods are being stopped by Kueue's eviction: the same Job resumes");
+    }
+
+    @Test
+    void aDisruptedPodIsADisruptionWhateverItExitedWith() {
+        Pod killed = new PodBuilder(failed("r-a1-0-x", 137, null)).editStatus().addNewCondition()
+                .withType("DisruptionTarget").withStatus("True").withReason("PreemptionByScheduler").endCondition()
+                .endStatus().build();
+        assertEquals(FailureClass.Disruption, GangFailure.detect(running, List.of(killed)).orElseThrow()
+                .failureClass(), "SIGKILL after the grace period of a preempted pod");
+        assertEquals(FailureClass.Disruption, GangFailure.detect(running, List.of(failed("p", 75, null)))
+                .orElseThrow().failureClass(), "the trainer honoured a SIGTERM");
+        Pod evicted = new PodBuilder(pod("p", "Failed")).editStatus().withReason("Evicted")
+                .withMessage("The node was low on resource: memory.").endStatus().build();
+        assertEquals(FailureClass.Disruption, GangFailure.detect(running, List.of(evicted)).orElseThrow()
+                .failureClass(), "the kubelet's node-pressure eviction");
+        assertEquals(FailureClass.Failure, GangFailure.detect(running, List.of(failed("p", 137, null)))
+                .orElseThrow().failureClass(), "137 alone is the OOM killer's");
+    }
+
+    @Test
+    void aJobFailedByItsPodFailurePolicyIsClassifiedByTheExitCodeItQuotes() {
+        Job failed = new JobBuilder(running).withNewStatus().addNewCondition().withType("Failed").withStatus("True")
+                .withReason("PodFailurePolicy").withMessage("Container trainer for pod ns/r-a1-0-x failed with exit"
+                        + " code 78 matching FailJob rule at index 0").endCondition().endStatus().build();
+        GangFailure f = GangFailure.detect(failed, List.of()).orElseThrow();
+        assertEquals(FailureClass.Configuration, f.failureClass());
+        assertEquals(78, f.exitCode());
+    }
+
+    @Test
+    void theStatusRecordCarriesTheClassPodAndExitCode() {
+        AttemptFailure a = GangFailure.detect(running, List.of(failed("r-a1-0-x", 78, null))).orElseThrow()
+                .asStatus(3, "2026-01-01T00:00:00Z");
+        assertEquals(3, a.attempt);
+        assertEquals(FailureClass.Configuration, a.failureClass);
+        assertEquals(78, a.exitCode);
+        assertEquals("r-a1-0-x", a.pod);
+        assertEquals("pod r-a1-0-x failed (exit code 78)", a.message);
+        assertEquals("2026-01-01T00:00:00Z", a.time);
     }
 
     private static Pod failed(String name, int exitCode, String finishedAt) {

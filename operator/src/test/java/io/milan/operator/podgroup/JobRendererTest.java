@@ -189,6 +189,9 @@ class JobRendererTest {
         assertEquals("quickstart", env.get("MILAN_RUN_NAME").getValue());
         assertEquals("team-a", env.get("MILAN_RUN_NAMESPACE").getValue());
         assertEquals("true", env.get("DJL_OFFLINE").getValue());
+        assertEquals("30", env.get("MILAN_TERMINATION_GRACE_SECONDS").getValue());
+        assertEquals(30L, JobRenderer.render(Fixtures.input(run, 2)).getSpec().getTemplate().getSpec()
+                .getTerminationGracePeriodSeconds(), "the trainer's grace period is the pod's");
     }
 
     @Test
@@ -416,10 +419,13 @@ class JobRendererTest {
         assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
         assertNull(job.getMetadata().getLabels().get(JobRenderer.KUEUE_PRIORITY_LABEL), "no priority class");
         var rules = job.getSpec().getPodFailurePolicy().getRules();
-        assertEquals("Ignore", rules.get(0).getAction());
-        assertEquals("DisruptionTarget", rules.get(0).getOnPodConditions().get(0).getType());
+        assertEquals("FailJob", rules.get(0).getAction());
+        assertEquals(List.of(78), rules.get(0).getOnExitCodes().getValues(), "the configuration code fails at once");
         assertEquals("Ignore", rules.get(1).getAction());
-        assertEquals(List.of(143), rules.get(1).getOnExitCodes().getValues(), "an eviction's SIGTERM is no failure");
+        assertEquals("DisruptionTarget", rules.get(1).getOnPodConditions().get(0).getType());
+        assertEquals("Ignore", rules.get(2).getAction());
+        assertEquals(List.of(75, 143), rules.get(2).getOnExitCodes().getValues(),
+                "an eviction's SIGTERM is no failure, with the trainer's handler (75) or without (143)");
     }
 
     @Test

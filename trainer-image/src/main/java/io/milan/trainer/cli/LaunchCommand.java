@@ -1,6 +1,7 @@
 package io.milan.trainer.cli;
 
 import io.milan.trainer.dist.Launcher;
+import io.milan.trainer.dist.Sigterm;
 import io.milan.trainer.train.TerminationMessage;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "launch", mixinStandardHelpOptions = true,
         description = "Starts one trainer process per device (torchrun's pattern): each gets LOCAL_RANK, RANK ="
                 + " NODE_RANK x N + LOCAL_RANK and WORLD_SIZE; if one fails, the others are stopped and its exit"
-                + " code and message are this command's.")
+                + " code and message are this command's. SIGTERM is passed on to every process.")
 public final class LaunchCommand implements Callable<Integer> {
 
     private static final Set<String> TRAINING = Set.of("pretrain", "finetune", "linprobe", "eval");
@@ -41,14 +42,18 @@ public final class LaunchCommand implements Callable<Integer> {
         }
         Launcher launcher = Launcher.start(new Launcher.Spec(MilanTrainer.class.getName(), command, nproc,
                 Map.of(), Launcher.ownJvmOptions(), null));
-        // SIGTERM (the kubelet stopping the pod) reaches the launcher's shutdown hooks: pass it on and wait.
-        Thread forward = new Thread(launcher::stopAll, "milan-launch-sigterm");
-        Runtime.getRuntime().addShutdownHook(forward);
-        Launcher.Outcome outcome = launcher.supervise();
+        // SIGTERM (the kubelet stopping the pod): every process stops at its next step boundary, and this command
+        // exits with their code (75 after a stop), not the JVM's 143. Other shutdowns (SIGINT) stop them too.
+        Thread stop = new Thread(launcher::stopAll, "milan-launch-shutdown");
+        Runtime.getRuntime().addShutdownHook(stop);
+        Launcher.Outcome outcome;
+        try (Sigterm.Listening forward = Sigterm.listen(launcher::forwardSigterm)) {
+            outcome = launcher.supervise();
+        }
         try {
-            Runtime.getRuntime().removeShutdownHook(forward);
+            Runtime.getRuntime().removeShutdownHook(stop);
         } catch (IllegalStateException shuttingDown) {
-            // SIGTERM arrived: the hook is stopping the children
+            // a shutdown is under way: the hook is stopping the children
         }
         if (outcome.exitCode() != 0) {
             spec.commandLine().getErr().println("launch: " + outcome.message());

@@ -1,7 +1,11 @@
 package io.milan.trainer.cli;
 
+import io.milan.api.TrainerExitCodes;
+import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.data.DatasetSubset;
 import io.milan.trainer.data.FashionMnistConverter;
+import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.dist.Sigterm;
 import io.milan.trainer.train.ClassifierRun;
 import io.milan.trainer.train.EncoderFiles;
 import io.milan.trainer.train.PretrainRun;
@@ -14,7 +18,9 @@ import picocli.CommandLine.Mixin;
 /**
  * {@code milan-trainer}: the trainer's command line. Subcommands mirror the reference scripts (pretrain =
  * main_pretrain.py, ...) with the same flag names, so the seed's command lines run unchanged.
- * Exit codes: 0 done, 1 the run failed (message on stderr), 2 bad command line.
+ * Exit codes ({@link TrainerExitCodes}, docs/trainer.md): 0 done; 78 a bad configuration (a bad flag or value, a
+ * missing or unreadable dataset, a checkpoint it cannot use), which no restart can fix; 75 stopped on SIGTERM at a
+ * step boundary (resumable); 1 any other failure (message on stderr and in the termination message).
  */
 @Command(name = "milan-trainer", mixinStandardHelpOptions = true, version = "milan-trainer 0.1.0",
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
@@ -24,6 +30,7 @@ import picocli.CommandLine.Mixin;
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {
+        Sigterm.install(); // the training loops and the launcher take SIGTERM over while they run
         System.exit(run(args));
     }
 
@@ -38,27 +45,43 @@ public final class MilanTrainer implements Callable<Integer> {
         cli.setErr(err);
         // launch's flags end at the training command: the rest of the line is that command's.
         cli.getSubcommands().get("launch").setStopAtPositional(true);
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, line) -> {
+            usage.handleParseException(e, line); // picocli's message and usage help
+            TerminationMessage.write(e.getCommandLine().getCommandName() + ": " + e.getMessage());
+            return TrainerExitCodes.CONFIGURATION;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof IllegalArgumentException) {
-                // Bad values found by validation: a usage error, reported like picocli's own.
+            if (isConfigurationError(e)) {
+                // Bad values, a missing dataset, an unusable checkpoint: reported like picocli's own usage errors.
                 String message = commandLine.getCommandName() + ": " + e.getMessage();
                 commandLine.getErr().println(message);
                 TerminationMessage.write(message);
-                return 2;
+                return TrainerExitCodes.CONFIGURATION;
             }
             String message = commandLine.getCommandName() + " failed: " + e;
             commandLine.getErr().println(message);
             TerminationMessage.write(message);
             e.printStackTrace(commandLine.getErr());
-            return 1;
+            return TrainerExitCodes.FAILURE;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * An error that the same command line would meet again: a bad value found by validation, a dataset that is not
+     * there or not an image folder, a checkpoint that cannot be used (unreadable, corrupt, of another model). An I/O
+     * error while reading them is not one (a volume may come back).
+     */
+    static boolean isConfigurationError(Exception e) {
+        return e instanceof IllegalArgumentException || e instanceof ImageFolder.DatasetException
+                || e instanceof CheckpointException;
     }
 
     @Override
     public Integer call() {
         new CommandLine(this).usage(System.out);
-        return 2;
+        return TrainerExitCodes.CONFIGURATION;
     }
 
     @Command(name = "pretrain", mixinStandardHelpOptions = true,
@@ -71,9 +94,8 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
-                    .toArray(new String[0])).run();
-            return 0;
+            return new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
+                    .toArray(new String[0])).run().exitCode();
         }
     }
 
@@ -88,8 +110,7 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec)).run();
-            return 0;
+            return new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec)).run().exitCode();
         }
     }
 
@@ -104,8 +125,7 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec)).run();
-            return 0;
+            return new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec)).run().exitCode();
         }
     }
 
@@ -122,8 +142,7 @@ public final class MilanTrainer implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             options.evalOnly = true;
-            new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec)).run();
-            return 0;
+            return new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec)).run().exitCode();
         }
     }
 

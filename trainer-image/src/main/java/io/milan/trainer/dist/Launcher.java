@@ -1,5 +1,6 @@
 package io.milan.trainer.dist;
 
+import io.milan.api.TrainerExitCodes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -20,8 +21,10 @@ import java.util.concurrent.TimeUnit;
  * the job, and supervises them. Child {@code l} gets LOCAL_RANK=l, RANK=NODE_RANK×N+l, LOCAL_WORLD_SIZE=N and the
  * pod's WORLD_SIZE (all processes of the job; default N), MASTER_ADDR (default 127.0.0.1) and MASTER_PORT (default:
  * a free local port, only when this is the whole job). When a child exits non-zero the others are stopped
- * (SIGTERM, then SIGKILL after a grace period) and the launcher reports that child's message; SIGTERM to the
- * launcher reaches every child.
+ * (SIGTERM, then SIGKILL after a grace period) and the launcher reports that child's exit code and message; a
+ * child that stopped on SIGTERM ({@link TrainerExitCodes#DISRUPTED}) stopped together with the others, which are
+ * given the grace period to finish before that. The launcher's own SIGTERM is passed on to every child
+ * ({@link #forwardSigterm()}), and its exit code is then theirs.
  *
  * <p>Each child writes its Kubernetes termination message to a file of its own; the launcher writes the first
  * failing child's, with its rank, into the real one, or after a success the first non-empty one (rank 0's summary
@@ -161,7 +164,10 @@ public final class Launcher implements AutoCloseable {
     /**
      * Waits until every child has exited 0, or until one fails: then stops the others and returns that child's
      * exit code and message ("rank R (local rank L of N) exited with code C: its termination message"); after a
-     * success, code 0 and the first non-empty termination message of the children.
+     * success, code 0 and the first non-empty termination message of the children. A child that exited with the
+     * configuration code wins over the first failure (the others may have failed only because it left the group);
+     * after a child that stopped on SIGTERM (code 75) the others, which stop after the same step, get the grace
+     * period before they are stopped.
      */
     public Outcome supervise() {
         List<Process> running = new ArrayList<>(children);
@@ -183,14 +189,24 @@ public final class Launcher implements AutoCloseable {
                 }
                 running.remove(child);
                 if (child.exitValue() != 0) {
-                    int local = children.indexOf(child);
-                    Outcome failed = new Outcome(child.exitValue(), describeFailure(local, child.exitValue()));
+                    if (TrainerExitCodes.isDisruption(child.exitValue())) {
+                        awaitAll(GRACE); // the others stop after the same step, or say why they could not
+                    }
+                    Outcome outcome = mostTelling(children.indexOf(child));
                     stopAll();
-                    return failed;
+                    return outcome;
                 }
             }
         }
         return new Outcome(0, firstMessage());
+    }
+
+    /**
+     * The launcher's SIGTERM, passed on: SIGTERM to every child still running, which stops at its next step
+     * boundary; {@link #supervise()} reports how they ended.
+     */
+    public void forwardSigterm() {
+        children.stream().filter(Process::isAlive).forEach(Process::destroy);
     }
 
     /** SIGTERM to every child still running, SIGKILL to those still running after the grace period. */
@@ -202,6 +218,37 @@ public final class Launcher implements AutoCloseable {
                 child.destroyForcibly();
             }
         }
+    }
+
+    /** Waits up to {@code bound} for every child to exit. */
+    private void awaitAll(Duration bound) {
+        long deadline = System.nanoTime() + bound.toNanos();
+        for (Process child : children) {
+            waitFor(child, Math.max(0, deadline - System.nanoTime()));
+        }
+    }
+
+    /**
+     * What the job's exit code says, from the children that have exited on their own, {@code first} the first
+     * that failed: a configuration error, which no restart fixes, before anything else (the others may have failed
+     * only because that rank left the group); a failure before a stop on SIGTERM, which it may have caused; of
+     * children that all stopped, the lowest local rank (local rank 0 of the first node is rank 0, with the summary).
+     */
+    private Outcome mostTelling(int first) {
+        int chosen = first;
+        for (int local = 0; local < children.size(); local++) {
+            int code = children.get(local).isAlive() ? 0 : children.get(local).exitValue();
+            if (code == TrainerExitCodes.CONFIGURATION) {
+                chosen = local;
+                break;
+            }
+            boolean chosenStopped = TrainerExitCodes.isDisruption(children.get(chosen).exitValue());
+            if (chosenStopped && code != 0 && (!TrainerExitCodes.isDisruption(code) || local < chosen)) {
+                chosen = local;
+            }
+        }
+        int code = children.get(chosen).exitValue();
+        return new Outcome(code, describeFailure(chosen, code));
     }
 
     /** Kills every child still running. */
@@ -234,7 +281,8 @@ public final class Launcher implements AutoCloseable {
             // none: the code says what there is to say
         }
         String rank = messages.get(local).getFileName().toString().replaceAll("\\D", "");
-        String how = code > 128 ? "was killed by signal " + (code - 128) + " (exit code " + code + ")"
+        String how = code == TrainerExitCodes.DISRUPTED ? "stopped on SIGTERM (exit code " + code + ")"
+                : code > 128 ? "was killed by signal " + (code - 128) + " (exit code " + code + ")"
                 : "exited with code " + code;
         return "rank " + rank + " (local rank " + local + " of " + nproc + ") " + how
                 + (message.isEmpty() ? "" : ": " + message);

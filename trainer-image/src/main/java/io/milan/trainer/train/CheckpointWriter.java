@@ -21,6 +21,7 @@ final class CheckpointWriter {
     private final int epochs;
     private final String[] commandLine;
     private final int seed;
+    private Path lastSaved;
 
     CheckpointWriter(CheckpointStore store, CheckpointPolicy policy, int epochs, String[] commandLine, int seed) {
         this.store = store;
@@ -42,6 +43,12 @@ final class CheckpointWriter {
         meta.putAll(extraMetadata);
         Path saved = store.save(new Checkpoint(epoch, globalStep, state, optimizer.state(), meta));
         store.prune(epoch, policy.keepLast());
+        lastSaved = saved;
         return saved;
+    }
+
+    /** The model file this writer saved last in this process, or null. */
+    Path lastSaved() {
+        return lastSaved;
     }
 }

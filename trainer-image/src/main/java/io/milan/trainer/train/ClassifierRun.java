@@ -93,8 +93,11 @@ public final class ClassifierRun {
         return (FinetuneOptions) o;
     }
 
-    /** Runs to the end; throws (so the process exits non-zero) on any error. */
-    public void run() throws Exception {
+    /**
+     * Runs to the end, or until a SIGTERM stops every rank (see {@link GracefulStop}); throws (so the process exits
+     * non-zero) on any error.
+     */
+    public Ending run() throws Exception {
         o.validate();
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
@@ -115,10 +118,10 @@ public final class ClassifierRun {
                         c.seed, group, o.distEval)) {
             if (mode == Mode.EVAL) {
                 evaluateCheckpoint(root, env.device(), group, encoder, evaluator, reporter);
-                return;
+                return Ending.FINISHED;
             }
             try (Classifier model = create(encoder, root.newSubManager(), group.isPrimary())) {
-                train(root, group, model, train, evaluator, reporter);
+                return train(root, group, model, train, evaluator, reporter);
             }
         }
     }
@@ -174,7 +177,7 @@ public final class ClassifierRun {
         return TrainTransform.linearProbing(c.inputSize);
     }
 
-    private void train(NDManager root, ProcessGroup group, Classifier model, ImageFolder data, Evaluator evaluator,
+    private Ending train(NDManager root, ProcessGroup group, Classifier model, ImageFolder data, Evaluator evaluator,
             RunReporter reporter) throws Exception {
         NamedParameters params = model.parameters();
         ViTConfig encoder = model.config();
@@ -187,8 +190,9 @@ public final class ClassifierRun {
         Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
                 ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
         long nParameters = params.numelTrainable();
-        CheckpointWriter checkpoints = new CheckpointWriter(new CheckpointStore(c.outputDir),
-                new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints), o.epochs, commandLine, c.seed);
+        CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
+        CheckpointWriter checkpoints = new CheckpointWriter(new CheckpointStore(c.outputDir), policy, o.epochs,
+                commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -214,11 +218,13 @@ public final class ClassifierRun {
         try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
-                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs)) {
             ResumeSync.restoreScaler(scaler, start, group);
             StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world,
                     scaler);
             long runStart = System.nanoTime();
+            epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
                         false);
@@ -238,6 +244,8 @@ public final class ClassifierRun {
                     }
                     AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
                     progress.startEpoch(epoch, iterations);
+                    stop.startEpoch(epoch, accumulation.optimizerStepsPerEpoch());
+                    long epochFirstStep = globalStep;
                     for (int it = 0; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
@@ -261,10 +269,14 @@ public final class ClassifierRun {
                         lossSum += loss;
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                        if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
+                            break epochs; // every rank, after the same step; no checkpoint of a partial epoch
+                        }
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
-                double[] totals = group.allReduceSum(new double[] {lossSum, iterations});
+                // With the epoch's sums, whether some rank got SIGTERM: then all stop after this epoch end.
+                double[] totals = group.allReduceSum(new double[] {lossSum, iterations, stop.stopFlag()});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
 
@@ -295,6 +307,17 @@ public final class ClassifierRun {
                     }
                     writePredictions(outcome);
                 }
+                stop.epochEndDone();
+                if (stop.stopAtEpochEnd(totals[2], epoch, globalStep)) {
+                    break;
+                }
+            }
+            if (stop.stoppedAfter() >= 0) {
+                if (group.isPrimary()) {
+                    reporter.finished(Ending.disruptedSummary(globalStep, checkpoints.lastSaved()));
+                }
+                group.barrier(); // rank 0's checkpoint is complete before any rank exits
+                return Ending.DISRUPTED;
             }
             if (group.isPrimary()) {
                 LOG.info("Training time {}", ProgressLine.timedelta((System.nanoTime() - runStart) / 1e9));
@@ -311,6 +334,7 @@ public final class ClassifierRun {
             }
             group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
         }
+        return Ending.FINISHED;
     }
 
     /**

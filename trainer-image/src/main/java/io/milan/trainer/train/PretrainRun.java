@@ -65,8 +65,11 @@ public final class PretrainRun {
         this.commandLine = commandLine.clone();
     }
 
-    /** Trains to the last epoch; throws (so the process exits non-zero) on any error. */
-    public void run() throws Exception {
+    /**
+     * Trains to the last epoch, or until a SIGTERM stops every rank (see {@link GracefulStop}); throws (so the
+     * process exits non-zero) on any error.
+     */
+    public Ending run() throws Exception {
         o.validate();
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
@@ -82,12 +85,12 @@ public final class PretrainRun {
             PretrainConfig config = new PretrainConfig(encoder, new DecoderConfig(o.decoderDim, o.decoderDepth,
                     o.decoderHeads, 4, teacher.dim(), o.changeDecoder));
             try (teacher; MilanPretrainModel model = MilanPretrainModel.create(config, root, c.seed)) {
-                train(root, group, model, teacher, data, reporter);
+                return train(root, group, model, teacher, data, reporter);
             }
         }
     }
 
-    private void train(NDManager root, ProcessGroup group, MilanPretrainModel model, Teacher teacher,
+    private Ending train(NDManager root, ProcessGroup group, MilanPretrainModel model, Teacher teacher,
             ImageFolder data, RunReporter reporter) throws Exception {
         NamedParameters params = model.parameters();
         int world = group.worldSize();
@@ -97,8 +100,8 @@ public final class PretrainRun {
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
         CheckpointStore store = new CheckpointStore(c.outputDir);
-        CheckpointWriter checkpoints = new CheckpointWriter(store,
-                new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints), o.epochs, commandLine, c.seed);
+        CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
+        CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -120,9 +123,11 @@ public final class PretrainRun {
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
-                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs)) {
             ResumeSync.restoreScaler(scaler, start, group);
             long runStartNanos = System.nanoTime();
+            epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
                         false);
@@ -144,6 +149,8 @@ public final class PretrainRun {
                     StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs,
                             (long) o.batchSize * world, scaler);
                     progress.startEpoch(epoch, iterations);
+                    stop.startEpoch(epoch, accumulation.optimizerStepsPerEpoch());
+                    long epochFirstStep = globalStep;
                     for (int it = 0; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
@@ -167,17 +174,32 @@ public final class PretrainRun {
                         lossSum += loss;
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                        if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
+                            break epochs; // every rank, after the same step; no checkpoint of a partial epoch
+                        }
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
-                // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter).
-                double[] totals = group.allReduceSum(new double[] {lossSum, iterations});
+                // The epoch's mean loss over every micro-batch of every rank (the reference's synchronised meter),
+                // and whether some rank got SIGTERM (then all stop after this epoch end).
+                double[] totals = group.allReduceSum(new double[] {lossSum, iterations, stop.stopFlag()});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
                             checkpoints, log, reporter, scaler, skippedBefore);
                 }
+                stop.epochEndDone();
+                if (stop.stopAtEpochEnd(totals[2], epoch, globalStep)) {
+                    break;
+                }
+            }
+            if (stop.stoppedAfter() >= 0) {
+                if (group.isPrimary()) {
+                    reporter.finished(Ending.disruptedSummary(globalStep, checkpoints.lastSaved()));
+                }
+                group.barrier(); // rank 0's checkpoint is complete before any rank exits
+                return Ending.DISRUPTED;
             }
             double total = (System.nanoTime() - runStartNanos) / 1e9;
             if (group.isPrimary()) {
@@ -193,6 +215,7 @@ public final class PretrainRun {
             }
             group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
         }
+        return Ending.FINISHED;
     }
 
     /**

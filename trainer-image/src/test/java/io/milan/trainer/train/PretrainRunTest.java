@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
 import java.io.PrintWriter;
@@ -116,21 +117,35 @@ class PretrainRunTest {
         }
     }
 
+    /** Bad flags and values exit with the configuration code, which the operator fails the run on, not restarts. */
     @Test
-    void badFlagsAreUsageErrorsNamingTheFlag() {
-        assertEquals(2, MilanTrainer.run("pretrain", "--mask_ratio", "1.0"));
-        assertEquals(2, MilanTrainer.run("pretrain", "--no_such_flag"));
-        assertEquals(2, MilanTrainer.run("pretrain", "--batch_size", "many"));
-        assertEquals(2, MilanTrainer.run("pretrain", "--amp", "fp8"));
+    void badFlagsAreConfigurationErrorsNamingTheFlag() {
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run("pretrain", "--mask_ratio", "1.0"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run("pretrain", "--no_such_flag"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run("pretrain", "--batch_size", "many"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run("pretrain", "--amp", "fp8"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run(), "no command");
     }
 
     @Test
-    void missingDatasetFailsWithItsPath(@TempDir Path out) {
+    void aMissingDatasetIsAConfigurationErrorNamingItsPath(@TempDir Path out) {
         StringWriter err = new StringWriter();
         int code = MilanTrainer.run(new PrintWriter(err, true),
                 TinyRun.pretrain(shared.resolve("nowhere"), teacher, out, 2));
-        assertEquals(1, code);
+        assertEquals(TrainerExitCodes.CONFIGURATION, code);
         assertTrue(err.toString().contains(shared.resolve("nowhere").resolve("train").toString()), err.toString());
+        assertTrue(Files.notExists(out.resolve("log.txt")));
+    }
+
+    /** Through the launcher too: its code is the process's, so the pod's container exits with it. */
+    @Test
+    void anUnusableCheckpointToResumeIsAConfigurationError(@TempDir Path out) throws Exception {
+        Files.writeString(out.resolve("checkpoint-0.safetensors"), "not a checkpoint");
+        StringWriter err = new StringWriter();
+        int code = MilanTrainer.run(new PrintWriter(err, true), launched(2,
+                TinyRun.pretrain(data, teacher, out, 2, "--resume", "auto")));
+        assertEquals(TrainerExitCodes.CONFIGURATION, code, err.toString());
+        assertTrue(err.toString().contains("checkpoint-0.safetensors"), err.toString());
         assertTrue(Files.notExists(out.resolve("log.txt")));
     }
 
