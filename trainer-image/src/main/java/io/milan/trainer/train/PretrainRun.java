@@ -120,7 +120,9 @@ public final class PretrainRun {
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
-                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed))) {
+                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
+                TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
+                        TensorBoardLog.PRETRAIN_LOSS)) {
             ResumeSync.restoreScaler(scaler, start, group);
             long runStartNanos = System.nanoTime();
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
@@ -167,6 +169,7 @@ public final class PretrainRun {
                         lossSum += loss;
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                        board.afterIteration(accumulation, epoch, it, loss, lr);
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
                 }
@@ -175,6 +178,7 @@ public final class PretrainRun {
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
+                    board.flush();
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
                             checkpoints, log, reporter, scaler, skippedBefore);
                 }
