@@ -32,7 +32,8 @@ public class CommonOptions {
     @Option(names = "--output_dir", description = "Checkpoints and log.txt (default: ${DEFAULT-VALUE}).")
     public Path outputDir = Path.of("./output_dir");
 
-    @Option(names = "--log_dir", description = "Accepted for compatibility; log.txt goes to --output_dir.")
+    @Option(names = "--log_dir", description = "TensorBoard event files (rank 0); default: --output_dir."
+            + " log.txt goes to --output_dir.")
     public Path logDir;
 
     @Option(names = "--seed", description = "Random seed; rank r uses seed + r (default: ${DEFAULT-VALUE}).")

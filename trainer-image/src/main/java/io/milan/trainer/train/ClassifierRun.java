@@ -219,7 +219,9 @@ public final class ClassifierRun {
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
                         true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
-                GracefulStop stop = GracefulStop.start(group, policy, o.epochs)) {
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
+                TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
+                        TensorBoardLog.FINETUNE_LOSS)) {
             ResumeSync.restoreScaler(scaler, start, group);
             StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world,
                     scaler);
@@ -269,6 +271,7 @@ public final class ClassifierRun {
                         lossSum += loss;
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                        board.afterIteration(accumulation, epoch, it, loss, lr);
                         if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
                             break epochs; // every rank, after the same step; no checkpoint of a partial epoch
                         }
@@ -296,6 +299,8 @@ public final class ClassifierRun {
                     meta.put(MAX_ACCURACY_EPOCH, Integer.toString(best.epoch()));
                     meta.putAll(SkippedSteps.metadata(scaler));
                     Path saved = checkpoints.maybeSave(epoch, globalStep, model.stateDict(), optimizer, meta);
+                    board.evaluation(epoch, r.acc1(), r.acc5(), r.loss());
+                    board.flush();
                     Map<String, Object> stats = TrainingLog.finetuneStats(epoch, meanLr, meanLoss, r.loss(), r.acc1(),
                             r.acc5(), nParameters);
                     SkippedSteps.addStats(stats, scaler, skippedBefore);

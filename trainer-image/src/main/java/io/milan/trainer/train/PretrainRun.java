@@ -124,7 +124,9 @@ public final class PretrainRun {
                 BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
                                 Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
-                GracefulStop stop = GracefulStop.start(group, policy, o.epochs)) {
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
+                TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
+                        TensorBoardLog.PRETRAIN_LOSS)) {
             ResumeSync.restoreScaler(scaler, start, group);
             long runStartNanos = System.nanoTime();
             epochs:
@@ -174,6 +176,7 @@ public final class PretrainRun {
                         lossSum += loss;
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
+                        board.afterIteration(accumulation, epoch, it, loss, lr);
                         if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
                             break epochs; // every rank, after the same step; no checkpoint of a partial epoch
                         }
@@ -186,6 +189,7 @@ public final class PretrainRun {
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
                 if (group.isPrimary()) {
+                    board.flush();
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
                             checkpoints, log, reporter, scaler, skippedBefore);
                 }

@@ -14,6 +14,8 @@ import io.milan.trainer.model.DecoderConfig;
 import io.milan.trainer.model.MilanPretrainModel;
 import io.milan.trainer.model.PretrainConfig;
 import io.milan.trainer.model.ViTConfig;
+import io.milan.trainer.tensorboard.EventFileReader;
+import io.milan.trainer.tensorboard.EventFileReader.Scalar;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,6 +25,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -108,6 +112,32 @@ class ClassifierRunTest {
         assertTrue(acc1 > 25, "test_acc1 after 3 epochs: " + acc1);
     }
 
+    /**
+     * TensorBoard, as the reference's finetune: {@code loss} and {@code lr} per iteration at {@code epoch_1000x},
+     * {@code perf/test_*} per epoch at the epoch, equal to log.txt's figures (as float32, the scalars' type).
+     */
+    @Test
+    void finetuneWritesTheReferencesTensorBoardScalars() throws Exception {
+        List<Scalar> scalars = TensorBoardScalars.read(straight); // --log_dir unset: --output_dir
+        assertEquals(Set.of("loss", "lr", "perf/test_acc1", "perf/test_acc5", "perf/test_loss"),
+                scalars.stream().map(Scalar::tag).collect(Collectors.toSet()));
+        int iterations = 600 / 32;
+        assertEquals(TensorBoardScalars.everyIteration(3, iterations),
+                TensorBoardScalars.of(scalars, "loss").stream().map(Scalar::step).toList());
+        TensorBoardScalars.assertEpochMeansMatchLog(scalars, "loss", straight.resolve("log.txt"), iterations);
+        assertPerfScalarsMatchLog(scalars, Files.readAllLines(straight.resolve("log.txt")));
+    }
+
+    static void assertPerfScalarsMatchLog(List<Scalar> scalars, List<String> lines) {
+        for (String key : List.of("test_acc1", "test_acc5", "test_loss")) {
+            List<Scalar> expected = new ArrayList<>();
+            for (int e = 0; e < lines.size(); e++) {
+                expected.add(new Scalar("perf/" + key, (float) stat(lines.get(e), key), e));
+            }
+            assertEquals(expected, TensorBoardScalars.of(scalars, "perf/" + key));
+        }
+    }
+
     @Test
     void resumingGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path resumed) throws Exception {
         // The straight run "interrupted" after epoch 0: its directory without epochs 1-2, then --resume auto.
@@ -156,6 +186,7 @@ class ClassifierRunTest {
         assertEquals(stat(trainLine, "test_acc1"), stat(evalLine, "test_acc1"), 1e-9);
         assertEquals(stat(trainLine, "test_acc5"), stat(evalLine, "test_acc5"), 1e-9);
         assertEquals(100.0 * correct / (rows.size() - 1), stat(evalLine, "test_acc1"), 1e-9);
+        assertEquals(List.of(), EventFileReader.files(out), "no TensorBoard events for --eval, as the reference");
     }
 
     @Test
@@ -215,6 +246,9 @@ class ClassifierRunTest {
         assertTrue(stat(lines.get(1), "train_loss") < stat(lines.get(0), "train_loss"), lines.toString());
         double acc1 = stat(lines.get(1), "test_acc1");
         assertTrue(acc1 > 12, "linear probe test_acc1: " + acc1);
+        List<Scalar> scalars = TensorBoardScalars.read(out);
+        assertEquals(2 * (600 / 64), TensorBoardScalars.of(scalars, "loss").size());
+        assertPerfScalarsMatchLog(scalars, lines);
     }
 
     /**

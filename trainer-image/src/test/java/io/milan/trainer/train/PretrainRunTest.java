@@ -10,12 +10,18 @@ import com.google.gson.JsonParser;
 import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
+import io.milan.trainer.optim.CosineSchedule;
+import io.milan.trainer.tensorboard.EventFileReader;
+import io.milan.trainer.tensorboard.EventFileReader.Scalar;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,6 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The pretrain command end to end on real data: learning, log.txt, checkpoints, exact resume. */
 class PretrainRunTest {
+    /** TinyRun's training images (1% of Fashion-MNIST's 60000). */
+    static final int TRAIN_IMAGES = 600;
     @TempDir
     static Path shared;
     static Path data;
@@ -75,6 +83,47 @@ class PretrainRunTest {
             }
         }
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
+
+        // TensorBoard (--log_dir defaults to --output_dir): rank 0's file only, with the rank-averaged loss.
+        List<Scalar> scalars = TensorBoardScalars.read(straight);
+        int iterations = TRAIN_IMAGES / (32 * processes);
+        assertEquals(TensorBoardScalars.everyIteration(2, iterations),
+                TensorBoardScalars.of(scalars, "train_loss").stream().map(Scalar::step).toList());
+        TensorBoardScalars.assertEpochMeansMatchLog(scalars, "train_loss", straight.resolve("log.txt"), iterations);
+    }
+
+    /**
+     * With --accum_iter 2 the reference logs after each optimizer step only (odd iterations), at
+     * {@code epoch_1000x} of that iteration, the learning rate set at the group's first micro-batch; --log_dir
+     * is honoured (no event file in --output_dir).
+     */
+    @Test
+    void tensorBoardScalarsFollowTheReferencesStepsUnderAccumulation(@TempDir Path out, @TempDir Path tb)
+            throws Exception {
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, out, 2, "--accum_iter", "2",
+                "--log_dir", tb.toString())));
+        assertEquals(List.of(), EventFileReader.files(out));
+        List<Scalar> scalars = TensorBoardScalars.read(tb);
+        assertEquals(Set.of("train_loss", "lr"), scalars.stream().map(Scalar::tag).collect(Collectors.toSet()));
+        int iterations = TRAIN_IMAGES / 32;
+        CosineSchedule schedule = new CosineSchedule(CosineSchedule.absoluteLr(null, 1e-3, 32, 2, 1), 0, 1, 2);
+        List<Scalar> expectedLr = new ArrayList<>();
+        for (int epoch = 0; epoch < 2; epoch++) {
+            for (int it = 1; it < iterations; it += 2) {
+                long step = (long) Math.floor((it / (double) iterations + epoch) * 1000);
+                expectedLr.add(new Scalar("lr", (float) schedule.lrAt(epoch + (it - 1) / (double) iterations), step));
+            }
+        }
+        assertEquals(expectedLr, TensorBoardScalars.of(scalars, "lr"));
+        List<Scalar> loss = TensorBoardScalars.of(scalars, "train_loss");
+        assertEquals(expectedLr.stream().map(Scalar::step).toList(), loss.stream().map(Scalar::step).toList());
+        List<String> log = Files.readAllLines(out.resolve("log.txt"));
+        for (int e = 0; e < 2; e++) {
+            // Half the micro-batches are logged: their mean is near, not equal to, the epoch's mean loss.
+            double logged = loss.subList(e * iterations / 2, (e + 1) * iterations / 2).stream()
+                    .mapToDouble(Scalar::value).average().orElseThrow();
+            assertEquals(stat(log.get(e), "train_loss"), logged, 0.05 * logged, "epoch " + e);
+        }
     }
 
     /**
