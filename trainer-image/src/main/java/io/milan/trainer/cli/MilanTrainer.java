@@ -1,5 +1,6 @@
 package io.milan.trainer.cli;
 
+import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.data.DatasetSubset;
 import io.milan.trainer.data.FashionMnistConverter;
 import io.milan.trainer.train.ClassifierRun;
@@ -71,8 +72,7 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
-                    .toArray(new String[0])).run();
+            new PretrainRun(options, originalArgs(spec), identity(RunShape.of(spec))).run();
             return 0;
         }
     }
@@ -88,7 +88,8 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec)).run();
+            new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec),
+                    identity(RunShape.of(spec, options.pooling))).run();
             return 0;
         }
     }
@@ -104,7 +105,8 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec)).run();
+            new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec),
+                    identity(RunShape.of(spec, options.pooling))).run();
             return 0;
         }
     }
@@ -122,9 +124,15 @@ public final class MilanTrainer implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             options.evalOnly = true;
-            new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec)).run();
+            // Evaluation reads any checkpoint and writes none: no run identity.
+            new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec), null).run();
             return 0;
         }
+    }
+
+    /** The run this process trains: the operator's run UID and name from the environment, and its shape. */
+    private static RunIdentity identity(java.util.Map<String, String> shape) {
+        return RunIdentity.fromEnvironment(shape, System.getenv());
     }
 
     private static String[] originalArgs(CommandLine.Model.CommandSpec spec) {

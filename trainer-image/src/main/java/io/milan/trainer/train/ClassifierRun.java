@@ -11,6 +11,7 @@ import io.milan.api.EvalStatus;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.cli.ClassifierOptions;
 import io.milan.trainer.cli.CommonOptions;
 import io.milan.trainer.cli.FinetuneOptions;
@@ -80,13 +81,19 @@ public final class ClassifierRun {
     private final CommonOptions c;
     private final Mode mode;
     private final String[] commandLine;
+    private final RunIdentity identity;
     private MixedPrecision amp;
 
-    public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine) {
+    /**
+     * {@code identity}: the run its checkpoints record and {@code --resume auto} requires (see CheckpointStore);
+     * null for evaluation, which reads any checkpoint.
+     */
+    public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine, RunIdentity identity) {
         this.o = options;
         this.c = options.common;
         this.mode = options.evalOnly ? Mode.EVAL : mode;
         this.commandLine = commandLine.clone();
+        this.identity = identity;
     }
 
     private FinetuneOptions ft() {
@@ -180,7 +187,8 @@ public final class ClassifierRun {
         Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
                 ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
         long nParameters = params.numelTrainable();
-        CheckpointWriter checkpoints = new CheckpointWriter(new CheckpointStore(c.outputDir),
+        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
+        CheckpointWriter checkpoints = new CheckpointWriter(store,
                 new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints), o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
@@ -196,8 +204,7 @@ public final class ClassifierRun {
                     : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
                             + ")" : "CrossEntropyLoss");
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, new CheckpointStore(c.outputDir), group, model,
-                optimizer, root);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root);
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
         if (group.isPrimary()) {
