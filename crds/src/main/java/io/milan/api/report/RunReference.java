@@ -14,6 +14,11 @@ public record RunReference(String kind, String name, String namespace) {
     public static final String ENV_KIND = "MILAN_RUN_KIND";
     public static final String ENV_NAME = "MILAN_RUN_NAME";
     public static final String ENV_NAMESPACE = "MILAN_RUN_NAMESPACE";
+    /**
+     * {@code metadata.uid} of the run: the trainer records it in every checkpoint and refuses to resume one written
+     * under another UID (a deleted and recreated run of the same name, or another run sharing the directory).
+     */
+    public static final String ENV_UID = "MILAN_RUN_UID";
     /** 1-based attempt of the pod group; progress reports carry it so a straggler can never win. */
     public static final String ENV_ATTEMPT = "MILAN_ATTEMPT";
     /** Field manager of the trainer's server-side applies. */

@@ -39,7 +39,8 @@ public final class TrainerEnv {
     /** Names the operator or the launcher sets; spec.env may not override them. */
     public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
             NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, TrainerExitCodes.GRACE_PERIOD_ENV,
-            RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE);
+            RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE,
+            RunReference.ENV_UID);
 
     private TrainerEnv() {
     }
@@ -59,6 +60,12 @@ public final class TrainerEnv {
         env.add(value(RunReference.ENV_KIND, in.kind().kind));
         env.add(value(RunReference.ENV_NAME, in.runName()));
         env.add(value(RunReference.ENV_NAMESPACE, in.namespace()));
+        // Every checkpoint records the run's UID: a run recreated under the same name (a new UID) refuses the old
+        // run's checkpoints instead of continuing them.
+        String uid = in.run().getMetadata().getUid();
+        if (uid != null) {
+            env.add(value(RunReference.ENV_UID, uid));
+        }
         env.add(value(DJL_OFFLINE, "true"));
         env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(TERMINATION_GRACE_SECONDS)));
         if (in.spec().env != null) {

@@ -48,6 +48,7 @@ public class FinetuneReconciler implements Reconciler<MilanFinetune> {
     @Override
     public List<EventSource<?, MilanFinetune>> prepareEventSources(EventSourceContext<MilanFinetune> context) {
         metrics.watchPhases(RunKind.FINETUNE, context.getPrimaryCache());
+        lifecycle.runs.register(RunKind.FINETUNE, context.getPrimaryCache());
         List<EventSource<?, MilanFinetune>> sources = new ArrayList<>(ChildEventSources.of(RunKind.FINETUNE, context));
         sources.add(creates.wakeups());
         var cache = context.getPrimaryCache();

@@ -39,6 +39,7 @@ public class PretrainReconciler implements Reconciler<MilanPretrain> {
     @Override
     public List<EventSource<?, MilanPretrain>> prepareEventSources(EventSourceContext<MilanPretrain> context) {
         metrics.watchPhases(RunKind.PRETRAIN, context.getPrimaryCache());
+        lifecycle.runs.register(RunKind.PRETRAIN, context.getPrimaryCache());
         List<EventSource<?, MilanPretrain>> sources = new ArrayList<>(ChildEventSources.of(RunKind.PRETRAIN, context));
         sources.add(creates.wakeups());
         return sources;

@@ -28,6 +28,8 @@ public final class RunLifecycle {
     final AsyncCreate creates;
     final RunEvents events;
     final RunMetrics metrics;
+    /** Both kinds' runs, from the reconcilers' own caches (who else writes to a run's output location). */
+    final RunCaches runs = new RunCaches();
 
     public RunLifecycle(OperatorSettings settings, Clock clock, RunMetrics metrics) {
         this.settings = settings;

@@ -22,6 +22,7 @@ import io.milan.operator.lifecycle.ActiveTime;
 import io.milan.operator.lifecycle.Backoff;
 import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.lifecycle.OutputSharing;
 import io.milan.operator.lifecycle.PretrainGate;
 import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.GangPodGroup;
@@ -57,6 +58,9 @@ import java.util.List;
 final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>> {
     private static final Duration SHORT_WAIT = Duration.ofSeconds(2);
     private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
+    /** A run waiting for its output location looks again this often (the holder may be of the other kind). */
+    private static final Duration OUTPUT_WAIT = Duration.ofSeconds(10);
+    private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
     private final RunKind kind;
@@ -345,9 +349,31 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             requeueIn(Duration.between(now, held.until()));
         } else if (sent instanceof PodGroupCreates.InFlight) {
             creating = true;
-        } else {
+        } else if (!outputHeldByAnotherRun()) {
             sendPodGroup(in);
         }
+    }
+
+    /**
+     * Two live runs never write one output directory: while another live run holds this run's output location
+     * ({@link OutputSharing}), the attempt waits, Pending, with the {@value RunConditions#OUTPUT_IN_USE} condition
+     * and a Warning Event naming that run, and looks again every {@link #OUTPUT_WAIT}.
+     */
+    private boolean outputHeldByAnotherRun() {
+        String message = OutputSharing.holderOf(run, shared.runs.inNamespace(run.getMetadata().getNamespace()))
+                .map(holder -> OutputSharing.waitMessage(spec, holder)).orElse(null);
+        Condition before = RunConditions.find(status.conditions, RunConditions.OUTPUT_IN_USE);
+        status.conditions = RunConditions.outputInUse(status.conditions, message, run.getMetadata().getGeneration(),
+                now);
+        if (message == null) {
+            return false;
+        }
+        moveTo(RunPhase.Pending, "OutputInUse", message);
+        if (before == null || !message.equals(before.getMessage())) {
+            event(RunEvents.WARNING, "OutputInUse", message);
+        }
+        requeueIn(OUTPUT_WAIT);
+        return true;
     }
 
     /**
@@ -442,6 +468,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private void adopt(RenderInput in, Job job) {
         status.conditions = RunConditions.podGroupRefused(status.conditions, null, run.getMetadata().getGeneration(),
                 now);
+        status.conditions = RunConditions.outputInUse(status.conditions, null, run.getMetadata().getGeneration(), now);
         String name = job.getMetadata().getName();
         status.attempt = in.attempt();
         status.podGroup = name;

@@ -33,6 +33,8 @@ public final class RunConditions {
     public static final String SPEC_VALID = "SpecValid";
     /** Present, True, while the API server refuses the pod group's creates (403); gone once the Job exists. */
     public static final String POD_GROUP_REFUSED = "PodGroupRefused";
+    /** Present, True, while another live run holds the run's output location and the run waits for it. */
+    public static final String OUTPUT_IN_USE = "OutputInUse";
     public static final List<String> TYPES =
             List.of(READY, "Queued", "Running", "Restarting", "Suspended", "Succeeded", "Failed", RECONCILING,
                     STALLED);
@@ -86,6 +88,17 @@ public final class RunConditions {
     public static List<Condition> podGroupRefused(List<Condition> previous, String message, long generation,
             Instant now) {
         return setOrClear(previous, POD_GROUP_REFUSED, message != null, "True", "Forbidden", message, generation,
+                now);
+    }
+
+    /**
+     * Sets or clears the {@value #OUTPUT_IN_USE} condition: present (status True, reason {@code HeldByAnotherRun},
+     * the message naming that run) while the run waits because another live run writes or holds its output
+     * location ({@code lifecycle/OutputSharing}); absent otherwise.
+     */
+    public static List<Condition> outputInUse(List<Condition> previous, String message, long generation,
+            Instant now) {
+        return setOrClear(previous, OUTPUT_IN_USE, message != null, "True", "HeldByAnotherRun", message, generation,
                 now);
     }
 

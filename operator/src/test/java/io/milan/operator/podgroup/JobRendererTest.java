@@ -188,6 +188,8 @@ class JobRendererTest {
         assertEquals("MilanPretrain", env.get("MILAN_RUN_KIND").getValue());
         assertEquals("quickstart", env.get("MILAN_RUN_NAME").getValue());
         assertEquals("team-a", env.get("MILAN_RUN_NAMESPACE").getValue());
+        // The trainer records the run's UID in its checkpoints: a recreated run (new UID) refuses the old run's.
+        assertEquals(run.getMetadata().getUid(), env.get("MILAN_RUN_UID").getValue());
         assertEquals("true", env.get("DJL_OFFLINE").getValue());
         assertEquals("30", env.get("MILAN_TERMINATION_GRACE_SECONDS").getValue());
         assertEquals(30L, JobRenderer.render(Fixtures.input(run, 2)).getSpec().getTemplate().getSpec()

@@ -37,6 +37,11 @@ import org.slf4j.LoggerFactory;
  * Both are written atomically, the optimizer file first. The model file is the commit point: it records
  * the optimizer file's name and data checksum, so a checkpoint is valid only when both files are complete
  * and belong together. A crash at any moment leaves the previous checkpoints untouched.
+ *
+ * <p>A store opened for a run ({@link #CheckpointStore(Path, RunIdentity)}) records the run's {@link RunIdentity}
+ * in every checkpoint, and {@code --resume auto} refuses a checkpoint of another run
+ * ({@link ForeignCheckpointException}). A checkpoint without an identity (written before checkpoints carried one)
+ * is resumed with a warning.
  */
 public final class CheckpointStore {
 
@@ -55,17 +60,25 @@ public final class CheckpointStore {
     public static final String OPTIMIZER_CRC = "milan.optimizer_crc32c";
     public static final String OPTIMIZER_KIND = "milan.optimizer";
     public static final String OPTIMIZER_STEP = "milan.optimizer_step";
-    private static final Set<String> RESERVED = Set.of(FORMAT, EPOCH, GLOBAL_STEP, TRAINER_VERSION, DJL_VERSION,
-            LIBTORCH_VERSION, OPTIMIZER_FILE, OPTIMIZER_CRC, SafeTensors.CRC_KEY, "format");
+    private static final Set<String> RESERVED = reserved();
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
     private static final Pattern MODEL_FILE = Pattern.compile("checkpoint-(\\d+)\\.safetensors");
     private static final Pattern OPTIMIZER_FILE_NAME = Pattern.compile("checkpoint-(\\d+)\\.optim\\.safetensors");
 
     private final Path directory;
+    /** The run whose checkpoints these are; null for a store that only reads (evaluation, tools). */
+    private final RunIdentity identity;
 
+    /** A store that records no run identity and resumes any checkpoint (evaluation, tools, tests). */
     public CheckpointStore(Path directory) {
+        this(directory, null);
+    }
+
+    /** The store of the run {@code identity}: its checkpoints record it, and resuming checks it. */
+    public CheckpointStore(Path directory, RunIdentity identity) {
         this.directory = directory;
+        this.identity = identity;
     }
 
     public Path directory() {
@@ -108,6 +121,9 @@ public final class CheckpointStore {
             SafeTensors.write(optimizerFile, optimizer.tensors(), optimizerMeta);
             meta.put(OPTIMIZER_FILE, optimizerFile.getFileName().toString());
             meta.put(OPTIMIZER_CRC, SafeTensors.readHeader(optimizerFile).metadata().get(SafeTensors.CRC_KEY));
+        }
+        if (identity != null) {
+            meta.putAll(identity.metadata());
         }
         meta.putAll(checkpoint.metadata());
         Path modelFile = modelFile(epoch);
@@ -182,16 +198,56 @@ public final class CheckpointStore {
 
     /**
      * The checkpoint {@code --resume} asks for: empty for {@code ""} (start fresh), the newest valid one for
-     * {@code auto} (empty when there is none yet), else exactly the given model file.
+     * {@code auto} (empty when there is none yet), else exactly the given model file. A store opened for a run
+     * checks that the checkpoint is that run's: {@code auto} refuses another run's ({@link
+     * ForeignCheckpointException}: a directory shared with another run, or left by a deleted run of the same name,
+     * is never continued silently); a file named explicitly is the user's choice (a warm start) and is only
+     * warned about.
      */
     public Optional<Checkpoint> resume(String resume, NDManager manager) throws CheckpointException {
         if (resume == null || resume.isBlank()) {
             return Optional.empty();
         }
-        if (resume.equals("auto")) {
-            return loadNewestValid(manager);
+        boolean auto = resume.equals("auto");
+        Optional<Checkpoint> found = auto ? loadNewestValid(manager) : Optional.of(load(Path.of(resume), manager));
+        if (found.isPresent() && identity != null) {
+            Checkpoint c = found.get();
+            try {
+                requireThisRun(auto ? modelFile(c.epoch()) : Path.of(resume), auto);
+            } catch (CheckpointException | RuntimeException e) {
+                c.model().values().forEach(NDArray::close);
+                if (c.optimizer() != null) {
+                    c.optimizer().tensors().values().forEach(NDArray::close);
+                }
+                throw e;
+            }
         }
-        return Optional.of(load(Path.of(resume), manager));
+        return found;
+    }
+
+    /** Refuses (auto) or warns about (a named file) a checkpoint of another run; warns about one of no run. */
+    private void requireThisRun(Path file, boolean auto) throws CheckpointException {
+        Map<String, String> meta;
+        try {
+            meta = SafeTensors.readHeader(file).metadata();
+        } catch (IOException e) {
+            throw new CheckpointException("checkpoint " + file + " is unreadable: " + e.getMessage(), e);
+        }
+        Optional<RunIdentity> recorded = RunIdentity.recordedIn(meta);
+        if (recorded.isEmpty()) {
+            LOG.warn("Checkpoint {} records no run identity (a trainer before checkpoints carried one wrote it);"
+                    + " resuming it as this run's", file);
+            return;
+        }
+        Optional<String> difference = identity.differenceFrom(recorded.get());
+        if (difference.isEmpty()) {
+            return;
+        }
+        if (auto) {
+            throw new ForeignCheckpointException(file, directory, difference.get());
+        }
+        LOG.warn("--resume {}: a checkpoint of another run ({}); resuming from it as asked (a warm start); this run's"
+                + " checkpoints record this run", file, difference.get());
     }
 
     /** Epochs with a model file in the directory, ascending (validity not checked). */
@@ -317,6 +373,13 @@ public final class CheckpointStore {
         } catch (NumberFormatException e) {
             throw new CheckpointException(file + ": metadata " + key + " is '" + value + "', not a valid number");
         }
+    }
+
+    private static Set<String> reserved() {
+        Set<String> keys = new TreeSet<>(Set.of(FORMAT, EPOCH, GLOBAL_STEP, TRAINER_VERSION, DJL_VERSION,
+                LIBTORCH_VERSION, OPTIMIZER_FILE, OPTIMIZER_CRC, SafeTensors.CRC_KEY, "format"));
+        keys.addAll(RunIdentity.KEYS);
+        return Set.copyOf(keys);
     }
 
     private static String trainerVersion() {

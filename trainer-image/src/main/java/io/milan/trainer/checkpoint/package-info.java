@@ -7,9 +7,11 @@
  * {@code checkpoint-<epoch>.optim.safetensors} = optimizer state), {@code --resume auto|<file>}, and
  * keep-last-N pruning; {@link io.milan.trainer.checkpoint.CheckpointPolicy} says when to save;
  * {@link io.milan.trainer.checkpoint.SafeTensors} is the file format;
- * {@link io.milan.trainer.checkpoint.AtomicFiles} the crash-safe write.
+ * {@link io.milan.trainer.checkpoint.AtomicFiles} the crash-safe write;
+ * {@link io.milan.trainer.checkpoint.RunIdentity} the run every checkpoint records, so that {@code --resume auto}
+ * refuses another run's (docs/trainer.md).
  * <pre>{@code
- * CheckpointStore store = new CheckpointStore(outputDir);
+ * CheckpointStore store = new CheckpointStore(outputDir, RunIdentity.fromEnvironment(shape, System.getenv()));
  * Optional<Checkpoint> resumed = store.resume(resumeFlag, manager);  // "" | "auto" | file
  * resumed.ifPresent(c -> { params.copyFrom(c.model()); adam.loadState(c.optimizer(), params.asMap()); });
  * ...

@@ -2,6 +2,7 @@ package io.milan.trainer.cli;
 
 import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.CheckpointException;
+import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.data.DatasetSubset;
 import io.milan.trainer.data.FashionMnistConverter;
 import io.milan.trainer.data.ImageFolder;
@@ -94,8 +95,7 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return new PretrainRun(options, spec.commandLine().getParseResult().originalArgs()
-                    .toArray(new String[0])).run().exitCode();
+            return new PretrainRun(options, originalArgs(spec), identity(RunShape.of(spec))).run().exitCode();
         }
     }
 
@@ -110,7 +110,8 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec)).run().exitCode();
+            return new ClassifierRun(options, ClassifierRun.Mode.FINETUNE, originalArgs(spec),
+                    identity(RunShape.of(spec, options.pooling))).run().exitCode();
         }
     }
 
@@ -125,7 +126,8 @@ public final class MilanTrainer implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            return new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec)).run().exitCode();
+            return new ClassifierRun(options, ClassifierRun.Mode.LINPROBE, originalArgs(spec),
+                    identity(RunShape.of(spec, options.pooling))).run().exitCode();
         }
     }
 
@@ -142,8 +144,14 @@ public final class MilanTrainer implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             options.evalOnly = true;
-            return new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec)).run().exitCode();
+            // Evaluation reads any checkpoint and writes none: no run identity.
+            return new ClassifierRun(options, ClassifierRun.Mode.EVAL, originalArgs(spec), null).run().exitCode();
         }
+    }
+
+    /** The run this process trains: the operator's run UID and name from the environment, and its shape. */
+    private static RunIdentity identity(java.util.Map<String, String> shape) {
+        return RunIdentity.fromEnvironment(shape, System.getenv());
     }
 
     private static String[] originalArgs(CommandLine.Model.CommandSpec spec) {

@@ -11,6 +11,7 @@ import io.milan.api.EvalStatus;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.cli.ClassifierOptions;
 import io.milan.trainer.cli.CommonOptions;
 import io.milan.trainer.cli.FinetuneOptions;
@@ -80,13 +81,19 @@ public final class ClassifierRun {
     private final CommonOptions c;
     private final Mode mode;
     private final String[] commandLine;
+    private final RunIdentity identity;
     private MixedPrecision amp;
 
-    public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine) {
+    /**
+     * {@code identity}: the run its checkpoints record and {@code --resume auto} requires (see CheckpointStore);
+     * null for evaluation, which reads any checkpoint.
+     */
+    public ClassifierRun(ClassifierOptions options, Mode mode, String[] commandLine, RunIdentity identity) {
         this.o = options;
         this.c = options.common;
         this.mode = options.evalOnly ? Mode.EVAL : mode;
         this.commandLine = commandLine.clone();
+        this.identity = identity;
     }
 
     private FinetuneOptions ft() {
@@ -190,9 +197,9 @@ public final class ClassifierRun {
         Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
                 ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
         long nParameters = params.numelTrainable();
+        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
-        CheckpointWriter checkpoints = new CheckpointWriter(new CheckpointStore(c.outputDir), policy, o.epochs,
-                commandLine, c.seed);
+        CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -207,8 +214,7 @@ public final class ClassifierRun {
                     : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
                             + ")" : "CrossEntropyLoss");
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, new CheckpointStore(c.outputDir), group, model,
-                optimizer, root);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root);
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
         if (group.isPrimary()) {

@@ -7,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.cli.CommonOptions;
 import io.milan.trainer.cli.ModelName;
 import io.milan.trainer.cli.PretrainOptions;
@@ -57,12 +58,15 @@ public final class PretrainRun {
     private final PretrainOptions o;
     private final CommonOptions c;
     private final String[] commandLine;
+    private final RunIdentity identity;
     private MixedPrecision amp;
 
-    public PretrainRun(PretrainOptions options, String[] commandLine) {
+    /** {@code identity}: the run its checkpoints record and {@code --resume auto} requires (see CheckpointStore). */
+    public PretrainRun(PretrainOptions options, String[] commandLine, RunIdentity identity) {
         this.o = options;
         this.c = options.common;
         this.commandLine = commandLine.clone();
+        this.identity = identity;
     }
 
     /**
@@ -99,7 +103,7 @@ public final class PretrainRun {
         CosineSchedule schedule = new CosineSchedule(lr0, o.minLr, o.warmupEpochs, o.epochs);
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
-        CheckpointStore store = new CheckpointStore(c.outputDir);
+        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
         CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);

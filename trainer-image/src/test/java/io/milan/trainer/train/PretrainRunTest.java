@@ -8,11 +8,13 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.milan.api.TrainerExitCodes;
+import io.milan.api.report.RunReference;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
+import io.milan.trainer.dist.Launcher;
 import io.milan.trainer.optim.CosineSchedule;
-import io.milan.trainer.tensorboard.EventFileReader;
 import io.milan.trainer.tensorboard.EventFileReader.Scalar;
+import io.milan.trainer.tensorboard.EventFileReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -166,6 +168,47 @@ class PretrainRunTest {
         }
     }
 
+    /**
+     * Issue 21, defect 10: another run pointed at this output directory (here one that accumulates 2 micro-batches
+     * per step) does not continue its checkpoints: a configuration error (exit 78) naming the file and the flag,
+     * and the directory is left as it was.
+     */
+    @Test
+    void resumeAutoRefusesTheCheckpointOfARunOfAnotherShape(@TempDir Path out) throws Exception {
+        assertEquals(0, MilanTrainer.run(TinyRun.pretrain(data, teacher, out, 2)));
+        Files.delete(out.resolve("checkpoint-1.safetensors"));
+        Files.delete(out.resolve("checkpoint-1.optim.safetensors"));
+        List<String> log = Files.readAllLines(out.resolve("log.txt"));
+
+        StringWriter err = new StringWriter();
+        int code = MilanTrainer.run(new PrintWriter(err, true),
+                TinyRun.pretrain(data, teacher, out, 2, "--accum_iter", "2", "--resume", "auto"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, code, err.toString());
+        String message = err.toString();
+        assertTrue(message.contains("--resume auto: " + out.resolve("checkpoint-0.safetensors")
+                + " belongs to another run"), message);
+        assertTrue(message.contains("--accum_iter 1 in the checkpoint, 2 now"), message);
+        assertTrue(Files.notExists(out.resolve("checkpoint-1.safetensors")), "nothing trained");
+        assertEquals(log, Files.readAllLines(out.resolve("log.txt")));
+    }
+
+    /**
+     * Issue 21, defect 10: a run deleted and recreated under its name (same flags, new Kubernetes UID, as the
+     * operator passes it in MILAN_RUN_UID) does not continue the old run's checkpoints; the old run itself does.
+     */
+    @Test
+    void resumeAutoRefusesTheCheckpointOfARunWithAnotherUid(@TempDir Path out, @TempDir Path logs) throws Exception {
+        String[] command = TinyRun.pretrain(data, teacher, out, 2, "--resume", "auto");
+        Launcher.Outcome first = launchAs("uid-first", command, logs.resolve("first"));
+        assertEquals(0, first.exitCode(), first.message());
+
+        Launcher.Outcome recreated = launchAs("uid-second", command, logs.resolve("second"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, recreated.exitCode(), recreated.message());
+        assertTrue(recreated.message().contains("it was written by the run with uid uid-first, this is the run with"
+                + " uid uid-second"), recreated.message());
+        assertEquals(0, launchAs("uid-first", command, logs.resolve("again")).exitCode(), "its own run resumes");
+    }
+
     /** Bad flags and values exit with the configuration code, which the operator fails the run on, not restarts. */
     @Test
     void badFlagsAreConfigurationErrorsNamingTheFlag() {
@@ -196,6 +239,15 @@ class PretrainRunTest {
         assertEquals(TrainerExitCodes.CONFIGURATION, code, err.toString());
         assertTrue(err.toString().contains("checkpoint-0.safetensors"), err.toString());
         assertTrue(Files.notExists(out.resolve("log.txt")));
+    }
+
+    /** One trainer process started as the operator's pods start it, with the run's UID in its environment. */
+    private static Launcher.Outcome launchAs(String uid, String[] command, Path logDir) throws Exception {
+        Files.createDirectories(logDir);
+        try (Launcher launcher = Launcher.start(new Launcher.Spec(MilanTrainer.class.getName(), List.of(command), 1,
+                Map.of(RunReference.ENV_UID, uid), Launcher.ownJvmOptions(), logDir))) {
+            return launcher.supervise();
+        }
     }
 
     /** The command line as one process runs it, or through {@code launch} for several. */
