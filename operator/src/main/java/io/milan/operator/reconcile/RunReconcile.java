@@ -60,7 +60,6 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     private static final Duration CONFLICT_WAIT = Duration.ofSeconds(5);
     /** A run waiting for its output location looks again this often (the holder may be of the other kind). */
     private static final Duration OUTPUT_WAIT = Duration.ofSeconds(10);
-    private static final Set<RunPhase> ACTIVE = Set.of(RunPhase.Pending, RunPhase.Queued, RunPhase.Running);
 
     private final RunLifecycle shared;
     private final RunKind kind;
