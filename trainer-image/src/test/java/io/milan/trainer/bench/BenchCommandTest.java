@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.cli.MilanTrainer;
 import io.milan.trainer.model.ViTConfig;
 import java.io.ByteArrayOutputStream;
@@ -48,7 +49,7 @@ class BenchCommandTest {
 
     @Test
     void badTeacherIsAUsageError() {
-        assertEquals(2, MilanTrainer.run("bench", "--teacher", "dino"));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run("bench", "--teacher", "dino"));
     }
 
     private static JsonObject checkReport(String out, List<String> phases) {

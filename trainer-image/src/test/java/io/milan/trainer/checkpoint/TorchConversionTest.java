@@ -10,6 +10,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.torchfile.TorchFile;
 import io.milan.trainer.checkpoint.torchfile.TorchFixtures;
 import io.milan.trainer.cli.MilanTrainer;
@@ -148,7 +149,7 @@ class TorchConversionTest {
 
         StringWriter err = new StringWriter();
         Path missing = dir.resolve("missing.pth");
-        assertEquals(2, MilanTrainer.run(new PrintWriter(err, true), "convert", missing.toString(), out.toString()));
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run(new PrintWriter(err, true), "convert", missing.toString(), out.toString()));
         assertTrue(err.toString().contains("no such checkpoint file '" + missing + "'"), err.toString());
 
         Path notTorch = Files.writeString(dir.resolve("notes.pth"), "hello");

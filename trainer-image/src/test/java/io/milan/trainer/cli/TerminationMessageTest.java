@@ -3,6 +3,7 @@ package io.milan.trainer.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.milan.api.TrainerExitCodes;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ class TerminationMessageTest {
         Path log = dir.resolve("absent");
         System.setProperty("milan.terminationLog", log.toString());
         int code = MilanTrainer.run(new PrintWriter(new StringWriter(), true), "finetune", "--model", "vit_giant");
-        assertEquals(2, code);
+        assertEquals(TrainerExitCodes.CONFIGURATION, code);
         assertTrue(Files.notExists(log));
     }
 }

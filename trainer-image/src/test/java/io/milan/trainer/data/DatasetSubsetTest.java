@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.cli.MilanTrainer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -41,7 +42,7 @@ class DatasetSubsetTest {
         Path from = dataset(Map.of("train", 2));
         Path to = dir.resolve("slice");
         StringWriter err = new StringWriter();
-        assertEquals(2, MilanTrainer.run(new PrintWriter(err, true), "subset", "--from", from.toString(),
+        assertEquals(TrainerExitCodes.CONFIGURATION, MilanTrainer.run(new PrintWriter(err, true), "subset", "--from", from.toString(),
                 "--to", to.toString(), "--per-class", "train=2,val=1"));
         assertTrue(err.toString().contains("--from") && err.toString().contains("val"), err.toString());
         assertFalse(Files.exists(to));
