@@ -134,6 +134,10 @@ check_running() {
   local name
   for name in "${STARTED[@]}"; do
     if ! alive_pid "$name" >/dev/null; then
+      # /proc/PID/cmdline reads empty while a process is between two execs (Kueue goes setsid, env, unshare, sh,
+      # kueue): look once more before calling it dead. CI met this as "kueue exited" with an empty log.
+      sleep 1
+      alive_pid "$name" >/dev/null && continue
       log "$name exited; last lines of $LOGS/$name.log:"
       tail -n 20 "$LOGS/$name.log" >&2 || true
       die "$name exited during start-up"
