@@ -117,7 +117,8 @@ dashboard_metrics_exist() {
   local ok=true metric meter
   for metric in $(jq -r '.. | .expr? // empty' "$chart/files/dashboard.json" | grep -o 'milan_[a-z_]*' | sort -u); do
     meter=$(sed -E 's/_(total|seconds_bucket|seconds_count|seconds_sum|seconds)$//; s/_/./g' <<<"$metric")
-    if ! grep -rqF "\"$meter\"" "$root/operator/src/main/java"; then
+    # A gauge whose own name ends in seconds keeps it (milan.run.device.seconds).
+    if ! grep -rqF -e "\"$meter\"" -e "\"${metric//_/.}\"" "$root/operator/src/main/java"; then
       echo "  $metric: no meter \"$meter\" in operator/src/main/java"
       ok=false
     fi
@@ -203,7 +204,7 @@ n=monitoring
 render "$n" --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true || fail "$n: helm template"
 check "$n: ServiceMonitor scrapes port http at /q/metrics" q "$n" '.[] | select(.kind == "ServiceMonitor") | .spec.endpoints == [{"port": "http", "path": "/q/metrics", "interval": "30s", "scrapeTimeout": "10s"}]'
 check "$n: ServiceMonitor selects the metrics Service" q "$n" '(.[] | select(.kind == "Service") | .metadata.labels) as $l | .[] | select(.kind == "ServiceMonitor") | .spec.selector.matchLabels | to_entries | all($l[.key] == .value)'
-check "$n: dashboard ConfigMap holds valid JSON with 5 panels" q "$n" '.[] | select(.kind == "ConfigMap") | .data["milan-operator.json"] | fromjson | .panels | length == 5'
+check "$n: dashboard ConfigMap holds valid JSON with 9 panels" q "$n" '.[] | select(.kind == "ConfigMap") | .data["milan-operator.json"] | fromjson | .panels | length == 9'
 check "$n: dashboard ConfigMap labelled for Grafana's sidecar" q "$n" '.[] | select(.kind == "ConfigMap") | .metadata.labels.grafana_dashboard == "1"'
 check "dashboard queries only metrics the operator defines" dashboard_metrics_exist
 

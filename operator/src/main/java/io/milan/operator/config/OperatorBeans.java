@@ -27,7 +27,7 @@ public class OperatorBeans {
     @Produces
     @Singleton
     RunMetrics metrics(MeterRegistry registry) {
-        return new RunMetrics(registry);
+        return new RunMetrics(registry, Clock.systemUTC());
     }
 
     @Produces

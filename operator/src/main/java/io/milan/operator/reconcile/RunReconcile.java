@@ -264,7 +264,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         Duration delay = Backoff.delay(policy, status.restarts);
         restartGang(delay, "GangRestart", failure.summary() + "; restarting the whole group as attempt " + next
                 + " in " + delay.toSeconds() + " s (restart " + status.restarts + " of " + policy.maxRestarts + ")");
-        shared.metrics.restarted(kind);
+        shared.metrics.restarted(kind, run.getMetadata().getNamespace());
     }
 
     /** Gang semantics: the whole group goes, and comes back as the next attempt after {@code delay}. */
