@@ -78,6 +78,7 @@ check_rendering() {
   check "$n: resources requested and memory limited" q "$n" "$c | .resources.requests.cpu and .resources.requests.memory and .resources.limits.memory"
   check "$n: leader election env = $le" q "$n" "$c | .env[] | select(.name == \"MILAN_LEADER_ELECTION_ENABLED\") | .value == \"$le\""
   check "$n: trainer image and UID passed to the operator" q "$n" "$c | ([.env[] | {(.name): .value}] | add) as \$e | \$e.MILAN_TRAINER_IMAGE == \"milan/trainer:0.1.0\" and \$e.MILAN_TRAINER_RUN_AS_USER == \"10001\""
+  check "$n: per-run NetworkPolicies on by default" q "$n" "$c | .env[] | select(.name == \"MILAN_NETWORK_POLICY_ENABLED\") | .value == \"true\""
   check "$n: metrics Service port named http" q "$n" '.[] | select(.kind == "Service") | .spec.ports[0] | .name == "http" and .targetPort == "http"'
   check "$n: ServiceAccount used by the pod" q "$n" "(.[] | select(.kind == \"ServiceAccount\") | .metadata.name) as \$sa | $dep | .spec.template.spec.serviceAccountName == \$sa"
   if [[ $le == true ]]; then
@@ -236,6 +237,7 @@ must_fail "privilege escalation" "at '/securityContext/allowPrivilegeEscalation'
   --set securityContext.allowPrivilegeEscalation=true
 must_fail "running as root allowed" "at '/podSecurityContext/runAsNonRoot'" --set podSecurityContext.runAsNonRoot=false
 must_fail "trainer UID 0" "at '/trainer/runAsUser'" --set trainer.runAsUser=0
+must_fail "a NetworkPolicy switch that is not a boolean" "at '/trainer/networkPolicy'" --set-string trainer.networkPolicy=no
 must_fail "an env name the chart sets" "at '/extraEnv/0/name'" --set 'extraEnv[0].name=MILAN_TRAINER_IMAGE' \
   --set 'extraEnv[0].value=x'
 must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \

@@ -69,6 +69,7 @@ public final class JobRenderer {
                 .withResources(resources(in))
                 .withVolumeMounts(RunVolumes.mounts(locations))
                 .addAllToVolumeMounts(SharedMemory.mounts(spec))
+                .addAllToVolumeMounts(RunIsolation.mounts(in))
                 .withSecurityContext(PodSecurity.container())
                 // The trainer writes a JSON summary there; the log tail stands in if it dies before that.
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
@@ -91,6 +92,7 @@ public final class JobRenderer {
                 .withContainers(container)
                 .withVolumes(RunVolumes.volumes(locations))
                 .addAllToVolumes(SharedMemory.volumes(spec))
+                .addAllToVolumes(RunIsolation.volumes(in))
                 .build();
 
         return new JobBuilder()

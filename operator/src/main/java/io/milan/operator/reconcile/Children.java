@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.milan.api.CleanPodPolicy;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.GangPodGroup;
 import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
@@ -72,10 +73,15 @@ final class Children {
         return true;
     }
 
-    /** Deletes a Job; foreground propagation keeps it until its pods are gone. */
+    /**
+     * Deletes a Job; foreground propagation keeps it until its pods are gone. Its attempt's rendezvous Secret goes
+     * with it (absent for a single-process run: nothing to delete).
+     */
     void deleteJob(Job job) {
         if (job.getMetadata().getDeletionTimestamp() == null) {
             client.resource(job).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+            client.secrets().inNamespace(job.getMetadata().getNamespace())
+                    .withName(ChildNames.rendezvousSecretOf(job.getMetadata().getName())).delete();
         }
     }
 
