@@ -60,14 +60,22 @@ final class Children {
     boolean createGangPodGroup(GangPodGroup gang, RenderInput in) {
         var type = new ResourceDefinitionContext.Builder().withGroup(gang.group).withVersion(gang.version)
                 .withKind(GangPodGroup.KIND).withPlural("podgroups").withNamespaced(true).build();
+        var podGroups = client.genericKubernetesResources(type).inNamespace(in.namespace());
+        var podGroup = gang.render(in);
         try {
-            client.genericKubernetesResources(type).inNamespace(in.namespace()).resource(gang.render(in)).create();
+            podGroups.resource(podGroup).create();
         } catch (KubernetesClientException e) {
             if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
                 return false;
             }
             if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                 throw e;
+            }
+            // Ours from an earlier reconcile, or another run's (a same-named run of another kind, a deleted run's
+            // that the garbage collector has not removed yet): only ours is adopted.
+            var existing = podGroups.withName(podGroup.getMetadata().getName()).get();
+            if (existing != null) {
+                AsyncCreate.requireSameController(podGroup, existing);
             }
         }
         return true;
