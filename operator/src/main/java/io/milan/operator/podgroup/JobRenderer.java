@@ -95,7 +95,8 @@ public final class JobRenderer {
                 .addAllToVolumes(RunIsolation.volumes(in))
                 .build();
 
-        return new JobBuilder()
+        // spec.podTemplate last: it adds to the pod, and replaces only what the operator lets a user choose.
+        return PodTemplateOverrides.apply(spec, new JobBuilder()
                 .withNewMetadata()
                     .withName(in.names().job(in.attempt()))
                     .withNamespace(in.namespace())
@@ -116,7 +117,7 @@ public final class JobRenderer {
                         .withSpec(podSpec)
                     .endTemplate()
                 .endSpec()
-                .build();
+                .build());
     }
 
     /**

@@ -392,9 +392,9 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     /**
-     * Sends the attempt's creates without waiting for them: Service, ServiceAccount and Role at once, the
-     * RoleBinding after its Role, the Job after all of them (its pods need the ServiceAccount, and a Job in the
-     * cache then means the whole group exists). A gang scheduler's PodGroup is created first, waiting for it.
+     * Sends the attempt's creates without waiting for them: Service, ServiceAccount (unless the run names its own)
+     * and Role at once, the RoleBinding after its Role, the Job after all of them (its pods need the ServiceAccount,
+     * and a Job in the cache then means the whole group exists). A gang scheduler's PodGroup is created first, waiting for it.
      */
     private void sendPodGroup(RenderInput in) {
         GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
@@ -410,7 +410,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             return;
         }
         List<List<? extends HasMetadata>> chains = new ArrayList<>(List.of(List.of(HeadlessService.render(in)),
-                List.of(TrainerRbac.serviceAccount(in)), List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in))));
+                TrainerRbac.serviceAccounts(in), List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in))));
         if (RunIsolation.hasRendezvous(in)) {
             chains.add(List.of(RunIsolation.secret(in)));
             if (in.settings().networkPolicy()) {
