@@ -29,6 +29,19 @@ import java.util.List;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PodSpecOverrides {
     static final String DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    /**
+     * The run's ServiceAccount stays what it was when the run started: the operator creates the trainer's
+     * RoleBinding once, so a later attempt under another account could not report its progress.
+     */
+    static final String SERVICE_ACCOUNT_UNCHANGED = ApiGroup.UNLESS_STARTED
+            + "(has(self.spec.podTemplate) && has(self.spec.podTemplate.spec)"
+            + " && has(self.spec.podTemplate.spec.serviceAccountName) ? self.spec.podTemplate.spec.serviceAccountName"
+            + " : '') == (has(oldSelf.spec.podTemplate) && has(oldSelf.spec.podTemplate.spec)"
+            + " && has(oldSelf.spec.podTemplate.spec.serviceAccountName)"
+            + " ? oldSelf.spec.podTemplate.spec.serviceAccountName : '')";
+    static final String SERVICE_ACCOUNT_MESSAGE = "spec.podTemplate.spec.serviceAccountName cannot change once the"
+            + " run has started";
+    static final String SERVICE_ACCOUNT_FIELD = ".spec.podTemplate.spec.serviceAccountName";
     static final String QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[kMGTPE]|[eE][-+]?[0-9]+)?$";
 
     @Size(max = 253)

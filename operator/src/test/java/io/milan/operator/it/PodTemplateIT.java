@@ -5,6 +5,7 @@ import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
@@ -128,6 +129,16 @@ class PodTemplateIT {
         RunStatus status = awaitStatus(client, MilanPretrain.class, "platform", "the team account's report",
                 s -> s.progress != null && s.progress.globalStep == 7);
         assertEquals(RunPhase.Running, status.phase);
+
+        // The RoleBinding is made once per run: a started run keeps its account.
+        KubernetesClientException moved = assertThrows(KubernetesClientException.class,
+                () -> client.resources(MilanPretrain.class).inNamespace(namespace).withName("platform").edit(r -> {
+                    r.getSpec().podTemplate.spec.serviceAccountName = "someone-else";
+                    return r;
+                }));
+        assertEquals(422, moved.getCode());
+        assertTrue(moved.getMessage().contains(
+                "spec.podTemplate.spec.serviceAccountName cannot change once the run has started"), moved.getMessage());
     }
 
     private static PodTemplateOverrides platformTemplate() {
