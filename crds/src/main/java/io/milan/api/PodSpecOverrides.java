@@ -63,9 +63,9 @@ public class PodSpecOverrides {
     public String runtimeClassName;
 
     @JsonPropertyDescription("Run the trainer pods in their node's network namespace, for RDMA/InfiniBand NICs that"
-            + " a CNI does not expose. The pods then bind spec.masterPort on the node (two runs on one node must use"
-            + " different ports), see every interface of the node, and need a namespace whose Pod Security level"
-            + " is privileged. DNS stays the cluster's (dnsPolicy ClusterFirstWithHostNet).")
+            + " a CNI does not expose. The pods then bind spec.masterPort on the node (the scheduler keeps two pods"
+            + " on one port off the same node), see every interface of the node, and need a namespace whose Pod"
+            + " Security level is privileged. DNS stays the cluster's (dnsPolicy ClusterFirstWithHostNet).")
     public Boolean hostNetwork;
 
     @JsonPropertyDescription("Pod-level security context fields (UIDs, groups, seccomp).")
