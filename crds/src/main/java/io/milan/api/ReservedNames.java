@@ -13,19 +13,21 @@ public final class ReservedNames {
     public static final String ENV_LIST = "['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'NNODES', 'NODE_RANK',"
             + " 'NPROC_PER_NODE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'DJL_OFFLINE',"
             + " 'MILAN_TERMINATION_GRACE_SECONDS', 'MILAN_ATTEMPT', 'MILAN_RUN_KIND', 'MILAN_RUN_NAME',"
-            + " 'MILAN_RUN_NAMESPACE', 'MILAN_RUN_UID']";
+            + " 'MILAN_RUN_NAMESPACE', 'MILAN_RUN_UID', 'MILAN_RENDEZVOUS_SECRET_FILE']";
     public static final String ENV_RULE = "self.all(e, !(e.name in " + ENV_LIST + "))";
     public static final String ENV_MESSAGE = "spec.env may not set MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES,"
             + " NODE_RANK, NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE or MILAN_ATTEMPT,"
-            + " MILAN_RUN_KIND, MILAN_RUN_NAME, MILAN_RUN_NAMESPACE, MILAN_RUN_UID, MILAN_TERMINATION_GRACE_SECONDS:"
+            + " MILAN_RUN_KIND, MILAN_RUN_NAME, MILAN_RUN_NAMESPACE, MILAN_RUN_UID, MILAN_TERMINATION_GRACE_SECONDS,"
+            + " MILAN_RENDEZVOUS_SECRET_FILE:"
             + " the operator or the trainer's launcher sets them";
 
     /** Volumes the operator may add to a trainer pod; milan- is kept for those it adds later. */
-    public static final String VOLUME_LIST = "['dataset', 'teacher', 'pretrained', 'output', 'tmp', 'dshm']";
+    public static final String VOLUME_LIST = "['dataset', 'teacher', 'pretrained', 'output', 'tmp', 'dshm',"
+            + " 'rendezvous-secret']";
     public static final String VOLUME_RULE = "self.all(v, !(v.name in " + VOLUME_LIST
             + ") && !v.name.startsWith('milan-'))";
     public static final String VOLUME_MESSAGE = "spec.podTemplate.spec.volumes may not use the operator's volume"
-            + " names dataset, teacher, pretrained, output, tmp, dshm or milan-*";
+            + " names dataset, teacher, pretrained, output, tmp, dshm, rendezvous-secret or milan-*";
 
     /** Pod label keys the operator (naming/Labels), the Job controller, Kueue and coscheduling set or read. */
     public static final String LABEL_RULE = "self.all(k, !(k.startsWith('milan.io/')"

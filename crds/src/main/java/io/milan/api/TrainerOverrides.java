@@ -17,11 +17,13 @@ import java.util.List;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class TrainerOverrides {
     @Size(max = 32)
-    @ValidationRule(value = "self.all(m, !(m.mountPath in ['/tmp', '/dev/shm']))",
-            message = "spec.podTemplate.spec.trainer.volumeMounts may not mount at /tmp or /dev/shm: the operator"
-                    + " mounts its scratch and shared-memory volumes there")
+    @ValidationRule(value = "self.all(m, !(m.mountPath in ['/tmp', '/dev/shm'])"
+            + " && !m.mountPath.startsWith('/var/run/milan'))",
+            message = "spec.podTemplate.spec.trainer.volumeMounts may not mount at /tmp, /dev/shm or under"
+                    + " /var/run/milan: the operator mounts its scratch, shared-memory and rendezvous-secret volumes"
+                    + " there")
     @JsonPropertyDescription("Mounts of spec.podTemplate.spec.volumes in the trainer container. Paths the operator"
-            + " mounts (the output, claimed inputs, /tmp, /dev/shm) are refused.")
+            + " mounts (the output, claimed inputs, /tmp, /dev/shm, /var/run/milan) are refused.")
     public List<VolumeMount> volumeMounts;
 
     @Size(max = 16)

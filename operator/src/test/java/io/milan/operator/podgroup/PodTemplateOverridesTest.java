@@ -217,7 +217,8 @@ class PodTemplateOverridesTest {
             }
             for (VolumeMount m : JobRendererTest.container(job).getVolumeMounts()) {
                 assertTrue(List.of("/tmp", "/dev/shm", "/output", "/data/imagenet", "/teacher/model.safetensors",
-                        "/milan/output", ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT).contains(m.getMountPath()),
+                        "/milan/output", ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, RunIsolation.SECRET_DIR)
+                        .contains(m.getMountPath()),
                         m.getMountPath() + " is a path the CRD's mount rules know");
             }
         }
