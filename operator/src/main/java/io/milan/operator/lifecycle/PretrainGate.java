@@ -62,6 +62,11 @@ public final class PretrainGate {
                     + " (its status.checkpoint.path is empty)");
         }
         StorageLocation out = pretrain.getSpec().output;
+        if (cp.path.startsWith("s3://")) {
+            return Result.failed("MilanPretrain " + name + " keeps its checkpoints in object storage (" + cp.path
+                    + "); a fine-tune cannot read its encoder from there yet: copy the checkpoint to a claim and set"
+                    + " spec.pretrained.checkpoint");
+        }
         if (out == null || out.claimName == null || out.claimName.isBlank()) {
             return Result.failed("MilanPretrain " + name + " kept its checkpoints in an emptyDir (no"
                     + " spec.output.claimName), so " + cp.path + " is gone; give the pretrain an output claim or"

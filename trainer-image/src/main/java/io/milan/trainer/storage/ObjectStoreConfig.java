@@ -1,5 +1,6 @@
 package io.milan.trainer.storage;
 
+import io.milan.api.ObjectStorage;
 import java.net.URI;
 import java.util.Map;
 
@@ -12,15 +13,15 @@ import java.util.Map;
  * <p>{@link #fromEnvironment} reads {@code MILAN_S3_ENDPOINT}, {@code MILAN_S3_REGION} (default us-east-1),
  * {@code MILAN_S3_PATH_STYLE} (true/false; default true when an endpoint is set) and the access key pair from
  * {@code MILAN_S3_ACCESS_KEY_ID}/{@code MILAN_S3_SECRET_ACCESS_KEY}, which the operator fills from the Secret the
- * run names; {@link #toString} never prints the secret.
+ * run names (io.milan.api.ObjectStorage); {@link Credentials#toString} never prints the secret.
  */
 public record ObjectStoreConfig(URI endpoint, String region, boolean pathStyle, Credentials credentials) {
 
-    public static final String ENDPOINT = "MILAN_S3_ENDPOINT";
-    public static final String REGION = "MILAN_S3_REGION";
-    public static final String PATH_STYLE = "MILAN_S3_PATH_STYLE";
-    public static final String ACCESS_KEY_ID = "MILAN_S3_ACCESS_KEY_ID";
-    public static final String SECRET_ACCESS_KEY = "MILAN_S3_SECRET_ACCESS_KEY";
+    public static final String ENDPOINT = ObjectStorage.ENV_ENDPOINT;
+    public static final String REGION = ObjectStorage.ENV_REGION;
+    public static final String PATH_STYLE = ObjectStorage.ENV_PATH_STYLE;
+    public static final String ACCESS_KEY_ID = ObjectStorage.ENV_ACCESS_KEY_ID;
+    public static final String SECRET_ACCESS_KEY = ObjectStorage.ENV_SECRET_ACCESS_KEY;
 
     /** An access key pair. */
     public record Credentials(String accessKeyId, String secretAccessKey) {
