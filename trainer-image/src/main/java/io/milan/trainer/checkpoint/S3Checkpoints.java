@@ -85,7 +85,8 @@ public final class S3Checkpoints implements CheckpointReplica {
         List<Entry> dropped = new ArrayList<>();
         int older = 0;
         for (Entry e : manifest.get().checkpoints()) { // newest first
-            boolean keep = e.epoch() > savedEpoch || e.epoch() == savedEpoch || older++ < keepLast;
+            // Later epochs (an earlier attempt's, to be overwritten) stay; of the rest the keepLast newest.
+            boolean keep = e.epoch() > savedEpoch || older++ < keepLast || e.epoch() == savedEpoch;
             (keep ? kept : dropped).add(e);
         }
         if (dropped.isEmpty()) {
