@@ -9,18 +9,14 @@
 #   e2e/build-minio.sh                 build (or reuse) MinIO, print the binary's path last
 #   e2e/build-minio.sh --print-path    print that path for the pinned version, build nothing
 source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
+SCRIPT=build-minio.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-cache.sh"
 
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 # Bump when the way MinIO is built changes, so an old cache is not reused.
 RECIPE=1
-CACHE_ROOT=${MILAN_CACHE:-/var/cache/milan}
-die() { echo "build-minio.sh: error: $*" >&2; exit 1; }
 
-command -v go >/dev/null || die "'go' is not on PATH; install Go 1.26 or newer"
-command -v sha256sum >/dev/null || die "'sha256sum' is missing; run e2e/ensure-prereqs.sh"
-export GOTOOLCHAIN=local CGO_ENABLED=0
-
-key=$({ echo "recipe=$RECIPE version=$MINIO_VERSION"; go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16)
+key=$(go_cache_key "recipe=$RECIPE version=$MINIO_VERSION")
 DEST=$CACHE_ROOT/minio-$key
 STAMP=$DEST/.complete
 
@@ -30,10 +26,8 @@ case "${1:-}" in
   *) die "unknown argument '$1' (usage: build-minio.sh [--print-path])" ;;
 esac
 
-mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT; set MILAN_CACHE to a writable directory"
-exec 9>"$CACHE_ROOT/minio-$key.lock"
-flock 9
-if [[ -f $STAMP && -x $DEST/bin/minio ]]; then
+go_cache_lock "minio-$key"
+if go_cache_complete "$STAMP" "$DEST/bin/minio"; then
   echo "build-minio.sh: cached MinIO $MINIO_VERSION is complete ($STAMP)" >&2
   echo "$DEST/bin/minio"
   exit 0
