@@ -13,12 +13,13 @@ public final class ReservedNames {
     public static final String ENV_LIST = "['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'NNODES', 'NODE_RANK',"
             + " 'NPROC_PER_NODE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'DJL_OFFLINE',"
             + " 'MILAN_TERMINATION_GRACE_SECONDS', 'MILAN_ATTEMPT', 'MILAN_RUN_KIND', 'MILAN_RUN_NAME',"
-            + " 'MILAN_RUN_NAMESPACE', 'MILAN_RUN_UID', 'MILAN_RENDEZVOUS_SECRET_FILE']";
+            + " 'MILAN_RUN_NAMESPACE', 'MILAN_RUN_UID', 'MILAN_RENDEZVOUS_SECRET_FILE', 'MILAN_S3_ENDPOINT',"
+            + " 'MILAN_S3_REGION', 'MILAN_S3_PATH_STYLE', 'MILAN_S3_ACCESS_KEY_ID', 'MILAN_S3_SECRET_ACCESS_KEY']";
     public static final String ENV_RULE = "self.all(e, !(e.name in " + ENV_LIST + "))";
     public static final String ENV_MESSAGE = "spec.env may not set MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES,"
             + " NODE_RANK, NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE or MILAN_ATTEMPT,"
             + " MILAN_RUN_KIND, MILAN_RUN_NAME, MILAN_RUN_NAMESPACE, MILAN_RUN_UID, MILAN_TERMINATION_GRACE_SECONDS,"
-            + " MILAN_RENDEZVOUS_SECRET_FILE:"
+            + " MILAN_RENDEZVOUS_SECRET_FILE, MILAN_S3_*:"
             + " the operator or the trainer's launcher sets them";
 
     /** Volumes the operator may add to a trainer pod; milan- is kept for those it adds later. */

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.milan.api.MilanPretrainSpec;
+import io.milan.api.ObjectStorage;
 import io.milan.api.RunSpec;
 import io.milan.api.StorageLocation;
 import java.util.ArrayList;
@@ -57,10 +58,18 @@ public final class RunVolumes {
         return spec.output != null ? spec.output : new StorageLocation(DEFAULT_OUTPUT_PATH, null);
     }
 
-    /** Without a claim the output is an emptyDir: checkpoints do not survive a gang restart. */
+    /** The object storage copy of the run's checkpoints (spec.output.s3), or null. */
+    public static ObjectStorage outputObjectStorage(RunSpec spec) {
+        return output(spec).s3;
+    }
+
+    /**
+     * Without a claim or object storage the output is only an emptyDir: checkpoints do not survive a gang
+     * restart.
+     */
     public static boolean outputIsEphemeral(RunSpec spec) {
         StorageLocation out = output(spec);
-        return out.claimName == null || out.claimName.isBlank();
+        return (out.claimName == null || out.claimName.isBlank()) && out.s3 == null;
     }
 
     /**

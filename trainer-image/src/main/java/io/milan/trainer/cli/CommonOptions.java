@@ -32,6 +32,12 @@ public class CommonOptions {
     @Option(names = "--output_dir", description = "Checkpoints and log.txt (default: ${DEFAULT-VALUE}).")
     public Path outputDir = Path.of("./output_dir");
 
+    @Option(names = "--checkpoint_uri", description = "Also keep checkpoints in object storage, s3://bucket/prefix:"
+            + " each one uploaded when saved, with a manifest; --resume auto restores the newest intact one from there"
+            + " into --output_dir, the local working copy. Endpoint, region, path style and credentials come from"
+            + " MILAN_S3_* variables, else the default AWS chain (docs/storage.md).")
+    public String checkpointUri;
+
     @Option(names = "--log_dir", description = "TensorBoard event files (rank 0); default: --output_dir."
             + " log.txt goes to --output_dir.")
     public Path logDir;
@@ -110,6 +116,9 @@ public class CommonOptions {
         require(patchSize == null || (patchSize >= 1 && inputSize % patchSize == 0),
                 "--patch_size must divide --input_size " + inputSize + ", got " + patchSize);
         require(numWorkers >= 0, "--num_workers must be >= 0, got " + numWorkers);
+        if (checkpointUri != null) {
+            io.milan.trainer.storage.S3Location.parse("--checkpoint_uri", checkpointUri);
+        }
         require(keepCheckpoints >= 0, "--keep_checkpoints must be >= 0, got " + keepCheckpoints);
         require(distTimeoutSeconds == null || distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
         require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,

@@ -47,6 +47,11 @@ final class CheckpointWriter {
         return saved;
     }
 
+    /** Where users find the checkpoint saved as {@code modelFile}: its object's URL, or the path. */
+    String locationOf(Path modelFile) {
+        return store.locationOf(modelFile);
+    }
+
     /** The model file this writer saved last in this process, or null. */
     Path lastSaved() {
         return lastSaved;

@@ -197,7 +197,7 @@ public final class ClassifierRun {
         Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
                 ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
         long nParameters = params.numelTrainable();
-        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
+        CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
         CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
@@ -314,7 +314,7 @@ public final class ClassifierRun {
                     reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations,
                             globalStep, imagesPerSecond, 0, meanLoss, meanLr), scaler), evalStatus(epoch, r, best));
                     if (saved != null) {
-                        reporter.checkpoint(epoch, saved);
+                        reporter.checkpoint(epoch, checkpoints.locationOf(saved));
                     }
                     writePredictions(outcome);
                 }
@@ -393,7 +393,7 @@ public final class ClassifierRun {
     /** {@code --eval}: the checkpoint of --resume, its kind (fine-tuned or probe) read from its tensors. */
     private void evaluateCheckpoint(NDManager root, Device device, ProcessGroup group, ViTConfig encoder,
             Evaluator evaluator, RunReporter reporter) throws Exception {
-        CheckpointStore store = new CheckpointStore(c.outputDir);
+        CheckpointStore store = CheckpointStores.open(c, null);
         Checkpoint checkpoint = null;
         String header = "";
         if (group.isPrimary()) {

@@ -103,7 +103,7 @@ public final class PretrainRun {
         CosineSchedule schedule = new CosineSchedule(lr0, o.minLr, o.warmupEpochs, o.epochs);
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
-        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
+        CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
         CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
@@ -270,7 +270,7 @@ public final class PretrainRun {
         reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations, globalStep,
                 imagesPerSecond, 0, meanLoss, meanLr), scaler), null);
         if (saved != null) {
-            reporter.checkpoint(epoch, saved);
+            reporter.checkpoint(epoch, checkpoints.locationOf(saved));
         }
         LOG.info("Epoch {} done: train_loss {} (log.txt{})", epoch, String.format("%.4f", meanLoss),
                 saved == null ? "" : ", " + saved.getFileName());
