@@ -62,6 +62,23 @@ render() {
 # q NAME JQ: runs a jq filter on a rendering.
 q() { jq -e "$2" "$work/$1.json" >/dev/null; }
 expected_rules() { yq -c -S "select(.kind == \"$1\" and .metadata.name == \"$2\") | .rules" "$root/operator/src/main/kubernetes/rbac.yaml"; }
+# policy_from_file NAME POLICY FILE: the rendering's ValidatingAdmissionPolicy POLICY has the spec of
+# files/admission/FILE (the chart renames it only), and one binding denies what it refuses.
+policy_from_file() {
+  local want
+  want=$(yq -c '.spec' "$chart/files/admission/$3")
+  jq -e --arg p "$2" --argjson want "$want" '
+    ([.[] | select(.kind == "ValidatingAdmissionPolicy" and .metadata.name == $p) | .spec] == [$want]) and
+    ([.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .spec.policyName == $p) | .spec.validationActions]
+      == [["Deny"]])' "$work/$1.json" >/dev/null
+}
+# binding_scope NAME BINDING NAMESPACES_JSON: the binding applies in exactly those namespaces (null: in all).
+binding_scope() {
+  jq -e --arg b "$2" --argjson ns "$3" '.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .metadata.name == $b)
+    | if $ns == null then (has("spec") and (.spec | has("matchResources") | not))
+      else .spec.matchResources.namespaceSelector.matchExpressions == [{"key": "kubernetes.io/metadata.name",
+        "operator": "In", "values": $ns}] end' "$work/$1.json" >/dev/null
+}
 
 # The checks every rendering must pass.
 check_rendering() {
@@ -86,6 +103,9 @@ check_rendering() {
   else
     check "$n: no leader-election Role" q "$n" '[.[] | select(.metadata.name | endswith("-leader-election"))] | length == 0'
   fi
+  check "$n: status-writers policy = files/admission/status-writers.yaml, bound with Deny" \
+    policy_from_file "$n" milan-milan-operator-status-writers status-writers.yaml
+  check "$n: no tenant-choices policy without pinned lists" q "$n" '[.[] | select(.metadata.name | endswith("-tenant-choices"))] | length == 0'
   if ((replicas > 1)); then
     check "$n: PodDisruptionBudget keeps one replica" q "$n" '.[] | select(.kind == "PodDisruptionBudget") | .spec.minAvailable == 1'
   else
@@ -96,18 +116,21 @@ check_rendering() {
 check_cluster_mode() {
   local n=$1 rules
   rules=$(expected_rules ClusterRole milan-operator)
-  check "$n: ClusterRole rules = operator/src/main/kubernetes/rbac.yaml" q "$n" "[.[] | select(.kind == \"ClusterRole\") | .rules] == [$rules]"
+  check "$n: ClusterRole rules = operator/src/main/kubernetes/rbac.yaml" q "$n" "[.[] | select(.kind == \"ClusterRole\" and .metadata.name == \"milan-milan-operator\") | .rules] == [$rules]"
   check "$n: ClusterRoleBinding to the ServiceAccount" q "$n" '.[] | select(.kind == "ClusterRoleBinding") | .subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}]'
   check "$n: no namespaced operator Role" q "$n" '[.[] | select(.kind == "Role" and (.metadata.name | endswith("-leader-election") | not))] | length == 0'
+  check "$n: status-writers policy bound in every namespace" binding_scope "$n" milan-milan-operator-status-writers null
   check "$n: watches all namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "JOSDK_ALL_NAMESPACES"'
 }
 
 check_namespaces_mode() {
   local n=$1 rules
   rules=$(expected_rules ClusterRole milan-operator)
-  check "$n: no ClusterRole or ClusterRoleBinding" q "$n" '[.[] | select(.kind == "ClusterRole" or .kind == "ClusterRoleBinding")] | length == 0'
+  check "$n: no ClusterRole or ClusterRoleBinding but the tenants' aggregated roles" q "$n" '[.[] | select(.kind == "ClusterRole" or .kind == "ClusterRoleBinding") | .metadata.name] == ["milan-edit", "milan-view"]'
   check "$n: a Role per watched namespace, rules = rbac.yaml's" q "$n" "[.[] | select(.kind == \"Role\" and (.metadata.name | endswith(\"-leader-election\") | not))] | (map(.metadata.namespace) | sort == [\"team-a\", \"team-b\"]) and all(.rules == $rules)"
   check "$n: a RoleBinding per watched namespace to the ServiceAccount" q "$n" '[.[] | select(.kind == "RoleBinding" and (.metadata.name | endswith("-leader-election") | not))] | (map(.metadata.namespace) | sort == ["team-a", "team-b"]) and all(.subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}])'
+  check "$n: status-writers policy bound in the watched namespaces only" \
+    binding_scope "$n" milan-milan-operator-status-writers '["team-a", "team-b"]'
   check "$n: watches exactly those namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "team-a,team-b"'
 }
 
@@ -171,9 +194,10 @@ lint() {
   fi
 }
 lint defaults
-lint "namespaces mode, 2 replicas, ServiceMonitor, dashboard" \
+lint "namespaces mode, 2 replicas, ServiceMonitor, dashboard, pinned tenant choices" \
   --set watch.mode=namespaces --set 'watch.namespaces={team-a,team-b}' --set replicaCount=2 \
-  --set leaderElection.enabled=true --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true
+  --set leaderElection.enabled=true --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/}' --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}'
 
 echo "--- helm template"
 for mode in cluster namespaces; do
@@ -227,6 +251,30 @@ argocd_rendered() {
 }
 check "$n: rendered Lua = argocd/*.lua and passes argocd/test.lua" argocd_rendered
 
+echo "--- tenancy"
+n=cluster-1
+check "$n: milan-edit aggregated into admin and edit" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-edit") | .metadata.labels | .["rbac.authorization.k8s.io/aggregate-to-admin"] == "true" and .["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"'
+check "$n: milan-view aggregated into view" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-view") | .metadata.labels["rbac.authorization.k8s.io/aggregate-to-view"] == "true"'
+check "$n: milan-edit manages both kinds of runs" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-edit") | any(.rules[]; .resources == ["milanpretrains", "milanfinetunes"] and (.verbs | contains(["create", "update", "patch", "delete"])))'
+check "$n: milan-view only reads" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-view") | [.rules[].verbs[]] - ["get", "list", "watch"] == []'
+check "$n: neither writes a run's status" q "$n" '[.[] | select(.kind == "ClusterRole" and (.metadata.name == "milan-edit" or .metadata.name == "milan-view")) | .rules[] | select(any(.resources[]; endswith("/status"))) | .verbs[]] - ["get", "list", "watch"] == []'
+
+n=pins
+render "$n" --set watch.mode=namespaces --set 'watch.namespaces={team-a}' \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/,milan/trainer:}' \
+  --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}' --set 'tenancy.allowed.priorityClassNames={research}' \
+  --set 'tenancy.allowed.workloadPriorityClassNames={low,high}' || fail "$n: helm template"
+check "$n: tenant-choices policy = files/admission/tenant-choices.yaml, bound with Deny" \
+  policy_from_file "$n" milan-milan-operator-tenant-choices tenant-choices.yaml
+check "$n: its ConfigMap holds the lists, comma-separated" q "$n" '.[] | select(.kind == "ConfigMap" and .metadata.name == "milan-milan-operator-tenant-choices") | .metadata.namespace == "milan-system" and .data == {"imagePrefixes": "registry.example.com/ml/,milan/trainer:", "gpuResourceNames": "nvidia.com/gpu", "priorityClassNames": "research", "workloadPriorityClassNames": "low,high"}'
+check "$n: the binding's parameter is that ConfigMap; without it every run is refused" q "$n" '.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .metadata.name == "milan-milan-operator-tenant-choices") | .spec.paramRef == {"name": "milan-milan-operator-tenant-choices", "namespace": "milan-system", "parameterNotFoundAction": "Deny"}'
+check "$n: tenant-choices policy bound in the watched namespaces only" \
+  binding_scope "$n" milan-milan-operator-tenant-choices '["team-a"]'
+
+n=no-policies
+render "$n" --set admission.statusWriters.enabled=false --set tenancy.aggregatedRoles.enabled=false || fail "$n: helm template"
+check "$n: no admission policy, no aggregated role" q "$n" '[.[] | select((.kind | startswith("ValidatingAdmissionPolicy")) or .metadata.name == "milan-edit" or .metadata.name == "milan-view")] | length == 0'
+
 echo "--- values the chart refuses"
 must_fail "2 replicas without leader election" "needs leaderElection.enabled=true" --set replicaCount=2
 must_fail "unknown watch mode" "at '/watch/mode'" --set watch.mode=everything
@@ -239,6 +287,10 @@ must_fail "an env name the chart sets" "at '/extraEnv/0/name'" --set 'extraEnv[0
   --set 'extraEnv[0].value=x'
 must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
+must_fail "an image prefix that is not a path or tag boundary" "at '/tenancy/allowed/imagePrefixes/0'" \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml}'
+must_fail "a GPU resource name without a domain" "at '/tenancy/allowed/gpuResourceNames/0'" \
+  --set 'tenancy.allowed.gpuResourceNames={gpu}'
 must_fail "Argo CD health checks without a namespace" "at '/argocd/namespace'" \
   --set argocd.healthChecks.enabled=true --set argocd.namespace=
 
@@ -248,7 +300,8 @@ if cluster_available; then
   # fields (of CRDs applied earlier by someone else) without asking.
   for args in "--set argocd.healthChecks.enabled=true --set argocd.namespace=default" \
     "--set replicaCount=2 --set leaderElection.enabled=true" \
-    "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}"; do
+    "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}" \
+    "--set tenancy.allowed.imagePrefixes={registry.example.com/ml/} --set tenancy.allowed.gpuResourceNames={nvidia.com/gpu}"; do
     # shellcheck disable=SC2086
     "$helm" template milan "$chart" --namespace default --include-crds --set grafanaDashboard.enabled=true $args \
       >"$work/server.yaml"
