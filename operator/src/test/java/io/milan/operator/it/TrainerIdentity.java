@@ -26,7 +26,11 @@ final class TrainerIdentity {
     }
 
     static KubernetesClient clientFor(KubernetesClient admin, String namespace, RunKind kind, String runName) {
-        String account = ChildNames.of(kind, runName).trainerAccount();
+        return clientAs(admin, namespace, ChildNames.of(kind, runName).trainerAccount());
+    }
+
+    /** A client authenticated with a token of the ServiceAccount {@code account}, once that account exists. */
+    static KubernetesClient clientAs(KubernetesClient admin, String namespace, String account) {
         Await.until("ServiceAccount " + account, Cluster.TIMEOUT,
                 () -> admin.serviceAccounts().inNamespace(namespace).withName(account).get(),
                 (ServiceAccount sa) -> sa != null);
