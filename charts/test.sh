@@ -62,11 +62,13 @@ render() {
 # q NAME JQ: runs a jq filter on a rendering.
 q() { jq -e "$2" "$work/$1.json" >/dev/null; }
 expected_rules() { yq -c -S "select(.kind == \"$1\" and .metadata.name == \"$2\") | .rules" "$root/operator/src/main/kubernetes/rbac.yaml"; }
-# policy_from_file NAME POLICY FILE: the rendering's ValidatingAdmissionPolicy POLICY has the spec of
-# files/admission/FILE (the chart renames it only), and one binding denies what it refuses.
+# policy_from_file NAME POLICY FILE [VARIABLES_JSON]: the rendering's ValidatingAdmissionPolicy POLICY has the spec
+# of files/admission/FILE (renamed), except the variables VARIABLES_JSON names ({"name": "expression"}), and one
+# binding denies what it refuses.
 policy_from_file() {
   local want
-  want=$(yq -c '.spec' "$chart/files/admission/$3")
+  want=$(yq -c --argjson set "${4:-{\}}" \
+    '.spec | .variables |= map(if $set[.name] then .expression = $set[.name] else . end)' "$chart/files/admission/$3")
   jq -e --arg p "$2" --argjson want "$want" '
     ([.[] | select(.kind == "ValidatingAdmissionPolicy" and .metadata.name == $p) | .spec] == [$want]) and
     ([.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .spec.policyName == $p) | .spec.validationActions]
@@ -167,6 +169,65 @@ cluster_available() {
   [[ -n ${KUBECONFIG:-} ]] && kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1
 }
 
+# The chart's tenant roles and pinned choices applied for real in a namespace of their own, and used as tenants
+# would: alice is bound to the built-in edit role, bob to view (the aggregation controller adds milan-edit and
+# milan-view to them); alice's runs with an image, GPU resource or priority class outside the pins are refused
+# by the API server with the field named, others are created. Everything is deleted again.
+tenancy_on_server() {
+  local ns=milan-chart-tenancy-$$ objects=$work/tenancy.yaml i
+  local allowed="registry.example.com/ml/, milan/trainer:"
+  "$helm" template milan-chart-test "$chart" --namespace "$ns" --set watch.mode=namespaces \
+    --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/,milan/trainer:}' \
+    --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}' --set 'tenancy.allowed.priorityClassNames={research}' \
+    --show-only templates/admission.yaml --show-only templates/tenant-roles.yaml >"$objects"
+  kubectl create namespace "$ns" >/dev/null
+  kubectl apply -f "$objects" >/dev/null
+  kubectl -n "$ns" create rolebinding alice-edit --clusterrole=edit --user=alice >/dev/null
+  kubectl -n "$ns" create rolebinding bob-view --clusterrole=view --user=bob >/dev/null
+
+  # can USER VERB RESOURCE [SUBRESOURCE]: kubectl auth can-i's answer (yes/no).
+  can() { kubectl -n "$ns" auth can-i "$2" "$3" --as="$1" ${4:+--subresource=$4} 2>/dev/null || true; }
+  for ((i = 0; i < 60; i++)); do
+    [[ $(can alice create milanpretrains.milan.io) == yes && $(can bob list milanfinetunes.milan.io) == yes ]] && break
+    sleep 1
+  done
+  check "server: edit (with milan-edit) creates, updates and deletes runs" test \
+    "$(can alice create milanpretrains.milan.io) $(can alice patch milanfinetunes.milan.io) $(can alice delete milanpretrains.milan.io)" = "yes yes yes"
+  check "server: edit may not write a run's status" test "$(can alice patch milanpretrains.milan.io status)" = no
+  check "server: view (with milan-view) reads runs and their status" test \
+    "$(can bob list milanpretrains.milan.io) $(can bob get milanfinetunes.milan.io status)" = "yes yes"
+  check "server: view may not create runs" test "$(can bob create milanpretrains.milan.io)" = no
+
+  # run NAME YQ-UPDATE [--dry-run=server]: alice creates the quickstart run changed by YQ-UPDATE.
+  run() {
+    yq -y ".metadata.name = \"$1\" | $2" "$root/examples/quickstart-cpu-pretrain.yaml" |
+      kubectl -n "$ns" create --as=alice -f - "${@:3}" >"$work/run.out" 2>&1
+  }
+  # A new policy takes effect once the API server has loaded it: until then a bad run (dry run) is let through.
+  for ((i = 0; i < 60; i++)); do
+    ! run probe '.spec.image = "registry.example.com/evil:1"' --dry-run=server &&
+      grep -qF "is not under an allowed prefix" "$work/run.out" && break
+    sleep 1
+  done
+  refused() { ! run "$@" && grep -qF -- "$refusal" "$work/run.out" || { cat "$work/run.out"; false; }; }
+  refusal="spec.image: registry.example.com/evil:1 is not under an allowed prefix (allowed: $allowed)"
+  check "server: an image outside the prefixes is refused, naming spec.image" refused evil '.spec.image = "registry.example.com/evil:1"'
+  refusal="spec.image: registry.example.com/ml-evil/trainer:1 is not under an allowed prefix"
+  check "server: a prefix ends at a path boundary" refused near '.spec.image = "registry.example.com/ml-evil/trainer:1"'
+  refusal="spec.gpuResourceName: amd.com/gpu is not an allowed GPU resource (allowed: nvidia.com/gpu)"
+  check "server: a GPU resource outside the list is refused, naming spec.gpuResourceName" refused amd '.spec.gpuResourceName = "amd.com/gpu"'
+  refusal="spec.priorityClassName: system-node-critical is not an allowed PriorityClass (allowed: research)"
+  check "server: a priority class outside the list is refused, naming spec.priorityClassName" refused prio '.spec.priorityClassName = "system-node-critical"'
+  check "server: a run inside the pins is created" run good '.spec.image = "registry.example.com/ml/trainer:0.1.0" | .spec.priorityClassName = "research"'
+  check "server: a run without spec.image (the operator's default image) is created" run default '.'
+  refusal="spec.image: evil/x:1 is not under an allowed prefix"
+  changed() { ! kubectl -n "$ns" patch milanpretrain good --as=alice --type=merge -p '{"spec":{"image":"evil/x:1"}}' >"$work/run.out" 2>&1 && grep -qF -- "$refusal" "$work/run.out"; }
+  check "server: changing a run's image to one outside the prefixes is refused" changed
+
+  kubectl delete namespace "$ns" --wait=false >/dev/null
+  kubectl delete -f "$objects" --ignore-not-found >/dev/null
+}
+
 # ------------------------------------------------------------------------------------------------------------
 ensure_tools
 echo "helm: $("$helm" version --short)"
@@ -264,10 +325,10 @@ render "$n" --set watch.mode=namespaces --set 'watch.namespaces={team-a}' \
   --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/,milan/trainer:}' \
   --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}' --set 'tenancy.allowed.priorityClassNames={research}' \
   --set 'tenancy.allowed.workloadPriorityClassNames={low,high}' || fail "$n: helm template"
-check "$n: tenant-choices policy = files/admission/tenant-choices.yaml, bound with Deny" \
-  policy_from_file "$n" milan-milan-operator-tenant-choices tenant-choices.yaml
-check "$n: its ConfigMap holds the lists, comma-separated" q "$n" '.[] | select(.kind == "ConfigMap" and .metadata.name == "milan-milan-operator-tenant-choices") | .metadata.namespace == "milan-system" and .data == {"imagePrefixes": "registry.example.com/ml/,milan/trainer:", "gpuResourceNames": "nvidia.com/gpu", "priorityClassNames": "research", "workloadPriorityClassNames": "low,high"}'
-check "$n: the binding's parameter is that ConfigMap; without it every run is refused" q "$n" '.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .metadata.name == "milan-milan-operator-tenant-choices") | .spec.paramRef == {"name": "milan-milan-operator-tenant-choices", "namespace": "milan-system", "parameterNotFoundAction": "Deny"}'
+check "$n: tenant-choices policy = files/admission/tenant-choices.yaml with the lists as CEL literals, bound with Deny" \
+  policy_from_file "$n" milan-milan-operator-tenant-choices tenant-choices.yaml \
+  '{"imagePrefixes": "[\"registry.example.com/ml/\",\"milan/trainer:\"]", "gpuResourceNames": "[\"nvidia.com/gpu\"]",
+    "priorityClassNames": "[\"research\"]", "workloadPriorityClassNames": "[\"low\",\"high\"]"}'
 check "$n: tenant-choices policy bound in the watched namespaces only" \
   binding_scope "$n" milan-milan-operator-tenant-choices '["team-a"]'
 
@@ -289,6 +350,8 @@ must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
 must_fail "an image prefix that is not a path or tag boundary" "at '/tenancy/allowed/imagePrefixes/0'" \
   --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml}'
+must_fail "a quote in an image prefix" "at '/tenancy/allowed/imagePrefixes/0'" \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/"ml/}'
 must_fail "a GPU resource name without a domain" "at '/tenancy/allowed/gpuResourceNames/0'" \
   --set 'tenancy.allowed.gpuResourceNames={gpu}'
 must_fail "Argo CD health checks without a namespace" "at '/argocd/namespace'" \
@@ -313,6 +376,13 @@ if cluster_available; then
       fail "kubectl apply --server-side --dry-run=server (${args:-defaults})"
     fi
   done
+
+  echo "--- tenancy on the API server"
+  if kubectl get clusterrole milan-edit >/dev/null 2>&1; then
+    echo "this cluster already has a milan-edit ClusterRole (an installed chart): the tenancy checks leave it alone"
+  else
+    tenancy_on_server
+  fi
 else
   echo "no cluster reachable through KUBECONFIG: the API-server dry run is not part of this run;" \
     "the client-side checks above are"
