@@ -6,8 +6,11 @@
 #   - helm lint, and helm template in both RBAC modes x 1 and 2 replicas, with checks of the rendered objects:
 #     RBAC rules identical to operator/src/main/kubernetes/rbac.yaml, restricted security context, probes,
 #     metrics Service/ServiceMonitor, dashboard metrics that the operator's code defines, leader election;
+#   - the admission policies are the files of files/admission/ (renamed; the tenant lists written in), bound in the
+#     right namespaces; the aggregated tenant roles milan-edit/milan-view;
 #   - values the chart must refuse are refused;
-#   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`.
+#   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`, and the
+#     tenant roles and pinned choices are applied and used as tenants would (edit/view, refused runs).
 # helm is built from Go modules into ${MILAN_CACHE:-/var/cache/milan}/helm-<version> on first use.
 # Usage: charts/test.sh          exit status 0 only when every check passed
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
