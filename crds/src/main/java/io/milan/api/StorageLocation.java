@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 
 /**
  * A directory or file the trainer reads or writes: a path inside the container, optionally on a
@@ -16,6 +17,7 @@ import io.fabric8.generator.annotation.Required;
 public class StorageLocation {
     @Required
     @Pattern("^/.*")
+    @Size(max = 4096) // PATH_MAX; bounds the cost of the CEL rules comparing mount paths with it
     @JsonPropertyDescription("Absolute path inside the trainer container. With claimName it is the mount point"
             + " (plus subPath) of the claim; without it, a path that exists in the trainer image.")
     public String path;

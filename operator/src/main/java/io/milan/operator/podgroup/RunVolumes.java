@@ -21,6 +21,7 @@ public final class RunVolumes {
     /** The only writable place besides the output: the root filesystem is read-only (JVM and DJL temp files). */
     static final String SCRATCH_VOLUME = "tmp";
     static final String SCRATCH_PATH = "/tmp";
+    static final String OUTPUT_VOLUME = "output";
 
     /**
      * One location of the run.
@@ -47,7 +48,7 @@ public final class RunVolumes {
         if (pretrained != null && pretrained.mount() != null) {
             all.add(new Location("pretrained", "spec.pretrained", pretrained.mount(), true));
         }
-        all.add(new Location("output", "spec.output", output(spec), false));
+        all.add(new Location(OUTPUT_VOLUME, "spec.output", output(spec), false));
         return all;
     }
 

@@ -40,7 +40,7 @@ public final class TrainerEnv {
     public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
             NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, TrainerExitCodes.GRACE_PERIOD_ENV,
             RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE,
-            RunReference.ENV_UID);
+            RunReference.ENV_UID, RunIsolation.SECRET_FILE_ENV);
 
     private TrainerEnv() {
     }
@@ -66,6 +66,7 @@ public final class TrainerEnv {
         if (uid != null) {
             env.add(value(RunReference.ENV_UID, uid));
         }
+        env.addAll(RunIsolation.env(in));
         env.add(value(DJL_OFFLINE, "true"));
         env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(TERMINATION_GRACE_SECONDS)));
         if (in.spec().env != null) {

@@ -112,7 +112,7 @@ class StatusWritersIT {
                 .withNewRoleRef("rbac.authorization.k8s.io", "Role", role)
                 .addNewSubject().withKind("ServiceAccount").withName("team-sa").withNamespace(namespace).endSubject()
                 .build()).create();
-        try (KubernetesClient team = TrainerIdentity.clientAs(client, namespace, "team-sa")) {
+        try (KubernetesClient team = TrainerIdentity.clientForAccount(client, namespace, "team-sa")) {
             awaitPolicyInEffect(team, "borrowed");
             assertRefused(() -> patchStatus(team, "borrowed", PatchType.JSON_MERGE,
                     "{\"status\":{\"phase\":\"Failed\",\"message\":\"forged\"}}", false), "status.phase",
@@ -219,6 +219,6 @@ class StatusWritersIT {
                 .addNewSubject().withKind("ServiceAccount").withName("milan-operator").withNamespace(namespace)
                     .endSubject()
                 .build()).create();
-        return TrainerIdentity.clientAs(client, namespace, "milan-operator");
+        return TrainerIdentity.clientForAccount(client, namespace, "milan-operator");
     }
 }
