@@ -223,7 +223,13 @@ tenancy_on_server() {
   check "server: a GPU resource outside the list is refused, naming spec.gpuResourceName" refused amd '.spec.gpuResourceName = "amd.com/gpu"'
   refusal="spec.priorityClassName: system-node-critical is not an allowed PriorityClass (allowed: research)"
   check "server: a priority class outside the list is refused, naming spec.priorityClassName" refused prio '.spec.priorityClassName = "system-node-critical"'
-  check "server: a run inside the pins is created" run good '.spec.image = "registry.example.com/ml/trainer:0.1.0" | .spec.priorityClassName = "research"'
+  refusal="spec.podTemplate.spec.containers: shipper=docker.io/evil/shipper:1 not under an allowed prefix (allowed: $allowed)"
+  check "server: an extra container's image outside the prefixes is refused, naming the container" refused sidecar \
+    '.spec.podTemplate.spec.containers = [{"name": "shipper", "image": "docker.io/evil/shipper:1"}]'
+  refusal="spec.podTemplate.spec.initContainers: fetch=busybox:1 not under an allowed prefix"
+  check "server: an init container's image outside the prefixes is refused, naming the container" refused init \
+    '.spec.podTemplate.spec.initContainers = [{"name": "fetch", "image": "busybox:1"}]'
+  check "server: a run inside the pins is created" run good '.spec.image = "registry.example.com/ml/trainer:0.1.0" | .spec.priorityClassName = "research" | .spec.podTemplate.spec.containers = [{"name": "shipper", "image": "registry.example.com/ml/shipper:2"}]'
   check "server: a run without spec.image (the operator's default image) is created" run default '.'
   refusal="spec.image: evil/x:1 is not under an allowed prefix"
   changed() { ! kubectl -n "$ns" patch milanpretrain good --as=alice --type=merge -p '{"spec":{"image":"evil/x:1"}}' >"$work/run.out" 2>&1 && grep -qF -- "$refusal" "$work/run.out"; }
