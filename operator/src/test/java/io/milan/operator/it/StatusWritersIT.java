@@ -19,6 +19,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.milan.api.MilanPretrain;
+import io.milan.api.PodSpecOverrides;
+import io.milan.api.PodTemplateOverrides;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.report.KubernetesStatusSink;
@@ -44,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * The status belongs to its writers, on the real API server: the chart's admission policy (the very file it renders,
  * {@code charts/milan-operator/files/admission/status-writers.yaml}), bound in this class's namespace as the chart
  * binds it in namespaces mode. The run's trainer, with its own ServiceAccount token, reports progress through the
- * real sink but cannot forge the operator's fields; a user's ServiceAccount bound to the run's Role cannot either;
+ * real sink but cannot forge the operator's fields; a ServiceAccount the run names in its pod template cannot either;
  * the operator's identity (a ServiceAccount holding the operator's RBAC rules) still sets the phase.
  */
 @WithLocalCluster
@@ -102,16 +104,16 @@ class StatusWritersIT {
     }
 
     @Test
-    void aUsersServiceAccountBoundToTheRunsRoleIsHeldToTheSameFields() {
-        startRun("borrowed");
-        // As a pod template override would: the user's account gets the run's Role instead of the per-run account.
-        String role = ChildNames.of(RunKind.PRETRAIN, "borrowed").trainerAccount();
+    void aServiceAccountTheRunNamesIsHeldToTheSameFields() {
+        // spec.podTemplate.spec.serviceAccountName: the operator binds the run's Role to the user's account instead.
         client.resource(new ServiceAccountBuilder().withNewMetadata().withName("team-sa").endMetadata().build())
                 .create();
-        client.resource(new RoleBindingBuilder().withNewMetadata().withName("team-sa-borrowed").endMetadata()
-                .withNewRoleRef("rbac.authorization.k8s.io", "Role", role)
-                .addNewSubject().withKind("ServiceAccount").withName("team-sa").withNamespace(namespace).endSubject()
-                .build()).create();
+        MilanPretrain run = TestRuns.pretrain("borrowed", 1);
+        run.getSpec().podTemplate = new PodTemplateOverrides();
+        run.getSpec().podTemplate.spec = new PodSpecOverrides();
+        run.getSpec().podTemplate.spec.serviceAccountName = "team-sa";
+        client.resource(run).create();
+        awaitPhase(client, MilanPretrain.class, "borrowed", RunPhase.Running);
         try (KubernetesClient team = TrainerIdentity.clientForAccount(client, namespace, "team-sa")) {
             awaitPolicyInEffect(team, "borrowed");
             assertRefused(() -> patchStatus(team, "borrowed", PatchType.JSON_MERGE,
@@ -120,7 +122,9 @@ class StatusWritersIT {
             new KubernetesStatusSink(team).apply(new RunReference("MilanPretrain", "borrowed", namespace),
                     new TrainerFields(ProgressReportingIT.progress(1, 0, 3, 0.9), null, null));
         }
-        assertEquals(3L, Cluster.status(client, MilanPretrain.class, "borrowed").progress.globalStep);
+        RunStatus after = Cluster.status(client, MilanPretrain.class, "borrowed");
+        assertEquals(3L, after.progress.globalStep);
+        assertEquals(RunPhase.Running, after.phase);
     }
 
     @Test
