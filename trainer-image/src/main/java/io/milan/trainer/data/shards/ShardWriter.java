@@ -125,8 +125,7 @@ public final class ShardWriter {
                 count[0]++;
                 written += sampleBytes;
             }
-            tar.finish(); // end-of-archive blocks; the channel is closed by AtomicFiles
-            tar.flush();
+            tar.close(); // the end-of-archive records, flushed down to the channel (which AtomicFiles closes)
             length[0] = counted.count;
         });
         return new ShardManifest.Shard(file.getFileName().toString(), count[0], length[0],
@@ -184,8 +183,8 @@ public final class ShardWriter {
         }
 
         @Override
-        public void close() {
-            // AtomicFiles owns the channel: it fsyncs and closes it
+        public void close() throws IOException {
+            flush(); // but leave the channel open: AtomicFiles fsyncs and closes it
         }
     }
 }
