@@ -165,7 +165,8 @@ public final class BatchLoader implements AutoCloseable {
 
     /** Where the data stands before batch {@code batch} of {@code epoch}, for a checkpoint's metadata. */
     public DataPosition position(int epoch, int batch, int world) {
-        return new DataPosition(epoch, batch, options.batchSize(), world, dataset.fingerprint());
+        return new DataPosition(epoch, batch, options.batchSize(), world, options.seed(), options.shuffleBuffer(),
+                dataset.fingerprint());
     }
 
     /** Stops the worker threads; outstanding epochs should be closed first. */

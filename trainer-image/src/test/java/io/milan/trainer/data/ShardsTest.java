@@ -291,11 +291,15 @@ class ShardsTest {
     @Test
     void aDataPositionInsideAnEpochIsRefusedForOtherDataOrAnotherShape() throws Exception {
         ShardedDataset data = ShardedDataset.open(shards);
-        DataPosition p = DataPosition.parse(new DataPosition(3, 2, 2, 2, data.fingerprint()).toJson(), "test");
-        assertEquals(2, p.startBatch(3, 2, 2, data));
-        assertEquals(0, p.startBatch(4, 2, 2, data), "another epoch starts at its beginning");
-        assertThrows(IllegalArgumentException.class, () -> p.startBatch(3, 4, 2, data));
-        assertThrows(IllegalArgumentException.class, () -> p.startBatch(3, 2, 2, folder));
+        try (BatchLoader loader = loader(data, 2, 1); BatchLoader other = loader(folder, 2, 1)) {
+            DataPosition p = DataPosition.parse(loader.position(3, 2, 2).toJson(), "test");
+            assertEquals(2, p.startBatch(3, loader.position(3, 0, 2), data));
+            assertEquals(0, p.startBatch(4, loader.position(4, 0, 2), data), "another epoch starts at its beginning");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> p.startBatch(3, loader.position(3, 0, 4), data));
+            assertTrue(e.getMessage().contains("2 processes") && e.getMessage().contains("not 4"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> p.startBatch(3, other.position(3, 0, 2), folder));
+        }
     }
 
     private static void drain(ShardedDataset data) {
