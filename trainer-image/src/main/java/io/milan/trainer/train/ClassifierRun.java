@@ -504,7 +504,7 @@ public final class ClassifierRun {
     }
 
     private static void evaluatorClasses(Evaluator evaluator, int classes) {
-        requireClasses(evaluator.folder(), classes, "the checkpoint's head of " + classes + " classes");
+        requireClasses(evaluator.dataset(), classes, "the checkpoint's head of " + classes + " classes");
     }
 
     /** A 64-bit seed from several ints (SplitMix64 steps), so nearby (epoch, iteration) pairs are unrelated. */

@@ -43,7 +43,7 @@ final class Evaluator implements AutoCloseable {
                 false, Math.max(1, workers), Math.max(2, workers), maxBadImages, seed));
     }
 
-    ImageDataset folder() {
+    ImageDataset dataset() {
         return val;
     }
 

@@ -28,7 +28,6 @@ public final class ShardStream implements AutoCloseable {
     private final Thread reader;
     private final Map<Integer, EncodedSample> available = new HashMap<>();
     private int next;
-    private int segmentsTaken;
     private int nextPosition; // the stream position of the next loaded segment's first sample
     private volatile boolean closed;
 
@@ -57,7 +56,6 @@ public final class ShardStream implements AutoCloseable {
             position += this.segments.get(first).length();
             first++;
         }
-        this.segmentsTaken = first;
         this.nextPosition = position;
         this.loaded = new ArrayBlockingQueue<>(Math.max(1, prefetchShards));
         int from = first;
@@ -106,7 +104,6 @@ public final class ShardStream implements AutoCloseable {
             }
             nextPosition++;
         }
-        segmentsTaken++;
     }
 
     private void readFrom(int first) {
