@@ -31,12 +31,10 @@ import io.milan.api.report.RunReference;
 import io.milan.api.report.TrainerFields;
 import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.JobRenderer;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,24 +45,12 @@ import org.junit.jupiter.api.Test;
  * writes progress as that account.
  */
 @WithLocalCluster
-class PodTemplateIT {
+class PodTemplateIT extends RestrictedOperatorIT {
     private static final String ACCOUNT = "vision-trainer";
     private static final String DATASET = "/opt/milan/datasets/fashion-mnist";
 
-    private static KubernetesClient client;
-    private static String namespace;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        namespace = cluster.namespace();
-        operator = InProcessOperator.startRestricted(client, namespace);
-    }
-
     @AfterAll
-    static void stop() {
-        operator.close();
+    static void deleteVolumes() {
         Claims.deleteVolumes(client, namespace);
     }
 

@@ -25,11 +25,8 @@ import io.milan.api.report.KubernetesStatusSink;
 import io.milan.api.report.RunReference;
 import io.milan.api.report.StatusReporter;
 import io.milan.api.report.TrainerFields;
-import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,22 +35,7 @@ import org.junit.jupiter.api.Test;
  * fields, and the API server refuses a report older than the one it holds.
  */
 @WithLocalCluster
-class ProgressReportingIT {
-    private static KubernetesClient client;
-    private static String namespace;
-    private static InProcessOperator operator;
-
-    @BeforeAll
-    static void start(KubernetesClient c, TestCluster cluster) {
-        client = c;
-        namespace = cluster.namespace();
-        operator = InProcessOperator.startRestricted(client, namespace);
-    }
-
-    @AfterAll
-    static void stop() {
-        operator.close();
-    }
+class ProgressReportingIT extends RestrictedOperatorIT {
 
     @Test
     void progressFromTheTrainerAndPhasesFromTheOperatorLiveSideBySide() {

@@ -12,12 +12,14 @@ import org.junit.jupiter.api.BeforeAll;
  */
 abstract class RestrictedOperatorIT {
     protected static KubernetesClient client;
+    protected static String namespace;
     protected static InProcessOperator operator;
 
     @BeforeAll
     static void startOperator(KubernetesClient c, TestCluster cluster) {
         client = c;
-        operator = InProcessOperator.startRestricted(client, cluster.namespace());
+        namespace = cluster.namespace();
+        operator = InProcessOperator.startRestricted(client, namespace);
     }
 
     @AfterAll
