@@ -73,7 +73,7 @@ public final class JobRenderer {
         var podSpec = new PodSpecBuilder()
                 .withRestartPolicy("Never")
                 // The trainer reads it too (TrainerEnv): whether a checkpoint fits before the kubelet's SIGKILL.
-                .withTerminationGracePeriodSeconds(TrainerEnv.TERMINATION_GRACE_SECONDS)
+                .withTerminationGracePeriodSeconds(TrainerEnv.gracePeriodSeconds(spec))
                 .withSubdomain(in.names().service())
                 .withServiceAccountName(in.names().trainerAccount())
                 // Only the progress reporter uses the token; its Role allows get/patch of this run's status.

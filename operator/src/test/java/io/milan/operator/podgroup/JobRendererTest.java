@@ -196,6 +196,20 @@ class JobRendererTest {
     }
 
     @Test
+    void aLongerGracePeriodGivesTheTrainerTimeForItsCheckpoint() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().terminationGracePeriodSeconds = 600L;
+        Job job = JobRenderer.render(Fixtures.input(run, 1));
+        assertEquals(600L, job.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds());
+        Map<String, EnvVar> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .collect(Collectors.toMap(EnvVar::getName, Function.identity()));
+        assertEquals("600", env.get("MILAN_TERMINATION_GRACE_SECONDS").getValue(), "the same number for the trainer");
+        run.getSpec().terminationGracePeriodSeconds = null;
+        assertEquals(30L, JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec()
+                .getTerminationGracePeriodSeconds(), "Kubernetes' default when unset");
+    }
+
+    @Test
     void everyGpuGetsItsOwnTrainerProcessThroughTheLauncher() {
         MilanPretrain run = Fixtures.pretrain("pretrain-vit-base.yaml");
         run.getSpec().nodes = 4;
