@@ -6,8 +6,11 @@
 #   - helm lint, and helm template in both RBAC modes x 1 and 2 replicas, with checks of the rendered objects:
 #     RBAC rules identical to operator/src/main/kubernetes/rbac.yaml, restricted security context, probes,
 #     metrics Service/ServiceMonitor, dashboard metrics that the operator's code defines, leader election;
+#   - the admission policies are the files of files/admission/ (renamed; the tenant lists written in), bound in the
+#     right namespaces; the aggregated tenant roles milan-edit/milan-view;
 #   - values the chart must refuse are refused;
-#   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`.
+#   - with a reachable cluster (KUBECONFIG), every rendering also passes `kubectl apply --dry-run=server`, and the
+#     tenant roles and pinned choices are applied and used as tenants would (edit/view, refused runs).
 # helm is built from Go modules into ${MILAN_CACHE:-/var/cache/milan}/helm-<version> on first use.
 # Usage: charts/test.sh          exit status 0 only when every check passed
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/strict.sh"
@@ -62,6 +65,25 @@ render() {
 # q NAME JQ: runs a jq filter on a rendering.
 q() { jq -e "$2" "$work/$1.json" >/dev/null; }
 expected_rules() { yq -c -S "select(.kind == \"$1\" and .metadata.name == \"$2\") | .rules" "$root/operator/src/main/kubernetes/rbac.yaml"; }
+# policy_from_file NAME POLICY FILE [VARIABLES_JSON]: the rendering's ValidatingAdmissionPolicy POLICY has the spec
+# of files/admission/FILE (renamed), except the variables VARIABLES_JSON names ({"name": "expression"}), and one
+# binding denies what it refuses.
+policy_from_file() {
+  local want
+  want=$(yq -c --argjson set "${4:-{\}}" \
+    '.spec | .variables |= map(if $set[.name] then .expression = $set[.name] else . end)' "$chart/files/admission/$3")
+  jq -e --arg p "$2" --argjson want "$want" '
+    ([.[] | select(.kind == "ValidatingAdmissionPolicy" and .metadata.name == $p) | .spec] == [$want]) and
+    ([.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .spec.policyName == $p) | .spec.validationActions]
+      == [["Deny"]])' "$work/$1.json" >/dev/null
+}
+# binding_scope NAME BINDING NAMESPACES_JSON: the binding applies in exactly those namespaces (null: in all).
+binding_scope() {
+  jq -e --arg b "$2" --argjson ns "$3" '.[] | select(.kind == "ValidatingAdmissionPolicyBinding" and .metadata.name == $b)
+    | if $ns == null then (has("spec") and (.spec | has("matchResources") | not))
+      else .spec.matchResources.namespaceSelector.matchExpressions == [{"key": "kubernetes.io/metadata.name",
+        "operator": "In", "values": $ns}] end' "$work/$1.json" >/dev/null
+}
 
 # The checks every rendering must pass.
 check_rendering() {
@@ -78,6 +100,7 @@ check_rendering() {
   check "$n: resources requested and memory limited" q "$n" "$c | .resources.requests.cpu and .resources.requests.memory and .resources.limits.memory"
   check "$n: leader election env = $le" q "$n" "$c | .env[] | select(.name == \"MILAN_LEADER_ELECTION_ENABLED\") | .value == \"$le\""
   check "$n: trainer image and UID passed to the operator" q "$n" "$c | ([.env[] | {(.name): .value}] | add) as \$e | \$e.MILAN_TRAINER_IMAGE == \"milan/trainer:0.1.0\" and \$e.MILAN_TRAINER_RUN_AS_USER == \"10001\""
+  check "$n: per-run NetworkPolicies on by default" q "$n" "$c | .env[] | select(.name == \"MILAN_NETWORK_POLICY_ENABLED\") | .value == \"true\""
   check "$n: metrics Service port named http" q "$n" '.[] | select(.kind == "Service") | .spec.ports[0] | .name == "http" and .targetPort == "http"'
   check "$n: ServiceAccount used by the pod" q "$n" "(.[] | select(.kind == \"ServiceAccount\") | .metadata.name) as \$sa | $dep | .spec.template.spec.serviceAccountName == \$sa"
   if [[ $le == true ]]; then
@@ -86,6 +109,9 @@ check_rendering() {
   else
     check "$n: no leader-election Role" q "$n" '[.[] | select(.metadata.name | endswith("-leader-election"))] | length == 0'
   fi
+  check "$n: status-writers policy = files/admission/status-writers.yaml, bound with Deny" \
+    policy_from_file "$n" milan-milan-operator-status-writers status-writers.yaml
+  check "$n: no tenant-choices policy without pinned lists" q "$n" '[.[] | select(.metadata.name | endswith("-tenant-choices"))] | length == 0'
   if ((replicas > 1)); then
     check "$n: PodDisruptionBudget keeps one replica" q "$n" '.[] | select(.kind == "PodDisruptionBudget") | .spec.minAvailable == 1'
   else
@@ -96,18 +122,21 @@ check_rendering() {
 check_cluster_mode() {
   local n=$1 rules
   rules=$(expected_rules ClusterRole milan-operator)
-  check "$n: ClusterRole rules = operator/src/main/kubernetes/rbac.yaml" q "$n" "[.[] | select(.kind == \"ClusterRole\") | .rules] == [$rules]"
+  check "$n: ClusterRole rules = operator/src/main/kubernetes/rbac.yaml" q "$n" "[.[] | select(.kind == \"ClusterRole\" and .metadata.name == \"milan-milan-operator\") | .rules] == [$rules]"
   check "$n: ClusterRoleBinding to the ServiceAccount" q "$n" '.[] | select(.kind == "ClusterRoleBinding") | .subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}]'
   check "$n: no namespaced operator Role" q "$n" '[.[] | select(.kind == "Role" and (.metadata.name | endswith("-leader-election") | not))] | length == 0'
+  check "$n: status-writers policy bound in every namespace" binding_scope "$n" milan-milan-operator-status-writers null
   check "$n: watches all namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "JOSDK_ALL_NAMESPACES"'
 }
 
 check_namespaces_mode() {
   local n=$1 rules
   rules=$(expected_rules ClusterRole milan-operator)
-  check "$n: no ClusterRole or ClusterRoleBinding" q "$n" '[.[] | select(.kind == "ClusterRole" or .kind == "ClusterRoleBinding")] | length == 0'
+  check "$n: no ClusterRole or ClusterRoleBinding but the tenants' aggregated roles" q "$n" '[.[] | select(.kind == "ClusterRole" or .kind == "ClusterRoleBinding") | .metadata.name] == ["milan-edit", "milan-view"]'
   check "$n: a Role per watched namespace, rules = rbac.yaml's" q "$n" "[.[] | select(.kind == \"Role\" and (.metadata.name | endswith(\"-leader-election\") | not))] | (map(.metadata.namespace) | sort == [\"team-a\", \"team-b\"]) and all(.rules == $rules)"
   check "$n: a RoleBinding per watched namespace to the ServiceAccount" q "$n" '[.[] | select(.kind == "RoleBinding" and (.metadata.name | endswith("-leader-election") | not))] | (map(.metadata.namespace) | sort == ["team-a", "team-b"]) and all(.subjects == [{"kind": "ServiceAccount", "name": "milan-milan-operator", "namespace": "milan-system"}])'
+  check "$n: status-writers policy bound in the watched namespaces only" \
+    binding_scope "$n" milan-milan-operator-status-writers '["team-a", "team-b"]'
   check "$n: watches exactly those namespaces" q "$n" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].env[] | select(.name == "QUARKUS_OPERATOR_SDK_NAMESPACES") | .value == "team-a,team-b"'
 }
 
@@ -117,7 +146,8 @@ dashboard_metrics_exist() {
   local ok=true metric meter
   for metric in $(jq -r '.. | .expr? // empty' "$chart/files/dashboard.json" | grep -o 'milan_[a-z_]*' | sort -u); do
     meter=$(sed -E 's/_(total|seconds_bucket|seconds_count|seconds_sum|seconds)$//; s/_/./g' <<<"$metric")
-    if ! grep -rqF "\"$meter\"" "$root/operator/src/main/java"; then
+    # A gauge whose own name ends in seconds keeps it (milan.run.device.seconds).
+    if ! grep -rqF -e "\"$meter\"" -e "\"${metric//_/.}\"" "$root/operator/src/main/java"; then
       echo "  $metric: no meter \"$meter\" in operator/src/main/java"
       ok=false
     fi
@@ -142,6 +172,71 @@ must_fail() {
 
 cluster_available() {
   [[ -n ${KUBECONFIG:-} ]] && kubectl --request-timeout=5s get --raw /readyz >/dev/null 2>&1
+}
+
+# The chart's tenant roles and pinned choices applied for real in a namespace of their own, and used as tenants
+# would: alice is bound to the built-in edit role, bob to view (the aggregation controller adds milan-edit and
+# milan-view to them); alice's runs with an image, GPU resource or priority class outside the pins are refused
+# by the API server with the field named, others are created. Everything is deleted again.
+tenancy_on_server() {
+  local ns=milan-chart-tenancy-$$ objects=$work/tenancy.yaml i
+  local allowed="registry.example.com/ml/, milan/trainer:"
+  "$helm" template milan-chart-test "$chart" --namespace "$ns" --set watch.mode=namespaces \
+    --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/,milan/trainer:}' \
+    --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}' --set 'tenancy.allowed.priorityClassNames={research}' \
+    --show-only templates/admission.yaml --show-only templates/tenant-roles.yaml >"$objects"
+  kubectl create namespace "$ns" >/dev/null
+  kubectl apply -f "$objects" >/dev/null
+  kubectl -n "$ns" create rolebinding alice-edit --clusterrole=edit --user=alice >/dev/null
+  kubectl -n "$ns" create rolebinding bob-view --clusterrole=view --user=bob >/dev/null
+
+  # can USER VERB RESOURCE [SUBRESOURCE]: kubectl auth can-i's answer (yes/no).
+  can() { kubectl -n "$ns" auth can-i "$2" "$3" --as="$1" ${4:+--subresource=$4} 2>/dev/null || true; }
+  for ((i = 0; i < 60; i++)); do
+    [[ $(can alice create milanpretrains.milan.io) == yes && $(can bob list milanfinetunes.milan.io) == yes ]] && break
+    sleep 1
+  done
+  check "server: edit (with milan-edit) creates, updates and deletes runs" test \
+    "$(can alice create milanpretrains.milan.io) $(can alice patch milanfinetunes.milan.io) $(can alice delete milanpretrains.milan.io)" = "yes yes yes"
+  check "server: edit may not write a run's status" test "$(can alice patch milanpretrains.milan.io status)" = no
+  check "server: view (with milan-view) reads runs and their status" test \
+    "$(can bob list milanpretrains.milan.io) $(can bob get milanfinetunes.milan.io status)" = "yes yes"
+  check "server: view may not create runs" test "$(can bob create milanpretrains.milan.io)" = no
+
+  # run NAME YQ-UPDATE [--dry-run=server]: alice creates the quickstart run changed by YQ-UPDATE.
+  run() {
+    yq -y ".metadata.name = \"$1\" | $2" "$root/examples/quickstart-cpu-pretrain.yaml" |
+      kubectl -n "$ns" create --as=alice -f - "${@:3}" >"$work/run.out" 2>&1
+  }
+  # A new policy takes effect once the API server has loaded it: until then a bad run (dry run) is let through.
+  for ((i = 0; i < 60; i++)); do
+    ! run probe '.spec.image = "registry.example.com/evil:1"' --dry-run=server &&
+      grep -qF "is not under an allowed prefix" "$work/run.out" && break
+    sleep 1
+  done
+  refused() { ! run "$@" && grep -qF -- "$refusal" "$work/run.out" || { cat "$work/run.out"; false; }; }
+  refusal="spec.image: registry.example.com/evil:1 is not under an allowed prefix (allowed: $allowed)"
+  check "server: an image outside the prefixes is refused, naming spec.image" refused evil '.spec.image = "registry.example.com/evil:1"'
+  refusal="spec.image: registry.example.com/ml-evil/trainer:1 is not under an allowed prefix"
+  check "server: a prefix ends at a path boundary" refused near '.spec.image = "registry.example.com/ml-evil/trainer:1"'
+  refusal="spec.gpuResourceName: amd.com/gpu is not an allowed GPU resource (allowed: nvidia.com/gpu)"
+  check "server: a GPU resource outside the list is refused, naming spec.gpuResourceName" refused amd '.spec.gpuResourceName = "amd.com/gpu"'
+  refusal="spec.priorityClassName: system-node-critical is not an allowed PriorityClass (allowed: research)"
+  check "server: a priority class outside the list is refused, naming spec.priorityClassName" refused prio '.spec.priorityClassName = "system-node-critical"'
+  refusal="spec.podTemplate.spec.containers: shipper=docker.io/evil/shipper:1 not under an allowed prefix (allowed: $allowed)"
+  check "server: an extra container's image outside the prefixes is refused, naming the container" refused sidecar \
+    '.spec.podTemplate.spec.containers = [{"name": "shipper", "image": "docker.io/evil/shipper:1"}]'
+  refusal="spec.podTemplate.spec.initContainers: fetch=busybox:1 not under an allowed prefix"
+  check "server: an init container's image outside the prefixes is refused, naming the container" refused init \
+    '.spec.podTemplate.spec.initContainers = [{"name": "fetch", "image": "busybox:1"}]'
+  check "server: a run inside the pins is created" run good '.spec.image = "registry.example.com/ml/trainer:0.1.0" | .spec.priorityClassName = "research" | .spec.podTemplate.spec.containers = [{"name": "shipper", "image": "registry.example.com/ml/shipper:2"}]'
+  check "server: a run without spec.image (the operator's default image) is created" run default '.'
+  refusal="spec.image: evil/x:1 is not under an allowed prefix"
+  changed() { ! kubectl -n "$ns" patch milanpretrain good --as=alice --type=merge -p '{"spec":{"image":"evil/x:1"}}' >"$work/run.out" 2>&1 && grep -qF -- "$refusal" "$work/run.out"; }
+  check "server: changing a run's image to one outside the prefixes is refused" changed
+
+  kubectl delete namespace "$ns" --wait=false >/dev/null
+  kubectl delete -f "$objects" --ignore-not-found >/dev/null
 }
 
 # ------------------------------------------------------------------------------------------------------------
@@ -171,9 +266,10 @@ lint() {
   fi
 }
 lint defaults
-lint "namespaces mode, 2 replicas, ServiceMonitor, dashboard" \
+lint "namespaces mode, 2 replicas, ServiceMonitor, dashboard, pinned tenant choices" \
   --set watch.mode=namespaces --set 'watch.namespaces={team-a,team-b}' --set replicaCount=2 \
-  --set leaderElection.enabled=true --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true
+  --set leaderElection.enabled=true --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/}' --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}'
 
 echo "--- helm template"
 for mode in cluster namespaces; do
@@ -203,7 +299,7 @@ n=monitoring
 render "$n" --set metrics.serviceMonitor.enabled=true --set grafanaDashboard.enabled=true || fail "$n: helm template"
 check "$n: ServiceMonitor scrapes port http at /q/metrics" q "$n" '.[] | select(.kind == "ServiceMonitor") | .spec.endpoints == [{"port": "http", "path": "/q/metrics", "interval": "30s", "scrapeTimeout": "10s"}]'
 check "$n: ServiceMonitor selects the metrics Service" q "$n" '(.[] | select(.kind == "Service") | .metadata.labels) as $l | .[] | select(.kind == "ServiceMonitor") | .spec.selector.matchLabels | to_entries | all($l[.key] == .value)'
-check "$n: dashboard ConfigMap holds valid JSON with 5 panels" q "$n" '.[] | select(.kind == "ConfigMap") | .data["milan-operator.json"] | fromjson | .panels | length == 5'
+check "$n: dashboard ConfigMap holds valid JSON with 9 panels" q "$n" '.[] | select(.kind == "ConfigMap") | .data["milan-operator.json"] | fromjson | .panels | length == 9'
 check "$n: dashboard ConfigMap labelled for Grafana's sidecar" q "$n" '.[] | select(.kind == "ConfigMap") | .metadata.labels.grafana_dashboard == "1"'
 check "dashboard queries only metrics the operator defines" dashboard_metrics_exist
 
@@ -227,6 +323,30 @@ argocd_rendered() {
 }
 check "$n: rendered Lua = argocd/*.lua and passes argocd/test.lua" argocd_rendered
 
+echo "--- tenancy"
+n=cluster-1
+check "$n: milan-edit aggregated into admin and edit" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-edit") | .metadata.labels | .["rbac.authorization.k8s.io/aggregate-to-admin"] == "true" and .["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"'
+check "$n: milan-view aggregated into view" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-view") | .metadata.labels["rbac.authorization.k8s.io/aggregate-to-view"] == "true"'
+check "$n: milan-edit manages both kinds of runs" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-edit") | any(.rules[]; .resources == ["milanpretrains", "milanfinetunes"] and (.verbs | contains(["create", "update", "patch", "delete"])))'
+check "$n: milan-view only reads" q "$n" '.[] | select(.kind == "ClusterRole" and .metadata.name == "milan-view") | [.rules[].verbs[]] - ["get", "list", "watch"] == []'
+check "$n: neither writes a run's status" q "$n" '[.[] | select(.kind == "ClusterRole" and (.metadata.name == "milan-edit" or .metadata.name == "milan-view")) | .rules[] | select(any(.resources[]; endswith("/status"))) | .verbs[]] - ["get", "list", "watch"] == []'
+
+n=pins
+render "$n" --set watch.mode=namespaces --set 'watch.namespaces={team-a}' \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml/,milan/trainer:}' \
+  --set 'tenancy.allowed.gpuResourceNames={nvidia.com/gpu}' --set 'tenancy.allowed.priorityClassNames={research}' \
+  --set 'tenancy.allowed.workloadPriorityClassNames={low,high}' || fail "$n: helm template"
+check "$n: tenant-choices policy = files/admission/tenant-choices.yaml with the lists as CEL literals, bound with Deny" \
+  policy_from_file "$n" milan-milan-operator-tenant-choices tenant-choices.yaml \
+  '{"imagePrefixes": "[\"registry.example.com/ml/\",\"milan/trainer:\"]", "gpuResourceNames": "[\"nvidia.com/gpu\"]",
+    "priorityClassNames": "[\"research\"]", "workloadPriorityClassNames": "[\"low\",\"high\"]"}'
+check "$n: tenant-choices policy bound in the watched namespaces only" \
+  binding_scope "$n" milan-milan-operator-tenant-choices '["team-a"]'
+
+n=no-policies
+render "$n" --set admission.statusWriters.enabled=false --set tenancy.aggregatedRoles.enabled=false || fail "$n: helm template"
+check "$n: no admission policy, no aggregated role" q "$n" '[.[] | select((.kind | startswith("ValidatingAdmissionPolicy")) or .metadata.name == "milan-edit" or .metadata.name == "milan-view")] | length == 0'
+
 echo "--- values the chart refuses"
 must_fail "2 replicas without leader election" "needs leaderElection.enabled=true" --set replicaCount=2
 must_fail "unknown watch mode" "at '/watch/mode'" --set watch.mode=everything
@@ -235,10 +355,17 @@ must_fail "privilege escalation" "at '/securityContext/allowPrivilegeEscalation'
   --set securityContext.allowPrivilegeEscalation=true
 must_fail "running as root allowed" "at '/podSecurityContext/runAsNonRoot'" --set podSecurityContext.runAsNonRoot=false
 must_fail "trainer UID 0" "at '/trainer/runAsUser'" --set trainer.runAsUser=0
+must_fail "a NetworkPolicy switch that is not a boolean" "at '/trainer/networkPolicy'" --set-string trainer.networkPolicy=no
 must_fail "an env name the chart sets" "at '/extraEnv/0/name'" --set 'extraEnv[0].name=MILAN_TRAINER_IMAGE' \
   --set 'extraEnv[0].value=x'
 must_fail "ServiceMonitor without the Service" "needs metrics.service.enabled" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
+must_fail "an image prefix that is not a path or tag boundary" "at '/tenancy/allowed/imagePrefixes/0'" \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/ml}'
+must_fail "a quote in an image prefix" "at '/tenancy/allowed/imagePrefixes/0'" \
+  --set 'tenancy.allowed.imagePrefixes={registry.example.com/"ml/}'
+must_fail "a GPU resource name without a domain" "at '/tenancy/allowed/gpuResourceNames/0'" \
+  --set 'tenancy.allowed.gpuResourceNames={gpu}'
 must_fail "Argo CD health checks without a namespace" "at '/argocd/namespace'" \
   --set argocd.healthChecks.enabled=true --set argocd.namespace=
 
@@ -248,7 +375,8 @@ if cluster_available; then
   # fields (of CRDs applied earlier by someone else) without asking.
   for args in "--set argocd.healthChecks.enabled=true --set argocd.namespace=default" \
     "--set replicaCount=2 --set leaderElection.enabled=true" \
-    "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}"; do
+    "--set watch.mode=namespaces --set watch.namespaces={default,kube-public}" \
+    "--set tenancy.allowed.imagePrefixes={registry.example.com/ml/} --set tenancy.allowed.gpuResourceNames={nvidia.com/gpu}"; do
     # shellcheck disable=SC2086
     "$helm" template milan "$chart" --namespace default --include-crds --set grafanaDashboard.enabled=true $args \
       >"$work/server.yaml"
@@ -260,6 +388,13 @@ if cluster_available; then
       fail "kubectl apply --server-side --dry-run=server (${args:-defaults})"
     fi
   done
+
+  echo "--- tenancy on the API server"
+  if kubectl get clusterrole milan-edit >/dev/null 2>&1; then
+    echo "this cluster already has a milan-edit ClusterRole (an installed chart): the tenancy checks leave it alone"
+  else
+    tenancy_on_server
+  fi
 else
   echo "no cluster reachable through KUBECONFIG: the API-server dry run is not part of this run;" \
     "the client-side checks above are"

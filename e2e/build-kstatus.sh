@@ -8,17 +8,14 @@
 #   e2e/build-kstatus.sh               build (or reuse) it, print its path last
 #   e2e/build-kstatus.sh --print-path  print that path for the current sources, build nothing
 source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
+SCRIPT=build-kstatus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-cache.sh"
 
 # Bump when the way it is built changes, so an old cache is not reused.
 RECIPE=1
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/kstatus" && pwd)
-CACHE_ROOT=${MILAN_CACHE:-/var/cache/milan}
-die() { echo "build-kstatus.sh: error: $*" >&2; exit 1; }
 
-command -v go >/dev/null || die "'go' is not on PATH; install Go 1.26 or newer"
-command -v sha256sum >/dev/null || die "'sha256sum' is missing; run e2e/ensure-prereqs.sh"
-export GOTOOLCHAIN=local CGO_ENABLED=0
-
+# The sources follow the Go version here (not go_cache_key's order), so existing caches stay valid.
 key=$({ echo "recipe=$RECIPE"; go env GOVERSION GOOS GOARCH; cat "$SRC"/go.mod "$SRC"/go.sum "$SRC"/*.go; } |
   sha256sum | cut -c1-16)
 DEST=$CACHE_ROOT/kstatus-$key
@@ -30,10 +27,8 @@ case "${1:-}" in
   *) die "unknown argument '$1' (usage: build-kstatus.sh [--print-path])" ;;
 esac
 
-mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT; set MILAN_CACHE to a writable directory"
-exec 9>"$CACHE_ROOT/kstatus-$key.lock"
-flock 9
-if [[ -f $STAMP && -x $DEST/bin/kstatus ]]; then
+go_cache_lock "kstatus-$key"
+if go_cache_complete "$STAMP" "$DEST/bin/kstatus"; then
   echo "build-kstatus.sh: cached kstatus is complete ($STAMP)" >&2
   echo "$DEST/bin/kstatus"
   exit 0

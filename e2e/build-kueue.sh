@@ -7,19 +7,15 @@
 #   e2e/build-kueue.sh                 build (or reuse) Kueue, print its directory last
 #   e2e/build-kueue.sh --print-dir     print that directory for the pinned version, build nothing
 source "$(dirname "${BASH_SOURCE[0]}")/lib/strict.sh"
+SCRIPT=build-kueue.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-cache.sh"
 
 KUEUE_VERSION=v0.17.0
 # Bump when the way Kueue is built changes, so an old cache is not reused.
 RECIPE=1
-CACHE_ROOT=${MILAN_CACHE:-/var/cache/milan}
-die() { echo "build-kueue.sh: error: $*" >&2; exit 1; }
-
-command -v go >/dev/null || die "'go' is not on PATH; install Go 1.26 or newer"
-command -v sha256sum >/dev/null || die "'sha256sum' is missing; run e2e/ensure-prereqs.sh"
 command -v jq >/dev/null || die "jq is missing; run e2e/ensure-prereqs.sh"
-export GOTOOLCHAIN=local CGO_ENABLED=0
 
-key=$({ echo "recipe=$RECIPE version=$KUEUE_VERSION"; go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16)
+key=$(go_cache_key "recipe=$RECIPE version=$KUEUE_VERSION")
 DEST=$CACHE_ROOT/kueue-$KUEUE_VERSION-$key
 STAMP=$DEST/.complete
 
@@ -29,10 +25,8 @@ case "${1:-}" in
   *) die "unknown argument '$1' (usage: build-kueue.sh [--print-dir])" ;;
 esac
 
-mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT; set MILAN_CACHE to a writable directory"
-exec 9>"$CACHE_ROOT/kueue-$key.lock"
-flock 9
-if [[ -f $STAMP && -x $DEST/bin/kueue ]]; then
+go_cache_lock "kueue-$key"
+if go_cache_complete "$STAMP" "$DEST/bin/kueue"; then
   echo "build-kueue.sh: cached Kueue $KUEUE_VERSION is complete ($STAMP)" >&2
   echo "$DEST"
   exit 0

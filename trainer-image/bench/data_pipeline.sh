@@ -33,13 +33,14 @@ if [ ! -f "$jpegs/.done" ]; then
   touch "$jpegs/.done"
 fi
 echo "load before: $(uptime)"
-# LoaderBenchmark args: images (unused with a folder), max workers, output size, folder. It warms up 3 epochs
+# LoaderBenchmark args: images (unused with a folder), max workers, output size, folder; it prints the folder's
+# figures, then the same images' as tar shards (imagefolder / shards rows). It warms up 3 epochs
 # (JIT) and times the 4th; pil_pipeline.py warms up one pass (page cache) and times the 2nd.
 rows=()
 for ((round = 1; round <= rounds; round++)); do
   out=$(java -cp "$classpath" io.milan.trainer.data.LoaderBenchmark "$images" 1 224 "$jpegs" 2>/dev/null)
-  ours=$(sed -n 's/^workers=1: \([0-9.]*\) images\/s$/\1/p' <<<"$out")
-  ours_cpu=$(sed -n 's/^workers=1: \([0-9.]*\) images per CPU-second$/\1/p' <<<"$out")
+  ours=$(sed -n 's/^imagefolder workers=1: \([0-9.]*\) images\/s$/\1/p' <<<"$out")
+  ours_cpu=$(sed -n 's/^imagefolder workers=1: \([0-9.]*\) images per CPU-second$/\1/p' <<<"$out")
   pil_json=$("$py" "$here/pil_pipeline.py" time "$jpegs" 2 | sed -n 's/^PIL_JSON //p')
   rows+=("$ours $ours_cpu $pil_json")
 done

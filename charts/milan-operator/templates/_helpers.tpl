@@ -47,6 +47,19 @@ app.kubernetes.io/part-of: milan
 {{- end }}
 {{- end }}
 
+{{/* Where the admission policies apply: every namespace, or the watched ones in namespaces mode. */}}
+{{- define "milan-operator.admissionScope" -}}
+{{- if eq .Values.watch.mode "namespaces" -}}
+matchResources:
+  namespaceSelector:
+    matchExpressions:
+      - key: kubernetes.io/metadata.name
+        operator: In
+        values:
+          {{- splitList "," (include "milan-operator.watchedNamespaces" .) | toYaml | nindent 10 }}
+{{- end }}
+{{- end }}
+
 {{/* Fails the render on combinations the schema cannot express. */}}
 {{- define "milan-operator.validate" -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}

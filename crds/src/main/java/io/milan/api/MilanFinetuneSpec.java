@@ -20,6 +20,13 @@ import io.fabric8.generator.annotation.ValidationRule;
         + " < (has(self.epochs) ? self.epochs : 100)",
         message = "spec.warmupEpochs must be less than spec.epochs (defaults: 5 warmup for finetune, 10 for"
                 + " linprobe, 100 epochs)", fieldPath = ".warmupEpochs")
+// A pretrainRef's output claim is mounted at /milan/pretrained (operator podgroup/ResolvedPretrained).
+@ValidationRule(value = "!(" + ReservedNames.HAS_TRAINER_MOUNTS + ") || " + ReservedNames.TRAINER_MOUNTS + ".all(m, "
+        + ReservedNames.NOT_AT_OUTPUT + " && " + ReservedNames.NOT_AT_DATASET
+        + " && m.mountPath != '/milan/pretrained' && !(has(self.pretrained.checkpoint)"
+        + " && has(self.pretrained.checkpoint.claimName) && m.mountPath == self.pretrained.checkpoint.path))",
+        message = ReservedNames.MOUNT_PATH_MESSAGE + "spec.dataset, spec.pretrained.checkpoint; /milan/pretrained)",
+        fieldPath = ReservedNames.MOUNT_PATH_FIELD)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class MilanFinetuneSpec extends RunSpec {
 

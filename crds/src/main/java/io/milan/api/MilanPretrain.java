@@ -40,6 +40,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Message", jsonPath = ".status.message", type = AdditionalPrinterColumn.Type.STRING,
         priority = 1)
 // Fields that shape the run may change until it starts, never after (a resumed attempt must train the same run).
+@ValidationRule(value = PodSpecOverrides.SERVICE_ACCOUNT_UNCHANGED, message = PodSpecOverrides.SERVICE_ACCOUNT_MESSAGE,
+        fieldPath = PodSpecOverrides.SERVICE_ACCOUNT_FIELD)
 @ValidationRule(value = UNLESS_STARTED + "self.spec.model == oldSelf.spec.model",
         message = "spec.model cannot change once the run has started", fieldPath = ".spec.model")
 @ValidationRule(value = UNLESS_STARTED + "has(self.spec.patchSize) == has(oldSelf.spec.patchSize)"

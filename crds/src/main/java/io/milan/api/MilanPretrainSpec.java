@@ -17,6 +17,12 @@ import io.fabric8.generator.annotation.ValidationRule;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "self.warmupEpochs < self.epochs",
         message = "spec.warmupEpochs must be less than spec.epochs", fieldPath = ".warmupEpochs")
+@ValidationRule(value = "!(" + ReservedNames.HAS_TRAINER_MOUNTS + ") || " + ReservedNames.TRAINER_MOUNTS + ".all(m, "
+        + ReservedNames.NOT_AT_OUTPUT + " && " + ReservedNames.NOT_AT_DATASET
+        + " && !(has(self.teacher) && has(self.teacher.weights) && has(self.teacher.weights.claimName)"
+        + " && m.mountPath == self.teacher.weights.path))",
+        message = ReservedNames.MOUNT_PATH_MESSAGE + "spec.dataset, spec.teacher.weights)",
+        fieldPath = ReservedNames.MOUNT_PATH_FIELD)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class MilanPretrainSpec extends RunSpec {
 

@@ -9,6 +9,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Affinity;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -125,8 +126,17 @@ public abstract class RunSpec {
     @JsonPropertyDescription("PriorityClass of the trainer pods.")
     public String priorityClassName;
 
-    @JsonPropertyDescription("Extra environment variables of the trainer container.")
+    @Size(max = 128)
+    @ValidationRule(value = ReservedNames.ENV_RULE, message = ReservedNames.ENV_MESSAGE)
+    @JsonPropertyDescription("Extra environment variables of the trainer container. The rendezvous and run"
+            + " variables the operator sets (MASTER_ADDR, WORLD_SIZE, MILAN_RUN_NAME, ...) are refused.")
     public List<EnvVar> env;
+
+    @JsonPropertyDescription("Additions to the trainer pods, as Kubeflow Trainer's podTemplateOverrides: labels,"
+            + " annotations, a ServiceAccount, pull secrets, volumes and mounts, envFrom, a RuntimeClass, IDs and"
+            + " seccomp, hostNetwork, extra containers. What the operator relies on (the trainer's command and"
+            + " rendezvous env, its volumes, the Job's labels) cannot be overridden; see docs/operator.md.")
+    public PodTemplateOverrides podTemplate;
 
     @Size(max = 63)
     @Pattern("^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")

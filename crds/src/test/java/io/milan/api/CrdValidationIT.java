@@ -34,7 +34,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The generated CRDs on a real API server: the examples are accepted, every bad manifest of
+ * The generated CRDs on a real API server: the examples and crds/testdata/valid are accepted, every bad manifest of
  * crds/testdata/invalid is refused with a message naming its field, and kubectl renders the
  * field descriptions and printer columns. The CRDs are installed by {@link WithLocalCluster}.
  */
@@ -44,6 +44,11 @@ class CrdValidationIT {
 
     static Stream<Path> examples() {
         return RepoFiles.yamlFiles(RepoFiles.root().resolve("examples")).stream();
+    }
+
+    /** Manifests the rules must not refuse: every field of spec.podTemplate, the edges of its rules. */
+    static Stream<Path> validManifests() {
+        return RepoFiles.yamlFiles(RepoFiles.root().resolve("crds/testdata/valid")).stream();
     }
 
     static Stream<Path> invalidManifests() {
@@ -69,6 +74,14 @@ class CrdValidationIT {
         GenericKubernetesResource accepted = client.resource(example).dryRun().create();
         assertEquals(example.getMetadata().getName(), accepted.getMetadata().getName());
         assertEquals(client.getNamespace(), accepted.getMetadata().getNamespace());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("validManifests")
+    void everyValidManifestIsAccepted(Path file, KubernetesClient client) throws IOException {
+        GenericKubernetesResource valid = load(client, file);
+        GenericKubernetesResource accepted = client.resource(valid).dryRun().create();
+        assertEquals(valid.getMetadata().getName(), accepted.getMetadata().getName());
     }
 
     @ParameterizedTest(name = "{0}")

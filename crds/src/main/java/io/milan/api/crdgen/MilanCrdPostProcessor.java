@@ -28,6 +28,9 @@ import java.util.stream.Collectors;
  * Progressing to the Argo CD health check. With no status at all kstatus finds no condition and calls the run
  * Current before the operator has seen it. (Fabric8's {@code @SchemaCustomizer} on the kind would do this too, but
  * its merge patch on the root schema replaces the status's properties instead of merging into them.)</li>
+ * <li>The lists of Kubernetes types in spec.podTemplate keyed by name (mount path for mounts), as in a PodSpec: the
+ * API server then refuses a duplicate itself, and the bounded names keep the cost the API server estimates for the
+ * CEL rules that compare them within its budget (it refuses a CRD whose rules could run long on huge strings).</li>
  * </ul>
  */
 final class MilanCrdPostProcessor implements CRDPostProcessor {
@@ -53,8 +56,46 @@ final class MilanCrdPostProcessor implements CRDPostProcessor {
                 throw new IllegalStateException(kind + " " + version.getName() + " has no status in its schema");
             }
             status.setDefault(JsonNodeFactory.instance.objectNode().put("observedGeneration", 0));
+            keyPodTemplateLists(kind, version.getSchema().getOpenAPIV3Schema().getProperties().get("spec"));
         }
         return crd;
+    }
+
+    /** A DNS label, what Kubernetes allows for volume and container names. */
+    static final long NAME_LENGTH = 63;
+    /** Linux's PATH_MAX. */
+    static final long PATH_LENGTH = 4096;
+
+    static void keyPodTemplateLists(String kind, JSONSchemaProps spec) {
+        JSONSchemaProps pod = child(kind, child(kind, spec, "podTemplate"), "spec");
+        keyed(kind, child(kind, pod, "volumes"), "name", NAME_LENGTH);
+        keyed(kind, child(kind, pod, "containers"), "name", NAME_LENGTH);
+        keyed(kind, child(kind, pod, "initContainers"), "name", NAME_LENGTH);
+        JSONSchemaProps mounts = child(kind, child(kind, pod, "trainer"), "volumeMounts");
+        keyed(kind, mounts, "mountPath", PATH_LENGTH);
+        child(kind, mounts.getItems().getSchema(), "name").setMaxLength(NAME_LENGTH);
+    }
+
+    /** A list whose items are told apart by {@code key}: required, at most {@code maxLength} long, unique. */
+    private static void keyed(String kind, JSONSchemaProps list, String key, long maxLength) {
+        JSONSchemaProps item = list.getItems().getSchema();
+        child(kind, item, key).setMaxLength(maxLength);
+        List<String> required = new ArrayList<>(item.getRequired() == null ? List.of() : item.getRequired());
+        if (!required.contains(key)) {
+            required.add(key);
+        }
+        item.setRequired(required);
+        list.setXKubernetesListType("map");
+        list.setXKubernetesListMapKeys(List.of(key));
+    }
+
+    private static JSONSchemaProps child(String kind, JSONSchemaProps parent, String name) {
+        JSONSchemaProps child = parent.getProperties() == null ? null : parent.getProperties().get(name);
+        if (child == null) {
+            throw new IllegalStateException(kind + " has no " + name + " in its schema where spec.podTemplate's"
+                    + " lists are keyed");
+        }
+        return child;
     }
 
     /** The columns sorted by the position of their annotation on {@code type} (matched by jsonPath). */

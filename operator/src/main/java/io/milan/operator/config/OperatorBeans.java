@@ -20,14 +20,15 @@ public class OperatorBeans {
             String image,
             @ConfigProperty(name = "milan.trainer.run-as-user", defaultValue = "10001") long runAsUser,
             @ConfigProperty(name = "milan.trainer.run-as-group", defaultValue = "10001") long runAsGroup,
-            @ConfigProperty(name = "milan.trainer.fs-group", defaultValue = "10001") long fsGroup) {
-        return new OperatorSettings(image, runAsUser, runAsGroup, fsGroup);
+            @ConfigProperty(name = "milan.trainer.fs-group", defaultValue = "10001") long fsGroup,
+            @ConfigProperty(name = "milan.network-policy.enabled", defaultValue = "true") boolean networkPolicy) {
+        return new OperatorSettings(image, runAsUser, runAsGroup, fsGroup, networkPolicy);
     }
 
     @Produces
     @Singleton
     RunMetrics metrics(MeterRegistry registry) {
-        return new RunMetrics(registry);
+        return new RunMetrics(registry, Clock.systemUTC());
     }
 
     @Produces

@@ -152,20 +152,32 @@ public final class AsyncCreate {
             if (!response.isSuccessful()) {
                 throw failure(client, object, response.code(), response.body());
             }
-            GenericKubernetesResource existing =
-                    client.getKubernetesSerialization().unmarshal(response.body(), GenericKubernetesResource.class);
-            OwnerReference theirs = controller(existing);
-            if (theirs == null || !ours.getUid().equals(theirs.getUid())) {
-                Status status = new Status();
-                status.setCode(HttpURLConnection.HTTP_CONFLICT);
-                status.setReason(FOREIGN_OWNER);
-                status.setMessage(object.getKind() + " " + object.getMetadata().getName()
-                        + " already exists and is not owned by this " + ours.getKind() + " (uid " + ours.getUid()
-                        + "); its controller is " + (theirs == null ? "none"
-                                : theirs.getKind() + " " + theirs.getName() + " (uid " + theirs.getUid() + ")"));
-                throw new KubernetesClientException(status);
-            }
+            requireSameController(object,
+                    client.getKubernetesSerialization().unmarshal(response.body(), GenericKubernetesResource.class));
         });
+    }
+
+    /**
+     * Throws a 409 {@link #isForeignOwner foreign-owner} failure unless {@code existing} (found under the name of
+     * {@code ours}) has the same controller owner UID; an object without a controller reference of its own is
+     * adopted as is.
+     */
+    public static void requireSameController(HasMetadata ours, HasMetadata existing) {
+        OwnerReference mine = controller(ours);
+        if (mine == null) {
+            return;
+        }
+        OwnerReference theirs = controller(existing);
+        if (theirs == null || !mine.getUid().equals(theirs.getUid())) {
+            Status status = new Status();
+            status.setCode(HttpURLConnection.HTTP_CONFLICT);
+            status.setReason(FOREIGN_OWNER);
+            status.setMessage(ours.getKind() + " " + ours.getMetadata().getName()
+                    + " already exists and is not owned by this " + mine.getKind() + " (uid " + mine.getUid()
+                    + "); its controller is " + (theirs == null ? "none"
+                            : theirs.getKind() + " " + theirs.getName() + " (uid " + theirs.getUid() + ")"));
+            throw new KubernetesClientException(status);
+        }
     }
 
     private static String collectionUrl(KubernetesClient client, HasMetadata object) {

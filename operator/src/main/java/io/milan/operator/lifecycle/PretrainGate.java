@@ -62,17 +62,28 @@ public final class PretrainGate {
                     + " (its status.checkpoint.path is empty)");
         }
         StorageLocation out = pretrain.getSpec().output;
-        if (out == null || out.claimName == null || out.claimName.isBlank()) {
+        boolean onClaim = out != null && out.claimName != null && !out.claimName.isBlank();
+        String path = cp.path;
+        if (path.startsWith("s3://")) {
+            if (!onClaim) {
+                return Result.failed("MilanPretrain " + name + " keeps its checkpoints only in object storage ("
+                        + path + "); a fine-tune cannot read its encoder from there yet: copy the checkpoint to a"
+                        + " claim and set spec.pretrained.checkpoint");
+            }
+            // The bucket holds a copy of the output directory's file of the same name (docs/storage.md).
+            path = (out.path.endsWith("/") ? out.path : out.path + "/") + path.substring(path.lastIndexOf('/') + 1);
+        }
+        if (!onClaim) {
             return Result.failed("MilanPretrain " + name + " kept its checkpoints in an emptyDir (no"
                     + " spec.output.claimName), so " + cp.path + " is gone; give the pretrain an output claim or"
                     + " set spec.pretrained.checkpoint");
         }
         String root = out.path.endsWith("/") ? out.path.substring(0, out.path.length() - 1) : out.path;
-        if (!cp.path.startsWith(root + "/")) {
+        if (!path.startsWith(root + "/")) {
             return Result.failed("MilanPretrain " + name + " reported checkpoint " + cp.path
                     + ", which is not under its output path " + out.path);
         }
-        String relative = cp.path.substring(root.length() + 1);
+        String relative = path.substring(root.length() + 1);
         StorageLocation mount = new StorageLocation(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, out.claimName);
         mount.subPath = out.subPath;
         return Result.ready(new ResolvedPretrained(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT + "/" + relative, mount),

@@ -73,6 +73,21 @@ public final class ChildNames {
         return base + "-a" + attempt;
     }
 
+    /** The Secret that the ranks of one attempt prove to each other at the rendezvous. */
+    public String rendezvousSecret(int attempt) {
+        return rendezvousSecretOf(job(attempt));
+    }
+
+    /** The rendezvous Secret of the attempt whose Job is called {@code jobName}. */
+    public static String rendezvousSecretOf(String jobName) {
+        return jobName + "-rendezvous";
+    }
+
+    /** The NetworkPolicy that admits only the run's own pods to its trainer pods. */
+    public String networkPolicy() {
+        return base;
+    }
+
     /** Rank 0's stable DNS name within the namespace: the MASTER_ADDR of every pod. */
     public String masterAddress(int attempt) {
         return job(attempt) + "-0." + service();

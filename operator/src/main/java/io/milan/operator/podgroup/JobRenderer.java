@@ -65,6 +65,7 @@ public final class JobRenderer {
                 .withResources(resources(in))
                 .withVolumeMounts(RunVolumes.mounts(locations))
                 .addAllToVolumeMounts(SharedMemory.mounts(spec))
+                .addAllToVolumeMounts(RunIsolation.mounts(in))
                 .withSecurityContext(PodSecurity.container())
                 // The trainer writes a JSON summary there; the log tail stands in if it dies before that.
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
@@ -87,9 +88,11 @@ public final class JobRenderer {
                 .withContainers(container)
                 .withVolumes(RunVolumes.volumes(locations))
                 .addAllToVolumes(SharedMemory.volumes(spec))
+                .addAllToVolumes(RunIsolation.volumes(in))
                 .build();
 
-        return new JobBuilder()
+        // spec.podTemplate last: it adds to the pod, and replaces only what the operator lets a user choose.
+        return PodTemplateOverrides.apply(spec, new JobBuilder()
                 .withNewMetadata()
                     .withName(in.names().job(in.attempt()))
                     .withNamespace(in.namespace())
@@ -110,7 +113,7 @@ public final class JobRenderer {
                         .withSpec(podSpec)
                     .endTemplate()
                 .endSpec()
-                .build();
+                .build());
     }
 
     /** One trainer process per device of the pod, each with the same subcommand and flags. */

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.milan.api.MilanPretrainSpec;
+import io.milan.api.ObjectStorage;
 import io.milan.api.RunSpec;
 import io.milan.api.StorageLocation;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ public final class RunVolumes {
     /** The only writable place besides the output: the root filesystem is read-only (JVM and DJL temp files). */
     static final String SCRATCH_VOLUME = "tmp";
     static final String SCRATCH_PATH = "/tmp";
+    static final String OUTPUT_VOLUME = "output";
 
     /**
      * One location of the run.
@@ -47,7 +49,7 @@ public final class RunVolumes {
         if (pretrained != null && pretrained.mount() != null) {
             all.add(new Location("pretrained", "spec.pretrained", pretrained.mount(), true));
         }
-        all.add(new Location("output", "spec.output", output(spec), false));
+        all.add(new Location(OUTPUT_VOLUME, "spec.output", output(spec), false));
         return all;
     }
 
@@ -56,10 +58,18 @@ public final class RunVolumes {
         return spec.output != null ? spec.output : new StorageLocation(DEFAULT_OUTPUT_PATH, null);
     }
 
-    /** Without a claim the output is an emptyDir: checkpoints do not survive a gang restart. */
+    /** The object storage copy of the run's checkpoints (spec.output.s3), or null. */
+    public static ObjectStorage outputObjectStorage(RunSpec spec) {
+        return output(spec).s3;
+    }
+
+    /**
+     * Without a claim or object storage the output is only an emptyDir: checkpoints do not survive a gang
+     * restart.
+     */
     public static boolean outputIsEphemeral(RunSpec spec) {
         StorageLocation out = output(spec);
-        return out.claimName == null || out.claimName.isBlank();
+        return (out.claimName == null || out.claimName.isBlank()) && out.s3 == null;
     }
 
     /**

@@ -5,6 +5,7 @@ import io.milan.api.FinetuneDefaults;
 import io.milan.api.FinetuneMode;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrainSpec;
+import io.milan.api.ObjectStorage;
 import io.milan.api.RunSpec;
 import io.milan.api.TeacherKind;
 import java.util.ArrayList;
@@ -103,6 +104,11 @@ public final class TrainerArgs {
         flag("--num_workers", s.numWorkers);
         flag("--checkpoint_interval", checkpointInterval);
         flag("--keep_checkpoints", s.keepCheckpoints);
+        ObjectStorage s3 = RunVolumes.outputObjectStorage(s);
+        if (s3 != null) {
+            // Checkpoints also go to object storage, and --resume auto restores from there (docs/storage.md).
+            flag("--checkpoint_uri", s3.url);
+        }
         flag("--amp", s.amp.cliName);
         bool("--tf32", s.tf32);
         // Never the trainer's default (auto): a GPU pod that sees no GPU must fail, not train on the CPU.

@@ -34,10 +34,7 @@ public final class TrainerEnv {
     /** Names the launcher sets for each process it starts. */
     public static final Set<String> PER_PROCESS = Set.of(RANK, LOCAL_RANK, LOCAL_WORLD_SIZE);
     /** Names the operator or the launcher sets; spec.env may not override them. */
-    public static final Set<String> RESERVED = Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
-            NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, TrainerExitCodes.GRACE_PERIOD_ENV,
-            RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE,
-            RunReference.ENV_UID);
+    public static final Set<String> RESERVED = reserved();
 
     private TrainerEnv() {
     }
@@ -63,8 +60,10 @@ public final class TrainerEnv {
         if (uid != null) {
             env.add(value(RunReference.ENV_UID, uid));
         }
+        env.addAll(RunIsolation.env(in));
         env.add(value(DJL_OFFLINE, "true"));
         env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(gracePeriodSeconds(in.spec()))));
+        env.addAll(ObjectStorageEnv.of(RunVolumes.outputObjectStorage(in.spec())));
         if (in.spec().env != null) {
             env.addAll(in.spec().env);
         }
@@ -79,6 +78,15 @@ public final class TrainerEnv {
     public static long gracePeriodSeconds(RunSpec spec) {
         return spec.terminationGracePeriodSeconds != null ? spec.terminationGracePeriodSeconds
                 : TERMINATION_GRACE_SECONDS;
+    }
+
+    private static Set<String> reserved() {
+        Set<String> names = new java.util.TreeSet<>(Set.of(MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES, NODE_RANK,
+                NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE, TrainerExitCodes.GRACE_PERIOD_ENV,
+                RunReference.ENV_ATTEMPT, RunReference.ENV_KIND, RunReference.ENV_NAME, RunReference.ENV_NAMESPACE,
+                RunReference.ENV_UID, RunIsolation.SECRET_FILE_ENV));
+        names.addAll(ObjectStorageEnv.NAMES);
+        return Set.copyOf(names);
     }
 
     private static EnvVar value(String name, String value) {

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.milan.api.CleanPodPolicy;
 import io.milan.operator.events.AsyncCreate;
 import io.milan.operator.lifecycle.JobConditions;
+import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.GangPodGroup;
 import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
@@ -59,8 +60,10 @@ final class Children {
     boolean createGangPodGroup(GangPodGroup gang, RenderInput in) {
         var type = new ResourceDefinitionContext.Builder().withGroup(gang.group).withVersion(gang.version)
                 .withKind(GangPodGroup.KIND).withPlural("podgroups").withNamespaced(true).build();
+        var podGroups = client.genericKubernetesResources(type).inNamespace(in.namespace());
+        var podGroup = gang.render(in);
         try {
-            client.genericKubernetesResources(type).inNamespace(in.namespace()).resource(gang.render(in)).create();
+            podGroups.resource(podGroup).create();
         } catch (KubernetesClientException e) {
             if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
                 return false;
@@ -68,14 +71,25 @@ final class Children {
             if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
                 throw e;
             }
+            // Ours from an earlier reconcile, or another run's (a same-named run of another kind, a deleted run's
+            // that the garbage collector has not removed yet): only ours is adopted.
+            var existing = podGroups.withName(podGroup.getMetadata().getName()).get();
+            if (existing != null) {
+                AsyncCreate.requireSameController(podGroup, existing);
+            }
         }
         return true;
     }
 
-    /** Deletes a Job; foreground propagation keeps it until its pods are gone. */
+    /**
+     * Deletes a Job; foreground propagation keeps it until its pods are gone. Its attempt's rendezvous Secret goes
+     * with it (absent for a single-process run: nothing to delete).
+     */
     void deleteJob(Job job) {
         if (job.getMetadata().getDeletionTimestamp() == null) {
             client.resource(job).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+            client.secrets().inNamespace(job.getMetadata().getNamespace())
+                    .withName(ChildNames.rendezvousSecretOf(job.getMetadata().getName())).delete();
         }
     }
 

@@ -9,7 +9,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-import io.micrometer.core.instrument.Timer;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
 import io.milan.operator.metrics.RunMetrics;
@@ -29,25 +28,28 @@ public class FinetuneReconciler implements Reconciler<MilanFinetune> {
 
     private final RunLifecycle lifecycle;
     private final RunMetrics metrics;
-    private final Timer timer;
     private final PodGroupCreates<MilanFinetune> creates = new PodGroupCreates<>();
 
     @Inject
     public FinetuneReconciler(RunLifecycle lifecycle, RunMetrics metrics) {
         this.lifecycle = lifecycle;
         this.metrics = metrics;
-        this.timer = metrics.reconcileTimer(RunKind.FINETUNE);
     }
 
     @Override
     public UpdateControl<MilanFinetune> reconcile(MilanFinetune run, Context<MilanFinetune> context)
             throws Exception {
-        return timer.recordCallable(() -> lifecycle.reconcile(RunKind.FINETUNE, run, context, creates));
+        try {
+            return metrics.reconcileTimer(RunKind.FINETUNE, run.getMetadata().getNamespace())
+                    .recordCallable(() -> lifecycle.reconcile(RunKind.FINETUNE, run, context, creates));
+        } finally {
+            metrics.refresh(RunKind.FINETUNE);
+        }
     }
 
     @Override
     public List<EventSource<?, MilanFinetune>> prepareEventSources(EventSourceContext<MilanFinetune> context) {
-        metrics.watchPhases(RunKind.FINETUNE, context.getPrimaryCache());
+        metrics.watchRuns(RunKind.FINETUNE, context.getPrimaryCache());
         lifecycle.runs.register(RunKind.FINETUNE, context.getPrimaryCache());
         List<EventSource<?, MilanFinetune>> sources = new ArrayList<>(ChildEventSources.of(RunKind.FINETUNE, context));
         sources.add(creates.wakeups());

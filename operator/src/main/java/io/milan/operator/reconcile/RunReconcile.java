@@ -1,6 +1,7 @@
 package io.milan.operator.reconcile;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -30,6 +31,7 @@ import io.milan.operator.podgroup.HeadlessService;
 import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
 import io.milan.operator.podgroup.ResolvedPretrained;
+import io.milan.operator.podgroup.RunIsolation;
 import io.milan.operator.podgroup.RunVolumes;
 import io.milan.operator.podgroup.TrainerRbac;
 import io.milan.operator.status.DerivedValues;
@@ -264,7 +266,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         Duration delay = Backoff.delay(policy, status.restarts);
         restartGang(delay, "GangRestart", failure.summary() + "; restarting the whole group as attempt " + next
                 + " in " + delay.toSeconds() + " s (restart " + status.restarts + " of " + policy.maxRestarts + ")");
-        shared.metrics.restarted(kind);
+        shared.metrics.restarted(kind, run.getMetadata().getNamespace());
     }
 
     /** Gang semantics: the whole group goes, and comes back as the next attempt after {@code delay}. */
@@ -390,9 +392,9 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
     }
 
     /**
-     * Sends the attempt's creates without waiting for them: Service, ServiceAccount and Role at once, the
-     * RoleBinding after its Role, the Job after all of them (its pods need the ServiceAccount, and a Job in the
-     * cache then means the whole group exists). A gang scheduler's PodGroup is created first, waiting for it.
+     * Sends the attempt's creates without waiting for them: Service, ServiceAccount (unless the run names its own)
+     * and Role at once, the RoleBinding after its Role, the Job after all of them (its pods need the ServiceAccount,
+     * and a Job in the cache then means the whole group exists). A gang scheduler's PodGroup is created first, waiting for it.
      */
     private void sendPodGroup(RenderInput in) {
         GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);
@@ -407,9 +409,15 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
             refused(e, in.attempt());
             return;
         }
-        creates.track(run, in.attempt(), children.sendAllIfAbsent(List.of(List.of(HeadlessService.render(in)),
-                List.of(TrainerRbac.serviceAccount(in)), List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in))),
-                JobRenderer.render(in)));
+        List<List<? extends HasMetadata>> chains = new ArrayList<>(List.of(List.of(HeadlessService.render(in)),
+                TrainerRbac.serviceAccounts(in), List.of(TrainerRbac.role(in), TrainerRbac.roleBinding(in))));
+        if (RunIsolation.hasRendezvous(in)) {
+            chains.add(List.of(RunIsolation.secret(in)));
+            if (in.settings().networkPolicy()) {
+                chains.add(List.of(RunIsolation.networkPolicy(in)));
+            }
+        }
+        creates.track(run, in.attempt(), children.sendAllIfAbsent(chains, JobRenderer.render(in)));
         creating = true;
     }
 

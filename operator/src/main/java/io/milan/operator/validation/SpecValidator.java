@@ -71,6 +71,10 @@ public final class SpecValidator {
         }
         Map<String, String> fieldByMountPath = new HashMap<>();
         for (RunVolumes.Location l : RunVolumes.locations(spec, pretrained)) {
+            if (l.readOnly() && l.location().s3 != null) {
+                errors.add(l.field() + ".s3 is not supported: only spec.output keeps checkpoints in object storage"
+                        + " so far; give " + l.field() + " a claim or an image path");
+            }
             boolean mounted = !l.readOnly() || (l.location().claimName != null && !l.location().claimName.isBlank());
             if (!mounted) {
                 continue;

@@ -9,8 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.milan.api.GangScheduler;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
 import io.milan.api.PretrainedSource;
@@ -80,6 +84,51 @@ class ChildOwnershipIT extends RestrictedOperatorIT {
         Job job = Cluster.job(client, running.podGroup);
         assertEquals(newUid, controller(job).getUid());
         assertNotEquals(oldUid, newUid);
+    }
+
+    @Test
+    void aPodGroupOfTheRunsNameThatIsNotItsOwnIsNotAdopted() {
+        // The coscheduling plugin's PodGroup CRD, as much of it as the operator uses.
+        CustomResourceDefinition crd = new CustomResourceDefinitionBuilder()
+                .withNewMetadata().withName("podgroups.scheduling.x-k8s.io").endMetadata()
+                .withNewSpec().withGroup("scheduling.x-k8s.io").withScope("Namespaced")
+                    .withNewNames().withKind("PodGroup").withPlural("podgroups").withSingular("podgroup").endNames()
+                    .addNewVersion().withName("v1alpha1").withServed(true).withStorage(true)
+                        .withNewSchema().withNewOpenAPIV3Schema().withType("object")
+                            .withXKubernetesPreserveUnknownFields(true).endOpenAPIV3Schema().endSchema()
+                    .endVersion()
+                .endSpec().build();
+        client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
+        try {
+            Await.until("PodGroup CRD established", Cluster.TIMEOUT, () -> client.apiextensions().v1()
+                    .customResourceDefinitions().withName(crd.getMetadata().getName()).get().getStatus()
+                    .getConditions(), c -> c != null && c.stream().anyMatch(x -> x.getType().equals("Established")
+                            && x.getStatus().equals("True")));
+            var podGroups = client.genericKubernetesResources("scheduling.x-k8s.io/v1alpha1", "PodGroup");
+            podGroups.resource(new GenericKubernetesResourceBuilder().withApiVersion("scheduling.x-k8s.io/v1alpha1")
+                    .withKind("PodGroup").withNewMetadata().withName("squat").endMetadata()
+                    .addToAdditionalProperties("spec", java.util.Map.of("minMember", 1)).build()).create();
+
+            MilanPretrain run = TestRuns.pretrain("squat", 1);
+            run.getSpec().gangScheduler = GangScheduler.COSCHEDULING;
+            client.resource(run).create();
+            RunStatus refused = awaitStatus(client, MilanPretrain.class, "squat", "refused",
+                    s -> s.message != null && s.message.contains("not owned by"));
+            assertEquals(RunPhase.Pending, refused.phase);
+            assertTrue(refused.message.startsWith("PodGroup squat already exists and is not owned by this"
+                    + " MilanPretrain"), refused.message);
+            assertTrue(Cluster.jobsOfRun(client, "squat").isEmpty(), "no Job beside a PodGroup of someone else");
+
+            // Once the other PodGroup is gone, the run makes its own.
+            podGroups.withName("squat").delete();
+            String uid = Cluster.get(client, MilanPretrain.class, "squat").getMetadata().getUid();
+            var own = Await.until("the run's own PodGroup", Cluster.TIMEOUT, () -> podGroups.withName("squat").get(),
+                    pg -> pg != null && !pg.getMetadata().getOwnerReferences().isEmpty());
+            assertEquals(uid, own.getMetadata().getOwnerReferences().get(0).getUid());
+        } finally {
+            client.resources(MilanPretrain.class).withName("squat").delete();
+            client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).delete();
+        }
     }
 
     private static OwnerReference controller(Job job) {

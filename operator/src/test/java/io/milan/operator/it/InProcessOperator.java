@@ -20,7 +20,7 @@ final class InProcessOperator implements AutoCloseable {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private InProcessOperator(KubernetesClient client, String namespace) {
-        RunMetrics metrics = new RunMetrics(registry);
+        RunMetrics metrics = new RunMetrics(registry, Clock.systemUTC());
         RunLifecycle lifecycle = new RunLifecycle(OperatorSettings.defaults(), Clock.systemUTC(), metrics);
         operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
         operator.register(new PretrainReconciler(lifecycle, metrics), c -> c.settingNamespaces(namespace));

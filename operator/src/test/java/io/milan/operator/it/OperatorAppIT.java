@@ -78,8 +78,11 @@ class OperatorAppIT {
 
         String metrics = Await.until("run gauge in /q/metrics", Duration.ofSeconds(60),
                 () -> get(http, "/q/metrics"),
-                m -> m.contains("milan_runs{kind=\"MilanPretrain\",phase=\"Running\"} 1.0"));
-        assertTrue(metrics.contains("milan_reconcile_seconds_count{kind=\"MilanPretrain\"}"), "reconcile timer");
+                m -> m.lines().anyMatch(l -> l.matches("milan_runs\\{kind=\"MilanPretrain\",namespace=\"[^\"]+\","
+                        + "phase=\"Running\",queue=\"none\"} 1\\.0")));
+        assertTrue(metrics.contains("milan_reconcile_seconds_count{kind=\"MilanPretrain\",namespace="),
+                "reconcile timer by namespace");
+        assertTrue(metrics.contains("milan_run_device_seconds{"), "GPU-seconds per run");
         assertTrue(metrics.contains("milan_reconcile_seconds_bucket"), "reconcile histogram");
         // A gang restart creates the attempt's children again: the per-run Service, ServiceAccount, Role and
         // RoleBinding already exist (409), and the operator reads them to check that they are this run's.

@@ -26,7 +26,11 @@ final class TrainerIdentity {
     }
 
     static KubernetesClient clientFor(KubernetesClient admin, String namespace, RunKind kind, String runName) {
-        String account = ChildNames.of(kind, runName).trainerAccount();
+        return clientForAccount(admin, namespace, ChildNames.of(kind, runName).trainerAccount());
+    }
+
+    /** A client authenticated as the ServiceAccount {@code account}: a run's own, or one a run names in its spec. */
+    static KubernetesClient clientForAccount(KubernetesClient admin, String namespace, String account) {
         Await.until("ServiceAccount " + account, Cluster.TIMEOUT,
                 () -> admin.serviceAccounts().inNamespace(namespace).withName(account).get(),
                 (ServiceAccount sa) -> sa != null);

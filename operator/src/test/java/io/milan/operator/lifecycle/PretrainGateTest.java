@@ -55,6 +55,21 @@ class PretrainGateTest {
     }
 
     @Test
+    void anObjectStorageCheckpointIsReadFromThePretrainsClaimOrRefused() {
+        pt.setStatus(status(RunPhase.Succeeded));
+        pt.getStatus().checkpoint = new CheckpointStatus();
+        pt.getStatus().checkpoint.path = "s3://milan/pretrain/checkpoint-399.safetensors";
+        var fromClaim = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(fromClaim.isReady(), fromClaim.message());
+        assertEquals("/milan/pretrained/checkpoint-399.safetensors", fromClaim.pretrained().checkpointPath());
+
+        pt.getSpec().output = new StorageLocation("/output", null);
+        var onlyInTheBucket = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(onlyInTheBucket.failed());
+        assertTrue(onlyInTheBucket.message().contains("only in object storage"), onlyInTheBucket.message());
+    }
+
+    @Test
     void failsWhenTheCheckpointCannotBeReached() {
         pt.setStatus(status(RunPhase.Succeeded));
         assertTrue(PretrainGate.resolve(ft.getSpec(), pt).message().contains("reported no checkpoint"));

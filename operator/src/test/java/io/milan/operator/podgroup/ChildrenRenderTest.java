@@ -42,6 +42,6 @@ class ChildrenRenderTest {
         assertEquals("quickstart-trainer", binding.getRoleRef().getName());
         assertEquals("quickstart-trainer", binding.getSubjects().get(0).getName());
         assertEquals("ServiceAccount", binding.getSubjects().get(0).getKind());
-        assertEquals("quickstart-trainer", TrainerRbac.serviceAccount(in).getMetadata().getName());
+        assertEquals("quickstart-trainer", TrainerRbac.serviceAccounts(in).get(0).getMetadata().getName());
     }
 }

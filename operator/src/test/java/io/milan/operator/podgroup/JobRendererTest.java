@@ -508,11 +508,12 @@ class JobRendererTest {
                 .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
         assertNotNull(pod.getVolumes().stream().filter(v -> v.getName().equals(tmp.getName())).findFirst()
                 .orElseThrow().getEmptyDir());
-        // The GPU pod's /dev/shm included: restricted allows emptyDir and claims, never hostPath.
+        // The GPU pod's /dev/shm included: restricted allows emptyDir, claims and Secrets, never hostPath.
         assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getName().equals(SharedMemory.VOLUME)));
         for (Volume v : pod.getVolumes()) {
             assertNull(v.getHostPath(), "no hostPath volumes");
-            assertTrue(v.getEmptyDir() != null || v.getPersistentVolumeClaim() != null, v.getName());
+            assertTrue(v.getEmptyDir() != null || v.getPersistentVolumeClaim() != null || v.getSecret() != null,
+                    v.getName());
         }
         assertNull(pod.getHostNetwork());
     }

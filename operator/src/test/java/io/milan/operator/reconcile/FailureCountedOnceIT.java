@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 @WithLocalCluster
 class FailureCountedOnceIT {
     private final RunLifecycle lifecycle = new RunLifecycle(OperatorSettings.defaults(), Clock.systemUTC(),
-            new RunMetrics(new SimpleMeterRegistry()));
+            new RunMetrics(new SimpleMeterRegistry(), Clock.systemUTC()));
     private final PodGroupCreates<MilanPretrain> creates = new PodGroupCreates<>();
 
     @Test

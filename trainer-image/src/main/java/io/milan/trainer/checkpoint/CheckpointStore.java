@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * in every checkpoint, and {@code --resume auto} refuses a checkpoint of another run
  * ({@link ForeignCheckpointException}). A checkpoint without an identity (written before checkpoints carried one)
  * is resumed with a warning.
+ *
+ * <p>A store with a {@link CheckpointReplica} (e.g. {@link S3Checkpoints} for an {@code s3://} location) keeps
+ * working in its local directory and also copies each saved checkpoint there, prunes the copies alike, and before
+ * {@code --resume auto} brings the replica's newest intact checkpoint into the directory.
  */
 public final class CheckpointStore {
 
@@ -69,6 +73,8 @@ public final class CheckpointStore {
     private final Path directory;
     /** The run whose checkpoints these are; null for a store that only reads (evaluation, tools). */
     private final RunIdentity identity;
+    /** The durable copy outside the pod, or null when the directory itself is where checkpoints live. */
+    private final CheckpointReplica replica;
 
     /** A store that records no run identity and resumes any checkpoint (evaluation, tools, tests). */
     public CheckpointStore(Path directory) {
@@ -77,8 +83,19 @@ public final class CheckpointStore {
 
     /** The store of the run {@code identity}: its checkpoints record it, and resuming checks it. */
     public CheckpointStore(Path directory, RunIdentity identity) {
+        this(directory, identity, null);
+    }
+
+    /** As above, with every checkpoint also copied to {@code replica} (null for none). */
+    public CheckpointStore(Path directory, RunIdentity identity, CheckpointReplica replica) {
         this.directory = directory;
         this.identity = identity;
+        this.replica = replica;
+    }
+
+    /** Where the checkpoint whose model file is {@code modelFile} lives for users: the replica's URL or the path. */
+    public String locationOf(Path modelFile) {
+        return replica != null ? replica.locationOf(modelFile) : modelFile.toAbsolutePath().toString();
     }
 
     public Path directory() {
@@ -111,8 +128,10 @@ public final class CheckpointStore {
         meta.put(DJL_VERSION, Engine.getDjlVersion());
         meta.put(LIBTORCH_VERSION, Engine.getInstance().getVersion());
         OptimizerState optimizer = checkpoint.optimizer();
+        List<Path> files = new ArrayList<>();
         if (optimizer != null) {
             Path optimizerFile = optimizerFile(epoch);
+            files.add(optimizerFile);
             Map<String, String> optimizerMeta = new LinkedHashMap<>();
             optimizerMeta.put(FORMAT, FORMAT_VERSION);
             optimizerMeta.put(EPOCH, Integer.toString(epoch));
@@ -129,6 +148,10 @@ public final class CheckpointStore {
         Path modelFile = modelFile(epoch);
         SafeTensors.write(modelFile, checkpoint.model(), meta);
         LOG.info("Saved checkpoint {} (epoch {}, step {})", modelFile, epoch, checkpoint.globalStep());
+        if (replica != null) {
+            files.add(modelFile);
+            replica.publish(epoch, files);
+        }
         return modelFile;
     }
 
@@ -168,6 +191,15 @@ public final class CheckpointStore {
      * error when it holds some but none is usable (starting over silently could discard a long run).
      */
     public Optional<Checkpoint> loadNewestValid(NDManager manager) throws CheckpointException {
+        if (replica != null) {
+            try {
+                replica.restoreInto(directory);
+            } catch (CheckpointException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new CheckpointException(e.getMessage(), e);
+            }
+        }
         List<Integer> epochs;
         try {
             epochs = savedEpochs();
@@ -305,6 +337,9 @@ public final class CheckpointStore {
         }
         if (!deleted.isEmpty()) {
             LOG.info("Removed {} old checkpoint file(s), keeping epochs {}", deleted.size(), keep);
+        }
+        if (replica != null) {
+            replica.prune(savedEpoch, keepLast);
         }
         return deleted;
     }

@@ -9,7 +9,8 @@
  * {@link io.milan.trainer.checkpoint.SafeTensors} is the file format;
  * {@link io.milan.trainer.checkpoint.AtomicFiles} the crash-safe write;
  * {@link io.milan.trainer.checkpoint.RunIdentity} the run every checkpoint records, so that {@code --resume auto}
- * refuses another run's (docs/trainer.md).
+ * refuses another run's (docs/trainer.md); a {@link io.milan.trainer.checkpoint.CheckpointReplica} such as
+ * {@link io.milan.trainer.checkpoint.S3Checkpoints} keeps a copy in object storage with a manifest (docs/storage.md).
  * <pre>{@code
  * CheckpointStore store = new CheckpointStore(outputDir, RunIdentity.fromEnvironment(shape, System.getenv()));
  * Optional<Checkpoint> resumed = store.resume(resumeFlag, manager);  // "" | "auto" | file

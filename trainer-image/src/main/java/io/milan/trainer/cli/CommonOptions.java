@@ -26,11 +26,18 @@ public class CommonOptions {
     @Option(names = "--clip_grad", description = "Global gradient-norm clipping; unset = none.")
     public Double clipGrad;
 
-    @Option(names = "--data_path", description = "Directory holding train/ (and val/).")
+    @Option(names = "--data_path", description = "Directory holding train/ (and val/), each an ImageFolder or the"
+            + " shards of `milan-trainer shard` (recognised by their shards.json).")
     public Path dataPath = Path.of("/datasets01/imagenet_full_size/061417/");
 
     @Option(names = "--output_dir", description = "Checkpoints and log.txt (default: ${DEFAULT-VALUE}).")
     public Path outputDir = Path.of("./output_dir");
+
+    @Option(names = "--checkpoint_uri", description = "Also keep checkpoints in object storage, s3://bucket/prefix:"
+            + " each one uploaded when saved, with a manifest; --resume auto restores the newest intact one from there"
+            + " into --output_dir, the local working copy. Endpoint, region, path style and credentials come from"
+            + " MILAN_S3_* variables, else the default AWS chain (docs/storage.md).")
+    public String checkpointUri;
 
     @Option(names = "--log_dir", description = "TensorBoard event files (rank 0); default: --output_dir."
             + " log.txt goes to --output_dir.")
@@ -95,6 +102,10 @@ public class CommonOptions {
             + " (default: ${DEFAULT-VALUE}).")
     public double maxBadImageFraction = 0.01;
 
+    @Option(names = "--shuffle_buffer", description = "Samples in the shuffle buffer when --data_path holds shards"
+            + " (default: ${DEFAULT-VALUE}; 0 = the shards' own order).")
+    public int shuffleBuffer = io.milan.trainer.data.BatchLoader.Options.DEFAULT_SHUFFLE_BUFFER;
+
     /** Checks the shared flags; subcommands add their own checks. */
     void validate(int batchSize, int epochs, int warmupEpochs, double blr) {
         require(batchSize >= 1, "--batch_size must be >= 1, got " + batchSize);
@@ -110,10 +121,14 @@ public class CommonOptions {
         require(patchSize == null || (patchSize >= 1 && inputSize % patchSize == 0),
                 "--patch_size must divide --input_size " + inputSize + ", got " + patchSize);
         require(numWorkers >= 0, "--num_workers must be >= 0, got " + numWorkers);
+        if (checkpointUri != null) {
+            io.milan.trainer.storage.S3Location.parse("--checkpoint_uri", checkpointUri);
+        }
         require(keepCheckpoints >= 0, "--keep_checkpoints must be >= 0, got " + keepCheckpoints);
         require(distTimeoutSeconds == null || distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
         require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,
                 "--max_bad_images must be in [0, 1], got " + maxBadImageFraction);
+        require(shuffleBuffer >= 0, "--shuffle_buffer must be >= 0, got " + shuffleBuffer);
         require(amp.equals("auto") || amp.equals("fp16") || amp.equals("bf16") || amp.equals("off"),
                 "--amp must be auto, fp16, bf16 or off, got '" + amp + "'");
         require(ampGrowthInterval >= 1, "--amp_growth_interval must be >= 1, got " + ampGrowthInterval);

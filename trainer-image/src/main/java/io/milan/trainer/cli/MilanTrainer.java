@@ -5,6 +5,8 @@ import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.checkpoint.RunIdentity;
 import io.milan.trainer.data.DatasetSubset;
 import io.milan.trainer.data.FashionMnistConverter;
+import io.milan.trainer.data.shards.ShardCommand;
+import io.milan.trainer.data.shards.ShardFormatException;
 import io.milan.trainer.data.ImageFolder;
 import io.milan.trainer.dist.Sigterm;
 import io.milan.trainer.train.ClassifierRun;
@@ -27,7 +29,7 @@ import picocli.CommandLine.Mixin;
         description = "MILAN pretraining and fine-tuning on DJL's PyTorch engine.",
         subcommands = {MilanTrainer.Pretrain.class, MilanTrainer.Finetune.class, MilanTrainer.Linprobe.class,
                 MilanTrainer.Eval.class, MilanTrainer.InitEncoder.class, FashionMnistConverter.class,
-                DatasetSubset.class, BenchCommand.class, LaunchCommand.class, ConvertCommand.class})
+                DatasetSubset.class, ShardCommand.class, BenchCommand.class, LaunchCommand.class, ConvertCommand.class})
 public final class MilanTrainer implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -71,12 +73,12 @@ public final class MilanTrainer implements Callable<Integer> {
 
     /**
      * An error that the same command line would meet again: a bad value found by validation, a dataset that is not
-     * there or not an image folder, a checkpoint that cannot be used (unreadable, corrupt, of another model). An I/O
+     * there or not an image folder (or its shards are corrupt), a checkpoint that cannot be used (unreadable, corrupt, of another model). An I/O
      * error while reading them is not one (a volume may come back).
      */
     static boolean isConfigurationError(Exception e) {
         return e instanceof IllegalArgumentException || e instanceof ImageFolder.DatasetException
-                || e instanceof CheckpointException;
+                || e instanceof ShardFormatException || e instanceof CheckpointException;
     }
 
     @Override

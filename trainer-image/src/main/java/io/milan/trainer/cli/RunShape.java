@@ -31,6 +31,8 @@ public final class RunShape {
             "--keep_checkpoints", "--device", "--pin_mem", "--no_pin_mem", "--tf32", "--amp", "--amp_growth_interval",
             "--dist_timeout", "--max_bad_images", "--eval", "--eval_batch_size", "--dist_eval", "--predictions",
             "--help", "--version",
+            // the order samples are streamed from shards in: randomness, like --seed
+            "--shuffle_buffer",
             // accepted for compatibility, no effect
             "--use_clip", "--norm_pix_loss", "--color_jitter", "--resplit",
             // optimizer and regularisation settings

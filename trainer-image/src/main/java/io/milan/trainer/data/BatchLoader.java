@@ -3,6 +3,10 @@ package io.milan.trainer.data;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import io.milan.trainer.data.shards.EncodedSample;
+import io.milan.trainer.data.shards.ShardStream;
+import io.milan.trainer.data.shards.ShardedDataset;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -20,14 +24,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Multi-threaded loading of an {@link ImageFolder}: worker threads decode and augment samples straight into
+ * Multi-threaded loading of an {@link ImageDataset}: worker threads decode and augment samples straight into
  * float32 batch buffers, a bounded number of batches ({@code prefetchBatches}) is prepared ahead of the
  * consumer, and batches come out in order. Each sample's randomness comes from (seed, epoch, index), so
- * the output is the same for any number of workers.
+ * the output is the same for any number of workers. An {@link ImageFolder}'s files are read by the workers in
+ * the order of the indices given ({@link DistributedSampler}); a {@link ShardedDataset} is streamed
+ * ({@link ShardStream}: whole shards read ahead on a thread of its own, a shuffle buffer) and the workers only
+ * decode. {@link #shuffledEpoch} and {@link #orderedEpoch} pick the right one, so a training loop does not ask.
  *
  * <p>Unreadable images are skipped: the slot is filled with the next sample of the epoch's order instead,
  * a warning names the file, and the epoch fails with {@link DataLoadingException} once the number of
- * skipped images exceeds {@code maxSkippedFraction} of the epoch's samples. Any other worker error ends
+ * skipped images exceeds {@code maxSkippedFraction} of the epoch's samples. (Streamed shards: the slot is filled
+ * with the next sample of the same batch, re-augmented.) Any other worker error ends
  * the epoch with a {@link DataLoadingException} naming the sample's file.
  */
 public final class BatchLoader implements AutoCloseable {
@@ -39,10 +47,27 @@ public final class BatchLoader implements AutoCloseable {
     /**
      * @param dropLast drop a final partial batch (the reference's training loaders do)
      * @param maxSkippedFraction tolerated fraction of unreadable images per epoch, e.g. 0.01
+     * @param shuffleBuffer samples in the shuffle buffer when streaming shards ({@code --shuffle_buffer})
      */
     public record Options(int batchSize, boolean dropLast, int workers, int prefetchBatches,
-            double maxSkippedFraction, long seed) {
+            double maxSkippedFraction, long seed, int shuffleBuffer) {
+
+        /** The default {@code --shuffle_buffer}. */
+        public static final int DEFAULT_SHUFFLE_BUFFER = 1000;
+
+        public Options(int batchSize, boolean dropLast, int workers, int prefetchBatches, double maxSkippedFraction,
+                long seed) {
+            this(batchSize, dropLast, workers, prefetchBatches, maxSkippedFraction, seed, DEFAULT_SHUFFLE_BUFFER);
+        }
+
+        public Options withShuffleBuffer(int samples) {
+            return new Options(batchSize, dropLast, workers, prefetchBatches, maxSkippedFraction, seed, samples);
+        }
+
         public Options {
+            if (shuffleBuffer < 0) {
+                throw new IllegalArgumentException("shuffle buffer must be >= 0 samples, got " + shuffleBuffer);
+            }
             if (batchSize < 1) {
                 throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
             }
@@ -59,14 +84,14 @@ public final class BatchLoader implements AutoCloseable {
         }
     }
 
-    private final ImageFolder dataset;
+    private final ImageDataset dataset;
     private final SampleTransform transform;
     private final Options options;
     private final ExecutorService workers;
     private final int floatsPerImage;
     private final ConcurrentLinkedQueue<ByteBuffer> freeBuffers = new ConcurrentLinkedQueue<>();
 
-    public BatchLoader(ImageFolder dataset, SampleTransform transform, Options options) {
+    public BatchLoader(ImageDataset dataset, SampleTransform transform, Options options) {
         ImageDecoder.ensureLoaded(); // fail before starting threads if OpenCV's native library cannot load
         this.dataset = dataset;
         this.transform = transform;
@@ -88,17 +113,60 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     /**
-     * Starts an epoch over {@code indices} (this rank's dataset indices in order, e.g. from
+     * Starts an epoch of an ImageFolder over {@code indices} (this rank's dataset indices in order, e.g. from
      * {@link DistributedSampler}). Close the returned iterator when done, also on early exit.
      */
     public EpochIterator epoch(int epoch, int[] indices) {
+        return epoch(epoch, indices, 0);
+    }
+
+    private EpochIterator epoch(int epoch, int[] indices, int startBatch) {
+        if (!(dataset instanceof ImageFolder folder)) {
+            throw new IllegalStateException(dataset.location() + " is streamed; it has no random access by index");
+        }
         for (int index : indices) {
-            if (index < 0 || index >= dataset.size()) {
+            if (index < 0 || index >= folder.size()) {
                 throw new IllegalArgumentException("sample index " + index + " is outside the dataset of "
-                        + dataset.size() + " images in " + dataset.root());
+                        + folder.size() + " images in " + folder.root());
             }
         }
-        return new EpochIterator(epoch, indices.clone());
+        return new EpochIterator(epoch, indices.clone(), null, startBatch);
+    }
+
+    /**
+     * Rank {@code rank}'s share of a training epoch, shuffled by (seed, epoch), from batch {@code startBatch} (a
+     * resume inside the epoch; 0 otherwise): an ImageFolder as PyTorch's DistributedSampler (shuffle, padding),
+     * shards as {@link ShardedDataset#stream}. Every rank gets the same number of batches. Close it when done.
+     */
+    public EpochIterator shuffledEpoch(int epoch, int rank, int world, int startBatch) {
+        int samples = DistributedSampler.samplesPerRank(dataset.size(), world, false);
+        if (startBatch < 0 || startBatch > batchesPerEpoch(samples)) {
+            throw new IllegalArgumentException("start batch " + startBatch + " is outside epoch " + epoch + "'s "
+                    + batchesPerEpoch(samples) + " batches");
+        }
+        if (dataset instanceof ShardedDataset shards) {
+            return new EpochIterator(epoch, null, shards.stream(epoch, options.seed(), world, rank, true,
+                    options.shuffleBuffer(), startBatch * options.batchSize()), startBatch);
+        }
+        return epoch(epoch, DistributedSampler.indices(dataset.size(), world, rank, epoch, options.seed(), true,
+                false), startBatch);
+    }
+
+    /**
+     * Every sample in dataset order ({@code world} 1), or rank {@code rank}'s share of them split as
+     * DistributedSampler without shuffling (padding included); for evaluation.
+     */
+    public EpochIterator orderedEpoch(int rank, int world) {
+        if (dataset instanceof ShardedDataset shards) {
+            return new EpochIterator(0, null, shards.stream(0, 0, world, rank, false, 0, 0), 0);
+        }
+        return epoch(0, DistributedSampler.indices(dataset.size(), world, rank, 0, 0, false, false), 0);
+    }
+
+    /** Where the data stands before batch {@code batch} of {@code epoch}, for a checkpoint's metadata. */
+    public DataPosition position(int epoch, int batch, int world) {
+        return new DataPosition(epoch, batch, options.batchSize(), world, options.seed(), options.shuffleBuffer(),
+                dataset.fingerprint());
     }
 
     /** Stops the worker threads; outstanding epochs should be closed first. */
@@ -135,7 +203,9 @@ public final class BatchLoader implements AutoCloseable {
     public final class EpochIterator implements Iterator<Batch>, AutoCloseable {
 
         private final int epoch;
-        private final int[] indices;
+        private final int[] indices; // an ImageFolder's, or null
+        private final ShardStream stream; // streamed shards, or null
+        private final int length;
         private final int batches;
         private final int skipLimit;
         private final ArrayDeque<Pending> inFlight = new ArrayDeque<>();
@@ -145,16 +215,25 @@ public final class BatchLoader implements AutoCloseable {
         private int submitted;
         private int delivered;
 
-        private EpochIterator(int epoch, int[] indices) {
+        private EpochIterator(int epoch, int[] indices, ShardStream stream, int startBatch) {
             this.epoch = epoch;
             this.indices = indices;
-            this.batches = batchesPerEpoch(indices.length);
-            int samples = Math.min(indices.length, batches * options.batchSize());
+            this.stream = stream;
+            this.length = indices != null ? indices.length : stream.length();
+            this.batches = batchesPerEpoch(length);
+            int samples = Math.min(length, batches * options.batchSize());
             this.skipLimit = (int) Math.floor(options.maxSkippedFraction() * samples);
-            topUp();
+            this.submitted = startBatch;
+            this.delivered = startBatch;
+            try {
+                topUp();
+            } catch (RuntimeException e) {
+                close(); // the caller never gets this iterator to close
+                throw e;
+            }
         }
 
-        /** Batches this epoch yields. */
+        /** Batches in this epoch (a resumed one yields those from its start batch on). */
         public int batches() {
             return batches;
         }
@@ -214,6 +293,9 @@ public final class BatchLoader implements AutoCloseable {
                 }
                 returnBuffer(pending.buffer);
             }
+            if (stream != null) {
+                stream.close();
+            }
         }
 
         private void topUp() {
@@ -224,8 +306,15 @@ public final class BatchLoader implements AutoCloseable {
 
         private Pending submit(int number) {
             int first = number * options.batchSize();
-            int size = Math.min(options.batchSize(), indices.length - first);
+            int size = Math.min(options.batchSize(), length - first);
             Pending pending = new Pending(number, size, takeBuffer());
+            if (stream != null) {
+                // The stream is read here, on the consumer's thread, in order; the workers only decode.
+                pending.encoded = new EncodedSample[size];
+                for (int slot = 0; slot < size; slot++) {
+                    pending.encoded[slot] = stream.next();
+                }
+            }
             List<CompletableFuture<Void>> samples = new ArrayList<>(size);
             for (int slot = 0; slot < size; slot++) {
                 int s = slot;
@@ -240,9 +329,14 @@ public final class BatchLoader implements AutoCloseable {
             if (cancelled) {
                 return;
             }
+            if (pending.encoded != null) {
+                loadEncoded(pending, slot);
+                return;
+            }
+            ImageFolder folder = (ImageFolder) dataset;
             for (int attempt = 0; attempt <= MAX_SUBSTITUTES; attempt++) {
                 int index = indices[(position + attempt) % indices.length];
-                ImageFolder.Sample sample = dataset.get(index);
+                ImageFolder.Sample sample = folder.get(index);
                 try {
                     byte[] encoded = ImageDecoder.read(sample.file());
                     FloatBuffer out = pending.buffer.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
@@ -265,6 +359,32 @@ public final class BatchLoader implements AutoCloseable {
                     + " of epoch " + epoch + " are unreadable: " + String.join("; ", skippedExamples));
         }
 
+        /** A streamed slot: its own sample, or in its place (unreadable) the next ones of the same batch. */
+        private void loadEncoded(Pending pending, int slot) {
+            int size = pending.encoded.length;
+            for (int attempt = 0; attempt < Math.min(size, MAX_SUBSTITUTES + 1); attempt++) {
+                EncodedSample sample = pending.encoded[(slot + attempt) % size];
+                Path name = Path.of(sample.name());
+                try {
+                    FloatBuffer out = pending.buffer.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+                    out.position(slot * floatsPerImage);
+                    transform.decodeAndApply(name, sample.bytes(),
+                            SampleRandom.forSample(options.seed(), epoch, sample.index(), attempt), out);
+                } catch (ImageDecoder.UnreadableImageException e) {
+                    recordSkip(e);
+                    continue;
+                } catch (RuntimeException e) {
+                    throw new DataLoadingException("transforming " + sample.name() + " (sample " + sample.index()
+                            + ") failed: " + e, e);
+                }
+                pending.labels[slot] = sample.label();
+                pending.indices[slot] = sample.index();
+                return;
+            }
+            throw new DataLoadingException("no image of batch " + pending.number + " of epoch " + epoch
+                    + " is readable in place of slot " + slot + ": " + String.join("; ", skippedExamples));
+        }
+
         private void recordSkip(ImageDecoder.UnreadableImageException e) {
             int count = skipped.incrementAndGet();
             if (skippedExamples.size() < 5) {
@@ -273,7 +393,7 @@ public final class BatchLoader implements AutoCloseable {
             LOG.warn("Skipping unreadable image ({} in epoch {}): {}", count, epoch, e.getMessage());
             if (count > skipLimit) {
                 throw new DataLoadingException(count + " unreadable images in epoch " + epoch + " exceed the tolerated "
-                        + options.maxSkippedFraction() * 100 + "% of " + Math.min(indices.length,
+                        + options.maxSkippedFraction() * 100 + "% of " + Math.min(length,
                                 batches * options.batchSize()) + " samples; e.g. " + String.join("; ",
                                 skippedExamples));
             }
@@ -287,6 +407,7 @@ public final class BatchLoader implements AutoCloseable {
         final ByteBuffer buffer;
         final long[] labels;
         final long[] indices;
+        EncodedSample[] encoded; // streamed samples, or null
         CompletableFuture<Void> done;
 
         Pending(int number, int size, ByteBuffer buffer) {

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * numbered from 0, files of each class found recursively and sorted by (directory, name). Accepted
  * extensions (any case): .jpg, .jpeg, .png.
  */
-public final class ImageFolder {
+public final class ImageFolder implements ImageDataset {
 
     public static final Set<String> EXTENSIONS = Set.of("jpg", "jpeg", "png");
 
@@ -79,14 +79,31 @@ public final class ImageFolder {
     }
 
     /** Class names; a class's index is its position. */
+    @Override
     public List<String> classes() {
         return classes;
+    }
+
+    @Override
+    public String location() {
+        return root.toString();
+    }
+
+    @Override
+    public String sampleName(long index) {
+        return samples.get((int) index).file().toString();
+    }
+
+    @Override
+    public String fingerprint() {
+        return "imagefolder:" + samples.size() + ":" + classes.size();
     }
 
     public List<Sample> samples() {
         return samples;
     }
 
+    @Override
     public int size() {
         return samples.size();
     }

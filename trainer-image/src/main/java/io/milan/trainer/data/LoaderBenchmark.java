@@ -1,9 +1,13 @@
 package io.milan.trainer.data;
 
+import io.milan.trainer.data.shards.ShardManifest;
+import io.milan.trainer.data.shards.ShardWriter;
+import io.milan.trainer.data.shards.ShardedDataset;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -16,9 +20,12 @@ import org.opencv.imgcodecs.Imgcodecs;
 /**
  * Prints the data pipeline's throughput (decode + RandomResizedCrop + flip + normalise into batch buffers)
  * for 1..N worker threads, on {@code images} synthetic 500×375 JPEGs (ImageNet's typical size) or on an
- * existing ImageFolder. A command, not a test: the figures depend on the machine.
+ * existing ImageFolder: read as files, then as tar shards written from it ({@code milan-trainer shard}, shards of
+ * {@code shardSize}) and streamed with a shuffle buffer of 1000. A command, not a test: the figures depend on the
+ * machine (and on the page cache: both read from local disk, warm).
  *
- * <pre>java -cp … io.milan.trainer.data.LoaderBenchmark [images=512] [maxWorkers=2] [size=224] [imageFolder]</pre>
+ * <pre>java -cp … io.milan.trainer.data.LoaderBenchmark [images=512] [maxWorkers=2] [size=224] [imageFolder|-]
+ *     [shardSize=16MB]</pre>
  */
 public final class LoaderBenchmark {
 
@@ -31,39 +38,44 @@ public final class LoaderBenchmark {
         int images = args.length > 0 ? Integer.parseInt(args[0]) : 512;
         int maxWorkers = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int size = args.length > 2 ? Integer.parseInt(args[2]) : 224;
-        Path root = args.length > 3 ? Path.of(args[3]) : null;
-        Path temp = null;
+        Path root = args.length > 3 && !args[3].equals("-") ? Path.of(args[3]) : null;
+        String shardSize = args.length > 4 ? args[4] : "16MB";
+        Path temp = Files.createTempDirectory("milan-loader-bench");
         if (root == null) {
-            temp = Files.createTempDirectory("milan-loader-bench");
-            root = temp;
+            root = temp.resolve("folder");
             writeJpegs(root, images);
         }
         try {
-            ImageFolder dataset = ImageFolder.scan(root);
-            int[] order = DistributedSampler.indices(dataset.size(), 1, 0, 0, 0, true, false);
-            System.out.printf(Locale.ROOT, "%d images in %s, output %dx%d, %d cores%n", dataset.size(), root, size,
-                    size, Runtime.getRuntime().availableProcessors());
-            for (int workers = 1; workers <= maxWorkers; workers++) {
-                // Warm-up (page cache, JIT): one epoch leaves the hot loops half-compiled; training runs for hours.
-                for (int epoch = 0; epoch < WARMUP_EPOCHS; epoch++) {
-                    run(dataset, order, size, workers, epoch);
+            ImageFolder folder = ImageFolder.scan(root);
+            ShardManifest manifest = ShardWriter.write(folder, temp.resolve("shards"),
+                    ShardWriter.ShardSize.parse(shardSize), 0);
+            System.out.printf(Locale.ROOT, "%d images in %s (and %d shards of %s), output %dx%d, %d cores%n",
+                    folder.size(), root, manifest.shards().size(), shardSize, size, size,
+                    Runtime.getRuntime().availableProcessors());
+            for (ImageDataset dataset : List.of(folder, ShardedDataset.open(temp.resolve("shards")))) {
+                String source = dataset instanceof ShardedDataset ? "shards" : "imagefolder";
+                for (int workers = 1; workers <= maxWorkers; workers++) {
+                    // Warm-up (page cache, JIT): one epoch leaves the hot loops half-compiled; training runs for
+                    // hours.
+                    for (int epoch = 0; epoch < WARMUP_EPOCHS; epoch++) {
+                        run(dataset, size, workers, epoch);
+                    }
+                    long cpuStart = processCpuNanos();
+                    long start = System.nanoTime();
+                    int count = run(dataset, size, workers, WARMUP_EPOCHS);
+                    double seconds = (System.nanoTime() - start) / 1e9;
+                    double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+                    System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images/s%n", source, workers,
+                            count / seconds);
+                    // Less sensitive to other load on the machine than the wall-clock rate (includes JIT and GC).
+                    System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images per CPU-second%n", source, workers,
+                            count / cpuSeconds);
                 }
-                long cpuStart = processCpuNanos();
-                long start = System.nanoTime();
-                int count = run(dataset, order, size, workers, WARMUP_EPOCHS);
-                double seconds = (System.nanoTime() - start) / 1e9;
-                double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
-                System.out.printf(Locale.ROOT, "workers=%d: %.1f images/s%n", workers, count / seconds);
-                // Less sensitive to other load on the machine than the wall-clock rate (includes JIT and GC).
-                System.out.printf(Locale.ROOT, "workers=%d: %.1f images per CPU-second%n", workers,
-                        count / cpuSeconds);
             }
         } finally {
-            if (temp != null) {
-                try (Stream<Path> walk = Files.walk(temp)) {
-                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
+            try (Stream<Path> walk = Files.walk(temp)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
                 }
             }
         }
@@ -75,11 +87,11 @@ public final class LoaderBenchmark {
     }
 
     /** Loads one epoch; returns the number of images. */
-    private static int run(ImageFolder dataset, int[] order, int size, int workers, int epoch) {
+    private static int run(ImageDataset dataset, int size, int workers, int epoch) {
         BatchLoader.Options options = new BatchLoader.Options(32, true, workers, 4, 0.0, 0);
         int count = 0;
         try (BatchLoader loader = new BatchLoader(dataset, TrainTransform.pretraining(size), options);
-                BatchLoader.EpochIterator it = loader.epoch(epoch, order)) {
+                BatchLoader.EpochIterator it = loader.shuffledEpoch(epoch, 0, 1, 0)) {
             while (it.hasNext()) {
                 try (Batch b = it.next()) {
                     count += b.size();

@@ -1,12 +1,12 @@
 /**
- * Data: torchvision-equivalent ImageFolder reading, augmentation and sharding, a multi-threaded prefetching
- * batch loader, and the Fashion-MNIST converter ({@code prepare-fashion-mnist}).
+ * Data: torchvision-equivalent ImageFolder reading, tar shards streamed instead ({@code data.shards}),
+ * augmentation and sharding across ranks, a multi-threaded prefetching batch loader, and the Fashion-MNIST converter
+ * ({@code prepare-fashion-mnist}).
  * <pre>{@code
- * ImageFolder train = ImageFolder.scan(dataPath.resolve("train"));
+ * ImageDataset train = ImageDataset.open(dataPath.resolve("train"));   // an ImageFolder, or shards (shards.json)
  * try (BatchLoader loader = new BatchLoader(train, TrainTransform.pretraining(224),
  *         new BatchLoader.Options(batchSize, true, workers, prefetch, maxBadImageFraction, seed))) {
- *     int[] mine = DistributedSampler.indices(train.size(), worldSize, rank, epoch, seed, true, false);
- *     try (BatchLoader.EpochIterator batches = loader.epoch(epoch, mine)) {
+ *     try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, rank, worldSize, 0)) {
  *         while (batches.hasNext()) {
  *             try (Batch batch = batches.next()) {
  *                 NDList arrays = batch.toNDList(stepManager);   // images [B,3,H,W] f32, labels, indices i64

@@ -7,10 +7,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.milan.trainer.dist.c10d.C10dProcessGroup;
 import io.milan.trainer.dist.c10d.C10dReducer;
+import io.milan.trainer.dist.c10d.C10dStore;
 import io.milan.trainer.dist.c10d.C10dWork;
 import io.milan.trainer.dist.c10d.ReduceOp;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -62,13 +64,27 @@ public final class ProcessGroup implements AutoCloseable {
      * Collectives run on {@code device}: NCCL for a GPU, Gloo for the CPU.
      */
     public static ProcessGroup join(DistConfig config, Device device) {
+        return join(config, device, RendezvousAuth.fromEnv(System.getenv()));
+    }
+
+    /** As above; every rank must prove {@code auth}'s secret before the group is used (see {@link RendezvousAuth}). */
+    public static ProcessGroup join(DistConfig config, Device device, RendezvousAuth auth) {
         if (config.worldSize() == 1) {
             return new ProcessGroup(config, device, null);
         }
         C10dProcessGroup.Backend backend = device.isGpu() ? C10dProcessGroup.Backend.NCCL
                 : C10dProcessGroup.Backend.GLOO;
-        return new ProcessGroup(config, device, C10dProcessGroup.join(config, backend));
+        C10dProcessGroup c10d = C10dProcessGroup.join(config, backend);
+        if (auth.enabled()) {
+            // On a refusal the group is left as is: it may hold a stranger, and the process exits.
+            try (C10dStore store = C10dStore.connect(config.masterAddr(), config.masterPort(), AUTH_STORE_TIMEOUT)) {
+                auth.verify(config, store);
+            }
+        }
+        return new ProcessGroup(config, device, c10d);
     }
+
+    private static final Duration AUTH_STORE_TIMEOUT = Duration.ofSeconds(10);
 
     public int rank() {
         return config.rank();

@@ -5,6 +5,7 @@ import com.google.gson.Gson;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.data.DataPosition;
 import io.milan.trainer.optim.StatefulOptimizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ final class CheckpointWriter {
     private final String[] commandLine;
     private final int seed;
     private Path lastSaved;
+    private DataPosition dataPosition;
 
     CheckpointWriter(CheckpointStore store, CheckpointPolicy policy, int epochs, String[] commandLine, int seed) {
         this.store = store;
@@ -29,6 +31,11 @@ final class CheckpointWriter {
         this.epochs = epochs;
         this.commandLine = commandLine.clone();
         this.seed = seed;
+    }
+
+    /** Where the data stands for the next checkpoint: saved in its metadata under {@link DataPosition#KEY}. */
+    void dataPosition(DataPosition position) {
+        this.dataPosition = position;
     }
 
     /** Saves after {@code epoch} if due; returns the model file, or null when not saved. */
@@ -40,11 +47,19 @@ final class CheckpointWriter {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(CheckpointStore.ARGS, new Gson().toJson(commandLine));
         meta.put(CheckpointStore.SEED, Integer.toString(seed));
+        if (dataPosition != null) {
+            meta.put(DataPosition.KEY, dataPosition.toJson());
+        }
         meta.putAll(extraMetadata);
         Path saved = store.save(new Checkpoint(epoch, globalStep, state, optimizer.state(), meta));
         store.prune(epoch, policy.keepLast());
         lastSaved = saved;
         return saved;
+    }
+
+    /** Where users find the checkpoint saved as {@code modelFile}: its object's URL, or the path. */
+    String locationOf(Path modelFile) {
+        return store.locationOf(modelFile);
     }
 
     /** The model file this writer saved last in this process, or null. */

@@ -18,9 +18,8 @@ import io.milan.trainer.cli.FinetuneOptions;
 import io.milan.trainer.cli.LinprobeOptions;
 import io.milan.trainer.data.Batch;
 import io.milan.trainer.data.BatchLoader;
-import io.milan.trainer.data.DistributedSampler;
 import io.milan.trainer.data.FinetuneTrainTransform;
-import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.data.ImageDataset;
 import io.milan.trainer.data.Mixup;
 import io.milan.trainer.data.SampleTransform;
 import io.milan.trainer.data.TrainTransform;
@@ -109,8 +108,8 @@ public final class ClassifierRun {
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
-        ImageFolder val = ImageFolder.scan(c.dataPath.resolve("val"));
-        ImageFolder train = mode == Mode.EVAL ? null : ImageFolder.scan(c.dataPath.resolve("train"));
+        ImageDataset val = ImageDataset.open(c.dataPath.resolve("val"));
+        ImageDataset train = mode == Mode.EVAL ? null : ImageDataset.open(c.dataPath.resolve("train"));
         if (train != null) {
             requireClasses(train, o.nbClasses, "--nb_classes " + o.nbClasses);
             requireClasses(val, o.nbClasses, "--nb_classes " + o.nbClasses);
@@ -184,7 +183,7 @@ public final class ClassifierRun {
         return TrainTransform.linearProbing(c.inputSize);
     }
 
-    private Ending train(NDManager root, ProcessGroup group, Classifier model, ImageFolder data, Evaluator evaluator,
+    private Ending train(NDManager root, ProcessGroup group, Classifier model, ImageDataset data, Evaluator evaluator,
             RunReporter reporter) throws Exception {
         NamedParameters params = model.parameters();
         ViTConfig encoder = model.config();
@@ -197,7 +196,7 @@ public final class ClassifierRun {
         Mixup mixup = mode == Mode.FINETUNE && ft().mixupActive() ? new Mixup(new Mixup.Config(ft().mixup,
                 ft().cutmix, ft().mixupProb, ft().mixupSwitchProb, ft().smoothing, o.nbClasses)) : null;
         long nParameters = params.numelTrainable();
-        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
+        CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
         CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
@@ -224,7 +223,8 @@ public final class ClassifierRun {
         try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
-                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
+                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
+                        .withShuffleBuffer(c.shuffleBuffer));
                 GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
                 TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
                         TensorBoardLog.FINETUNE_LOSS)) {
@@ -234,8 +234,6 @@ public final class ClassifierRun {
             long runStart = System.nanoTime();
             epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
-                int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
-                        false);
                 Gradients.zero(params.asMap(), params.trainableNames());
                 double lossSum = 0;
                 double lrSum = 0;
@@ -243,10 +241,10 @@ public final class ClassifierRun {
                 long skippedBefore = scaler == null ? 0 : scaler.skippedSteps();
                 int iterations;
                 double imagesPerSecond;
-                try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
+                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, 0)) {
                     iterations = batches.batches();
                     if (iterations == 0) {
-                        throw new IllegalArgumentException("--data_path " + data.root() + " has " + data.size()
+                        throw new IllegalArgumentException("--data_path " + data.location() + " has " + data.size()
                                 + " images, fewer than one batch of " + processBatch + " per process x " + world
                                 + " processes");
                     }
@@ -288,6 +286,7 @@ public final class ClassifierRun {
                 double[] totals = group.allReduceSum(new double[] {lossSum, iterations, stop.stopFlag()});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
+                checkpoints.dataPosition(loader.position(epoch + 1, 0, world));
 
                 Evaluator.Outcome outcome = evaluate(evaluator, model, root, group.device(), group,
                         o.predictions != null && epoch + 1 == o.epochs);
@@ -314,7 +313,7 @@ public final class ClassifierRun {
                     reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations,
                             globalStep, imagesPerSecond, 0, meanLoss, meanLr), scaler), evalStatus(epoch, r, best));
                     if (saved != null) {
-                        reporter.checkpoint(epoch, saved);
+                        reporter.checkpoint(epoch, checkpoints.locationOf(saved));
                     }
                     writePredictions(outcome);
                 }
@@ -393,7 +392,7 @@ public final class ClassifierRun {
     /** {@code --eval}: the checkpoint of --resume, its kind (fine-tuned or probe) read from its tensors. */
     private void evaluateCheckpoint(NDManager root, Device device, ProcessGroup group, ViTConfig encoder,
             Evaluator evaluator, RunReporter reporter) throws Exception {
-        CheckpointStore store = new CheckpointStore(c.outputDir);
+        CheckpointStore store = CheckpointStores.open(c, null);
         Checkpoint checkpoint = null;
         String header = "";
         if (group.isPrimary()) {
@@ -497,15 +496,15 @@ public final class ClassifierRun {
         return new BestAccuracy(Double.parseDouble(acc), Integer.parseInt(epoch));
     }
 
-    private static void requireClasses(ImageFolder folder, int classes, String what) {
-        if (folder.classes().size() > classes) {
-            throw new IllegalArgumentException(what + " is smaller than the " + folder.classes().size()
-                    + " class folders in " + folder.root());
+    private static void requireClasses(ImageDataset data, int classes, String what) {
+        if (data.classes().size() > classes) {
+            throw new IllegalArgumentException(what + " is smaller than the " + data.classes().size()
+                    + " classes in " + data.location());
         }
     }
 
     private static void evaluatorClasses(Evaluator evaluator, int classes) {
-        requireClasses(evaluator.folder(), classes, "the checkpoint's head of " + classes + " classes");
+        requireClasses(evaluator.dataset(), classes, "the checkpoint's head of " + classes + " classes");
     }
 
     /** A 64-bit seed from several ints (SplitMix64 steps), so nearby (epoch, iteration) pairs are unrelated. */

@@ -6,9 +6,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.milan.trainer.data.Batch;
 import io.milan.trainer.data.BatchLoader;
-import io.milan.trainer.data.DistributedSampler;
 import io.milan.trainer.data.EvalTransform;
-import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.data.ImageDataset;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.eval.EvalAccumulator;
 import io.milan.trainer.eval.Predictions;
@@ -30,12 +29,12 @@ final class Evaluator implements AutoCloseable {
     record Outcome(EvalAccumulator.Result result, Predictions predictions) {
     }
 
-    private final ImageFolder val;
+    private final ImageDataset val;
     private final ProcessGroup group;
     private final boolean distributed;
     private final BatchLoader loader;
 
-    Evaluator(ImageFolder val, int inputSize, int batchSize, int workers, double maxBadImages, long seed,
+    Evaluator(ImageDataset val, int inputSize, int batchSize, int workers, double maxBadImages, long seed,
             ProcessGroup group, boolean distributed) {
         this.val = val;
         this.group = group;
@@ -44,7 +43,7 @@ final class Evaluator implements AutoCloseable {
                 false, Math.max(1, workers), Math.max(2, workers), maxBadImages, seed));
     }
 
-    ImageFolder folder() {
+    ImageDataset dataset() {
         return val;
     }
 
@@ -62,12 +61,10 @@ final class Evaluator implements AutoCloseable {
      * loss in float32.
      */
     Outcome evaluate(Classifier model, NDManager root, Device device, boolean withPredictions, MixedPrecision amp) {
-        int[] indices = distributed
-                ? DistributedSampler.indices(val.size(), group.worldSize(), group.rank(), 0, 0, false, false)
-                : allIndices(val.size());
         EvalAccumulator acc = new EvalAccumulator();
         Predictions predictions = withPredictions ? new Predictions() : null;
-        try (BatchLoader.EpochIterator batches = loader.epoch(0, indices); GradMode ignored = GradMode.disabled()) {
+        try (BatchLoader.EpochIterator batches = distributed
+                ? loader.orderedEpoch(group.rank(), group.worldSize()) : loader.orderedEpoch(0, 1); GradMode ignored = GradMode.disabled()) {
             while (batches.hasNext()) {
                 try (Batch batch = batches.next(); NDManager step = root.newSubManager(device)) {
                     NDList arrays = batch.toNDList(step);
@@ -80,7 +77,7 @@ final class Evaluator implements AutoCloseable {
                     long[] labels = batch.labels();
                     acc.add(top, labels, loss);
                     if (predictions != null) {
-                        predictions.add(batch.indices(), labels, top, i -> val.get((int) i).file().toString());
+                        predictions.add(batch.indices(), labels, top, val::sampleName);
                     }
                 }
             }
@@ -99,14 +96,6 @@ final class Evaluator implements AutoCloseable {
             }
         }
         return new Outcome(total.result(), predictions);
-    }
-
-    private static int[] allIndices(int n) {
-        int[] all = new int[n];
-        for (int i = 0; i < n; i++) {
-            all[i] = i;
-        }
-        return all;
     }
 
     @Override

@@ -13,8 +13,7 @@ import io.milan.trainer.cli.ModelName;
 import io.milan.trainer.cli.PretrainOptions;
 import io.milan.trainer.data.Batch;
 import io.milan.trainer.data.BatchLoader;
-import io.milan.trainer.data.DistributedSampler;
-import io.milan.trainer.data.ImageFolder;
+import io.milan.trainer.data.ImageDataset;
 import io.milan.trainer.data.TrainTransform;
 import io.milan.trainer.dist.GradientSync;
 import io.milan.trainer.dist.ProcessGroup;
@@ -78,7 +77,7 @@ public final class PretrainRun {
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
-        ImageFolder data = ImageFolder.scan(c.dataPath.resolve("train"));
+        ImageDataset data = ImageDataset.open(c.dataPath.resolve("train"));
         ViTConfig encoder = encoderConfig(o.model, c);
 
         try (NDManager root = NDManager.newBaseManager(env.device());
@@ -95,7 +94,7 @@ public final class PretrainRun {
     }
 
     private Ending train(NDManager root, ProcessGroup group, MilanPretrainModel model, Teacher teacher,
-            ImageFolder data, RunReporter reporter) throws Exception {
+            ImageDataset data, RunReporter reporter) throws Exception {
         NamedParameters params = model.parameters();
         int world = group.worldSize();
         int effectiveBatch = o.batchSize * world * c.accumIter;
@@ -103,7 +102,7 @@ public final class PretrainRun {
         CosineSchedule schedule = new CosineSchedule(lr0, o.minLr, o.warmupEpochs, o.epochs);
         AdamW adam = AdamW.forPretraining(
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
-        CheckpointStore store = new CheckpointStore(c.outputDir, identity);
+        CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
         CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
@@ -127,7 +126,8 @@ public final class PretrainRun {
                 GradientSync sync = group.gradientSync(params.asMap());
                 BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
-                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed));
+                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
+                                .withShuffleBuffer(c.shuffleBuffer));
                 GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
                 TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
                         TensorBoardLog.PRETRAIN_LOSS)) {
@@ -135,8 +135,6 @@ public final class PretrainRun {
             long runStartNanos = System.nanoTime();
             epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
-                int[] indices = DistributedSampler.indices(data.size(), world, group.rank(), epoch, c.seed, true,
-                        false);
                 Gradients.zero(params.asMap(), params.trainableNames());
                 double lossSum = 0;
                 double lrSum = 0;
@@ -144,10 +142,10 @@ public final class PretrainRun {
                 int iterations;
                 double imagesPerSecond; // of the whole epoch, for the status row that closes it
                 double lr = 0;
-                try (BatchLoader.EpochIterator batches = loader.epoch(epoch, indices)) {
+                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, 0)) {
                     iterations = batches.batches();
                     if (iterations == 0) {
-                        throw new IllegalArgumentException("--data_path " + data.root() + " has " + data.size()
+                        throw new IllegalArgumentException("--data_path " + data.location() + " has " + data.size()
                                 + " images, fewer than one batch of " + o.batchSize + " per process x " + world
                                 + " processes");
                     }
@@ -192,6 +190,7 @@ public final class PretrainRun {
                 double[] totals = group.allReduceSum(new double[] {lossSum, iterations, stop.stopFlag()});
                 double meanLoss = totals[0] / totals[1];
                 double meanLr = lrSum / iterations;
+                checkpoints.dataPosition(loader.position(epoch + 1, 0, world));
                 if (group.isPrimary()) {
                     board.flush();
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
@@ -270,7 +269,7 @@ public final class PretrainRun {
         reporter.epochEnd(SkippedSteps.report(reporter.progress(epoch, iterations, iterations, globalStep,
                 imagesPerSecond, 0, meanLoss, meanLr), scaler), null);
         if (saved != null) {
-            reporter.checkpoint(epoch, saved);
+            reporter.checkpoint(epoch, checkpoints.locationOf(saved));
         }
         LOG.info("Epoch {} done: train_loss {} (log.txt{})", epoch, String.format("%.4f", meanLoss),
                 saved == null ? "" : ", " + saved.getFileName());

@@ -4,7 +4,6 @@ import io.milan.api.CheckpointStatus;
 import io.milan.api.EvalStatus;
 import io.milan.api.Progress;
 import io.milan.api.report.StatusReporter;
-import java.nio.file.Path;
 import java.time.Instant;
 
 /**
@@ -52,10 +51,11 @@ final class RunReporter implements AutoCloseable {
         status.epochEnd(p, eval);
     }
 
-    void checkpoint(int epoch, Path file) {
+    /** {@code location}: the model file's path, or its object's URL (CheckpointStore.locationOf). */
+    void checkpoint(int epoch, String location) {
         CheckpointStatus c = new CheckpointStatus();
         c.epoch = epoch;
-        c.path = file.toAbsolutePath().toString();
+        c.path = location;
         c.time = Instant.now().toString();
         status.checkpoint(c);
     }

@@ -42,7 +42,8 @@ class RunShapeTest {
     void settingsARunMayChangeWhenItResumesKeepItsFingerprint() {
         String base = fingerprint("pretrain", "--num_workers", "2", "--lr", "0.1", "--seed", "0", "--amp", "off");
         assertEquals(base, fingerprint("pretrain", "--num_workers", "8", "--lr", "0.05", "--seed", "1", "--amp",
-                "bf16", "--output_dir", "/elsewhere", "--keep_checkpoints", "3", "--checkpoint_interval", "5"));
+                "bf16", "--output_dir", "/elsewhere", "--keep_checkpoints", "3", "--checkpoint_interval", "5",
+                "--shuffle_buffer", "64"));
         assertNotEquals(base, fingerprint("pretrain", "--num_workers", "2", "--mask_ratio", "0.5"));
         assertNotEquals(base, fingerprint("pretrain", "--num_workers", "2", "--epochs", "800"));
     }

@@ -15,6 +15,8 @@ import java.util.Map;
  *   <li>{@code loop}: sums forever, printing {@code iteration <k>} after each.</li>
  *   <li>{@code stall <rank>}: like loop, but that rank stops taking part after 3 iterations (alive, busy with
  *       its own work as a rank stuck in data loading would be).</li>
+ *   <li>{@code secret <rank>}: every rank proves a rendezvous secret, that rank a wrong one (-1: none wrong);
+ *       prints {@code AUTHED} and sums once.</li>
  * </ul>
  * A {@link DistributedException} prints {@code FAILURE <message>} and exits 3.
  */
@@ -26,9 +28,19 @@ public final class GroupWorker {
     }
 
     public static void main(String[] args) throws Exception {
-        try (ProcessGroup group = ProcessGroup.join(DistConfig.fromEnv(System.getenv()));
+        DistConfig config = DistConfig.fromEnv(System.getenv());
+        RendezvousAuth auth = args[0].equals("secret")
+                ? RendezvousAuth.of(("attempt secret" + (config.rank() == Integer.parseInt(args[1]) ? " (stale)" : "")
+                        + " 0123456789").getBytes(StandardCharsets.UTF_8))
+                : RendezvousAuth.none();
+        try (ProcessGroup group = ProcessGroup.join(config, ai.djl.Device.cpu(), auth);
                 NDManager manager = NDManager.newBaseManager()) {
             switch (args[0]) {
+                case "secret" -> {
+                    System.out.println("AUTHED");
+                    expect("sum after the check", "[" + (double) group.worldSize() + "]",
+                            Arrays.toString(group.allReduceSum(new double[] {1})));
+                }
                 case "check" -> check(group, manager);
                 case "loop" -> loop(group, -1);
                 case "stall" -> loop(group, Integer.parseInt(args[1]));

@@ -92,6 +92,36 @@ class ProcessGroupTest {
         }
     }
 
+    @Test
+    void ranksThatShareTheAttemptsSecretMeet() {
+        int world = 3;
+        try (Launcher job = Launcher.start(spec(world, List.of("secret", "-1"), Duration.ofSeconds(30)))) {
+            int[] codes = job.awaitExit(HANG_GUARD);
+            for (int rank = 0; rank < world; rank++) {
+                assertEquals(0, codes[rank], "rank " + rank + ":\n" + job.output(rank));
+                assertTrue(job.output(rank).contains("AUTHED"), job.output(rank));
+            }
+        }
+    }
+
+    @Test
+    void aRankWithoutTheAttemptsSecretIsNamedAndNoRankGoesOn() {
+        int world = 3;
+        int stranger = 2;
+        try (Launcher job = Launcher.start(spec(world, List.of("secret", String.valueOf(stranger)),
+                Duration.ofSeconds(30)))) {
+            List<String> failures = JobLogs.failuresOfAllBut(job, world, -1, GroupWorker.FAILURE_EXIT, "FAILURE ",
+                    HANG_GUARD);
+            System.out.println("a rank with a stale secret; rank 0 says: " + failures.get(0));
+            assertTrue(failures.get(0).startsWith("rank 2 did not prove this attempt's rendezvous secret"),
+                    failures.get(0));
+            for (int rank = 0; rank < world; rank++) {
+                assertTrue(failures.get(rank).contains("on rank " + rank + " of 3"), failures.get(rank));
+                assertTrue(!job.output(rank).contains("AUTHED"), "rank " + rank + " went on:\n" + job.output(rank));
+            }
+        }
+    }
+
     /** Waits for every rank but {@code culprit} to fail, and returns their failure messages. */
     private static List<String> failuresOfTheOthers(Launcher job, int world, int culprit) {
         List<String> failures = JobLogs.failuresOfAllBut(job, world, culprit, GroupWorker.FAILURE_EXIT, "FAILURE ",
