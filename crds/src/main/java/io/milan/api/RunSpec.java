@@ -175,6 +175,15 @@ public abstract class RunSpec {
     public Long activeDeadlineSeconds;
 
     @Min(0)
+    @Max(3600)
+    @Default("30")
+    @JsonPropertyDescription("Seconds a trainer pod has between SIGTERM and SIGKILL when it is stopped from outside"
+            + " (drain, preemption, Kueue eviction): its terminationGracePeriodSeconds, passed to the trainer as"
+            + " MILAN_TERMINATION_GRACE_SECONDS. The trainer stops at the next step boundary and writes the epoch's"
+            + " checkpoint first only if that fits in half of this time. At most an hour.")
+    public Long terminationGracePeriodSeconds = 30L;
+
+    @Min(0)
     @JsonPropertyDescription("Delete the run this many seconds after it Succeeded or Failed.")
     public Integer ttlSecondsAfterFinished;
 

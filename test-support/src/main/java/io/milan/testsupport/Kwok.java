@@ -18,8 +18,8 @@ public final class Kwok {
     public static final String EXIT_CODE = "kwok.milan.io/exit-code";
     /**
      * Env var of a pod's first container: with the value {@code 143}, a deleted Running pod ends Failed with exit
-     * code 143 before it goes, as under a real kubelet (SIGTERM, no handler). A Job with a podFailurePolicy (the
-     * operator's queued Jobs) keeps its pods' tracking finalizer until they are terminal, so their pods need it.
+     * code 143 before it goes, as under a real kubelet (SIGTERM, no handler). A Job with a podFailurePolicy (every
+     * pod group Job of the operator) keeps its pods' tracking finalizer until they are terminal, so their pods need it.
      */
     public static final String SIGTERM_EXIT_ENV = "KWOK_SIGTERM_EXIT_CODE";
 

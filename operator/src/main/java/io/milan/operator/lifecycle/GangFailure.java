@@ -25,8 +25,10 @@ import java.util.regex.Pattern;
  * (eviction API, node drain, scheduler preemption, taint manager, node shutdown; set as soon as the pod is marked,
  * before it ends), was Evicted by its kubelet, or its trainer exited with {@link TrainerExitCodes#DISRUPTED} or 143
  * (SIGTERM);</li>
- * <li>{@link FailureClass#Failure}: any other failed pod, or the Job's own failure when no pod says more.</li>
+ * <li>{@link FailureClass#Failure}: any other failed pod.</li>
  * </ul>
+ * When no pod is left to read, the Job's failure condition stands in: its podFailurePolicy (podgroup/FailurePolicy)
+ * records the pod and the exit code or DisruptionTarget condition that failed it, which give the same classes.
  * When pods of several classes are seen at once, Configuration wins (no restart could help), then Failure, then
  * Disruption: a real failure makes the Job controller stop the other pods, which then end like a disruption
  * (SIGTERM), and must not hide the failure that caused it. Within a class, the lowest pod name is named.
@@ -39,8 +41,13 @@ public record GangFailure(String podName, String summary, FailureClass failureCl
     /** What a container without a SIGTERM handler exits with when its pod is deleted. */
     public static final int SIGTERM_EXIT = TrainerExitCodes.SIGTERM;
     public static final String DISRUPTION_TARGET = "DisruptionTarget";
-    /** The Job controller's message for a podFailurePolicy rule that matched an exit code. */
-    private static final Pattern POLICY_EXIT_CODE = Pattern.compile("failed with exit code (\\d+)");
+    /** The reason of a Job condition that a podFailurePolicy FailJob rule set. */
+    static final String POD_FAILURE_POLICY = "PodFailurePolicy";
+    /** The Job controller's message for a FailJob rule that matched an exit code: pod name, exit code. */
+    private static final Pattern POLICY_EXIT_CODE =
+            Pattern.compile("for pod [^/\\s]+/(\\S+) failed with exit code (\\d+)");
+    /** The Job controller's message for a FailJob rule that matched a pod condition: pod name, condition type. */
+    private static final Pattern POLICY_POD_CONDITION = Pattern.compile("Pod [^/\\s]+/(\\S+) has condition (\\S+)");
 
     /** The failure of this attempt's pod group, if it failed or one of its pods is being disrupted. */
     public static Optional<GangFailure> detect(Job job, List<Pod> pods) {
@@ -173,22 +180,34 @@ public record GangFailure(String podName, String summary, FailureClass failureCl
     }
 
     /**
-     * The Job failed and no pod says why (they are gone): the Job's condition, classified by the exit code a
-     * podFailurePolicy rule quotes ("Container trainer for pod ns/p failed with exit code 78 matching FailJob rule at
-     * index 0"), else a generic failure.
+     * The Job failed and no pod says why (they are gone: a real kubelet removes an evicted pod seconds after it ends):
+     * the Job's condition. A podFailurePolicy rule (podgroup/FailurePolicy) that failed it quotes the pod and either
+     * its container's exit code ("Container trainer for pod ns/p failed with exit code 78 matching FailJob rule at
+     * index 0") or its condition ("Pod ns/p has condition DisruptionTarget matching FailJob rule at index 1"); the
+     * class follows from that as from the pod itself. Any other reason (BackoffLimitExceeded of a Job without the
+     * policy, DeadlineExceeded) is a generic failure.
      */
     private static GangFailure ofJob(Job job, JobCondition c) {
         String message = c.getMessage() == null ? "" : c.getMessage();
-        Integer exitCode = null;
-        Matcher m = POLICY_EXIT_CODE.matcher(message);
-        if ("PodFailurePolicy".equals(c.getReason()) && m.find()) {
-            exitCode = Integer.valueOf(m.group(1));
+        String summary = "Job " + job.getMetadata().getName() + " failed: " + c.getReason()
+                + (message.isEmpty() ? "" : " (" + message + ")");
+        if (!POD_FAILURE_POLICY.equals(c.getReason())) {
+            return new GangFailure(null, summary, FailureClass.Failure, null);
         }
-        FailureClass failureClass = exitCode == null ? FailureClass.Failure
-                : exitCode == TrainerExitCodes.CONFIGURATION ? FailureClass.Configuration
-                : TrainerExitCodes.isDisruption(exitCode) ? FailureClass.Disruption : FailureClass.Failure;
-        return new GangFailure(null, "Job " + job.getMetadata().getName() + " failed: " + c.getReason()
-                + (message.isEmpty() ? "" : " (" + message + ")"), failureClass, exitCode);
+        Matcher exit = POLICY_EXIT_CODE.matcher(message);
+        if (exit.find()) {
+            int exitCode = Integer.parseInt(exit.group(2));
+            FailureClass failureClass = exitCode == TrainerExitCodes.CONFIGURATION ? FailureClass.Configuration
+                    : TrainerExitCodes.isDisruption(exitCode) ? FailureClass.Disruption : FailureClass.Failure;
+            return new GangFailure(exit.group(1), summary, failureClass, exitCode);
+        }
+        Matcher condition = POLICY_POD_CONDITION.matcher(message);
+        if (condition.find()) {
+            FailureClass failureClass = DISRUPTION_TARGET.equals(condition.group(2)) ? FailureClass.Disruption
+                    : FailureClass.Failure;
+            return new GangFailure(condition.group(1), summary, failureClass, null);
+        }
+        return new GangFailure(null, summary, FailureClass.Failure, null);
     }
 
     /** "DisruptionTarget (reason): message" of a pod that carries the condition, else null. */

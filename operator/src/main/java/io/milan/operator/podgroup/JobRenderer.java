@@ -8,12 +8,8 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
-import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrainSpec;
-import io.milan.api.TrainerExitCodes;
-import io.milan.operator.lifecycle.GangFailure;
 import io.milan.operator.naming.Labels;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,7 +74,7 @@ public final class JobRenderer {
         var podSpec = new PodSpecBuilder()
                 .withRestartPolicy("Never")
                 // The trainer reads it too (TrainerEnv): whether a checkpoint fits before the kubelet's SIGKILL.
-                .withTerminationGracePeriodSeconds(TrainerEnv.TERMINATION_GRACE_SECONDS)
+                .withTerminationGracePeriodSeconds(TrainerEnv.gracePeriodSeconds(spec))
                 .withSubdomain(in.names().service())
                 .withServiceAccountName(in.names().trainerAccount())
                 // Only the progress reporter uses the token; its Role allows get/patch of this run's status.
@@ -111,43 +107,13 @@ public final class JobRenderer {
                     .withBackoffLimit(0)
                     // Kueue unsuspends the Job when it admits the workload.
                     .withSuspend(queued ? Boolean.TRUE : null)
-                    .withPodFailurePolicy(queued ? disruptionsAreNoFailures() : null)
+                    .withPodFailurePolicy(FailurePolicy.of(queued))
                     .withNewTemplate()
                         .withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations).endMetadata()
                         .withSpec(podSpec)
                     .endTemplate()
                 .endSpec()
                 .build());
-    }
-
-    /**
-     * For a Job that Kueue may evict: pods that a disruption ended do not count against backoffLimit 0. Kueue evicts
-     * by suspending the Job; the Job controller then deletes its pods, whose trainer stops on SIGTERM with the
-     * disrupted exit code (143 without a handler), and without these rules counts them as failures, fails the Job and
-     * with it the Workload, which could never be admitted again. With them the suspended Job stays resumable, and the
-     * operator tells the eviction from a failed pod (lifecycle/GangFailure#stoppedBySuspension). The trainer's
-     * configuration exit code fails the Job at once, and the Job's condition then names it.
-     *
-     * <p>Jobs outside Kueue get no policy: with backoffLimit 0 any failed pod, a disrupted one included, fails the
-     * Job, and the operator classifies the pods (a DisruptionTarget is on the pod before it is terminated) and starts
-     * the next attempt itself. Ignoring disruptions there would make the Job controller replace one pod of a running
-     * gang, which would join the old rendezvous.
-     */
-    static PodFailurePolicy disruptionsAreNoFailures() {
-        return new PodFailurePolicyBuilder()
-                .addNewRule().withAction("FailJob")
-                    .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In")
-                        .withValues(TrainerExitCodes.CONFIGURATION).endOnExitCodes()
-                .endRule()
-                .addNewRule().withAction("Ignore")
-                    .addNewOnPodCondition().withType(GangFailure.DISRUPTION_TARGET).withStatus("True")
-                    .endOnPodCondition()
-                .endRule()
-                .addNewRule().withAction("Ignore")
-                    .withNewOnExitCodes().withContainerName(CONTAINER).withOperator("In")
-                        .withValues(TrainerExitCodes.DISRUPTED, TrainerExitCodes.SIGTERM).endOnExitCodes()
-                .endRule()
-                .build();
     }
 
     /** One trainer process per device of the pod, each with the same subcommand and flags. */

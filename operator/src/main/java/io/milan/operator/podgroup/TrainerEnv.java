@@ -2,6 +2,7 @@ package io.milan.operator.podgroup;
 
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.milan.api.RunSpec;
 import io.milan.api.TrainerExitCodes;
 import io.milan.api.report.RunReference;
 import java.util.ArrayList;
@@ -25,11 +26,7 @@ public final class TrainerEnv {
     public static final String LOCAL_RANK = "LOCAL_RANK";
     public static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
     public static final String DJL_OFFLINE = "DJL_OFFLINE";
-    /**
-     * The trainer pod's terminationGracePeriodSeconds (Kubernetes' default), passed to the trainer as
-     * {@link TrainerExitCodes#GRACE_PERIOD_ENV}: on SIGTERM it stops at the next step boundary and writes a checkpoint
-     * only if it fits in this time.
-     */
+    /** The trainer pod's terminationGracePeriodSeconds when spec.terminationGracePeriodSeconds is unset. */
     public static final long TERMINATION_GRACE_SECONDS = 30;
     /** The Job controller writes each pod's completion index into this annotation. */
     public static final String COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
@@ -65,12 +62,22 @@ public final class TrainerEnv {
         }
         env.addAll(RunIsolation.env(in));
         env.add(value(DJL_OFFLINE, "true"));
-        env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(TERMINATION_GRACE_SECONDS)));
+        env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(gracePeriodSeconds(in.spec()))));
         env.addAll(ObjectStorageEnv.of(RunVolumes.outputObjectStorage(in.spec())));
         if (in.spec().env != null) {
             env.addAll(in.spec().env);
         }
         return env;
+    }
+
+    /**
+     * The trainer pod's terminationGracePeriodSeconds, passed to the trainer as
+     * {@link TrainerExitCodes#GRACE_PERIOD_ENV}: on SIGTERM it stops at the next step boundary and writes a checkpoint
+     * only if it fits in this time.
+     */
+    public static long gracePeriodSeconds(RunSpec spec) {
+        return spec.terminationGracePeriodSeconds != null ? spec.terminationGracePeriodSeconds
+                : TERMINATION_GRACE_SECONDS;
     }
 
     private static Set<String> reserved() {

@@ -11,12 +11,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.milan.api.FailureClass;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.TrainerExitCodes;
+import io.milan.operator.lifecycle.JobConditions;
 import io.milan.testsupport.Await;
+import io.milan.testsupport.TestCluster;
 import io.milan.testsupport.WithLocalCluster;
 import java.time.Instant;
 import java.util.List;
@@ -25,8 +29,9 @@ import org.junit.jupiter.api.Test;
 /**
  * What ended an attempt decides what follows, against the real control plane with kwok pods: the trainer's
  * configuration exit code fails the run at once; a disruption (a drained pod, the trainer's disrupted exit code)
- * restarts the gang without counting a restart; any other failure restarts it with backoff and counts. The status
- * says which class ended the attempt.
+ * restarts the gang without counting a restart, also when its pods are gone by the time the operator looks (the
+ * Job's podFailurePolicy condition says what ended them); any other failure restarts it with backoff and counts. The
+ * status says which class ended the attempt.
  */
 @WithLocalCluster
 class FailureClassificationIT extends RestrictedOperatorIT {
@@ -90,6 +95,40 @@ class FailureClassificationIT extends RestrictedOperatorIT {
         assertEquals(FailureClass.Disruption, third.lastFailure.failureClass);
         assertEquals(TrainerExitCodes.DISRUPTED, third.lastFailure.exitCode);
         assertEquals(2, third.lastFailure.attempt);
+    }
+
+    @Test
+    void aDrainThatTookTheOperatorAlongIsStillADisruptionWhenThePodsAreGone(TestCluster cluster) {
+        MilanPretrain run = TestRuns.pretrain("unseen", 2);
+        run.getSpec().restartPolicy.maxRestarts = 0; // a counted restart would fail the run
+        // The evicted pod ends Failed with 143 before it goes, as a real kubelet ends a SIGTERMed trainer (TestRuns).
+        client.resource(run).create();
+        awaitPhase(client, MilanPretrain.class, "unseen", RunPhase.Running);
+        Pod rank1 = awaitRunningPods(client, "unseen-a1", 2).get(1);
+
+        // The drain evicts the operator's pod too (NodeDrainE2E saw it on Kind): no one watches while the evicted
+        // trainer ends, its Job fails and the Job controller lets the pods go.
+        operator.close();
+        try {
+            assertTrue(client.pods().resource(rank1).evict(), "the eviction API refused");
+            Job failed = Await.until("Job unseen-a1 failed, its pods gone", Cluster.TIMEOUT,
+                    () -> Cluster.job(client, "unseen-a1"), j -> j != null && JobConditions.failure(j).isPresent()
+                            && Cluster.podsOf(client, "unseen-a1").isEmpty());
+            JobCondition condition = JobConditions.failure(failed).orElseThrow();
+            assertEquals("PodFailurePolicy", condition.getReason(), condition.getMessage());
+            assertTrue(condition.getMessage().contains(nameOf(rank1)), condition.getMessage());
+        } finally {
+            operator = InProcessOperator.startRestricted(client, cluster.namespace());
+        }
+
+        RunStatus second = awaitStatus(client, MilanPretrain.class, "unseen", "attempt 2 running",
+                s -> s.attempt == 2 && s.phase == RunPhase.Running);
+        assertEquals(0, second.restarts, "the Job's condition says disruption: no restart is counted");
+        assertEquals(FailureClass.Disruption, second.lastFailure.failureClass);
+        assertEquals(nameOf(rank1), second.lastFailure.pod, "named by the Job's condition");
+        assertEquals(1, second.lastFailure.attempt);
+        assertTrue(second.lastFailure.message.startsWith("Job unseen-a1 failed: PodFailurePolicy"),
+                second.lastFailure.message);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.milan.operator.it;
 
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanFinetuneSpec;
@@ -10,8 +11,15 @@ import io.milan.api.StorageLocation;
 import io.milan.api.TeacherKind;
 import io.milan.api.TeacherSpec;
 import io.milan.api.VitModel;
+import io.milan.testsupport.Kwok;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Small runs for the integration tests: CPU pods (kwok nodes fake the rest), fast restarts. */
+/**
+ * Small runs for the integration tests: CPU pods (kwok nodes fake the rest), fast restarts. Their pods end Failed with
+ * 143 when deleted, before they go, as a real kubelet ends a SIGTERMed trainer ({@link Kwok#SIGTERM_EXIT_ENV}): the
+ * Job's podFailurePolicy keeps a deleted pod until it has ended, and kwok alone would leave it Terminating.
+ */
 public final class TestRuns {
     private TestRuns() {
     }
@@ -33,11 +41,17 @@ public final class TestRuns {
         spec.dataset = new StorageLocation("/opt/milan/datasets/fashion-mnist", null);
         spec.restartPolicy.backoffSeconds = 1;
         spec.restartPolicy.maxBackoffSeconds = 2;
+        spec.env = endsOnDeletion();
         MilanPretrain run = new MilanPretrain();
         run.setMetadata(new ObjectMetaBuilder().withName(name).build());
         run.setSpec(spec);
         run.setStatus(null);
         return run;
+    }
+
+    /** The env var that makes kwok end a deleted Running pod Failed with 143 (e2e/kwok/stages.yaml). */
+    static List<EnvVar> endsOnDeletion() {
+        return new ArrayList<>(List.of(new EnvVar(Kwok.SIGTERM_EXIT_ENV, "143", null)));
     }
 
     public static MilanFinetune finetune(String name, String pretrainName) {
@@ -56,6 +70,7 @@ public final class TestRuns {
         spec.pretrained.pretrainRef = new PretrainedSource.PretrainRef(pretrainName);
         spec.dataset = new StorageLocation("/opt/milan/datasets/fashion-mnist", null);
         spec.restartPolicy.backoffSeconds = 1;
+        spec.env = endsOnDeletion();
         MilanFinetune run = new MilanFinetune();
         run.setMetadata(new ObjectMetaBuilder().withName(name).build());
         run.setSpec(spec);

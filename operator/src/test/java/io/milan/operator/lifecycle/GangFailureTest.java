@@ -134,12 +134,61 @@ class GangFailureTest {
 
     @Test
     void aJobFailedByItsPodFailurePolicyIsClassifiedByTheExitCodeItQuotes() {
-        Job failed = new JobBuilder(running).withNewStatus().addNewCondition().withType("Failed").withStatus("True")
-                .withReason("PodFailurePolicy").withMessage("Container trainer for pod ns/r-a1-0-x failed with exit"
-                        + " code 78 matching FailJob rule at index 0").endCondition().endStatus().build();
-        GangFailure f = GangFailure.detect(failed, List.of()).orElseThrow();
+        GangFailure f = GangFailure.detect(failedByPolicy("Container trainer for pod ns/r-a1-0-x failed with exit"
+                + " code 78 matching FailJob rule at index 0"), List.of()).orElseThrow();
         assertEquals(FailureClass.Configuration, f.failureClass());
         assertEquals(78, f.exitCode());
+        assertEquals("r-a1-0-x", f.podName(), "the message names the pod that is gone");
+        assertEquals("Job r-a1 failed: PodFailurePolicy (Container trainer for pod ns/r-a1-0-x failed with exit code"
+                + " 78 matching FailJob rule at index 0)", f.summary());
+
+        GangFailure stopped = GangFailure.detect(failedByPolicy("Container trainer for pod ns/r-a1-1-y failed with"
+                + " exit code 75 matching FailJob rule at index 2"), List.of()).orElseThrow();
+        assertEquals(FailureClass.Disruption, stopped.failureClass(), "the trainer stopped on SIGTERM");
+        assertEquals(75, stopped.exitCode());
+        assertEquals("r-a1-1-y", stopped.podName());
+
+        GangFailure crashed = GangFailure.detect(failedByPolicy("Container trainer for pod ns/r-a1-1-y failed with"
+                + " exit code 1 matching FailJob rule at index 3"), List.of()).orElseThrow();
+        assertEquals(FailureClass.Failure, crashed.failureClass());
+        assertEquals(1, crashed.exitCode());
+    }
+
+    @Test
+    void aJobFailedByTheDisruptionTargetRuleIsADisruptionWhenThePodIsGone() {
+        // A drain on a real node: the kubelet removed the evicted pod before the operator read it.
+        GangFailure f = GangFailure.detect(failedByPolicy("Pod e2e/drain-a1-1-bmdkv has condition DisruptionTarget"
+                + " matching FailJob rule at index 1"), List.of()).orElseThrow();
+        assertEquals(FailureClass.Disruption, f.failureClass());
+        assertEquals("drain-a1-1-bmdkv", f.podName());
+        assertNull(f.exitCode());
+        assertTrue(f.summary().contains("has condition DisruptionTarget"), f.summary());
+    }
+
+    @Test
+    void aJobConditionOfAnyOtherReasonIsAFailure() {
+        Job deadline = new JobBuilder(running).withNewStatus().addNewCondition().withType("Failed")
+                .withStatus("True").withReason("DeadlineExceeded").withMessage("Job was active longer than specified"
+                        + " deadline with exit code 75").endCondition().endStatus().build();
+        GangFailure f = GangFailure.detect(deadline, List.of()).orElseThrow();
+        assertEquals(FailureClass.Failure, f.failureClass(), "only the policy's own messages are read for a class");
+        assertNull(f.exitCode());
+    }
+
+    @Test
+    void aPodStillThereIsReadBeforeTheJobCondition() {
+        // The Job condition quotes the first pod the Job controller matched; the pods, while there, say more.
+        Job job = failedByPolicy("Pod ns/r-a1-1-y has condition DisruptionTarget matching FailJob rule at index 1");
+        GangFailure f = GangFailure.detect(job, List.of(failed("r-a1-0-x", 1, null))).orElseThrow();
+        assertEquals(FailureClass.Failure, f.failureClass());
+        assertEquals("r-a1-0-x", f.podName());
+    }
+
+    /** A Job whose FailJob rule matched: the interim FailureTarget condition, as the Job controller writes it. */
+    private Job failedByPolicy(String message) {
+        return new JobBuilder(running).withNewStatus().addNewCondition().withType("FailureTarget")
+                .withStatus("True").withReason("PodFailurePolicy").withMessage(message).endCondition().endStatus()
+                .build();
     }
 
     @Test

@@ -153,7 +153,6 @@ class JobRendererTest {
         assertEquals(2, job.getSpec().getParallelism());
         assertEquals(0, job.getSpec().getBackoffLimit());
         assertNull(job.getSpec().getSuspend(), "no queue: not suspended");
-        assertNull(job.getSpec().getPodFailurePolicy(), "no queue: every failed pod counts");
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         assertEquals("Never", pod.getRestartPolicy());
         assertEquals("quickstart", pod.getSubdomain());
@@ -194,6 +193,20 @@ class JobRendererTest {
         assertEquals("30", env.get("MILAN_TERMINATION_GRACE_SECONDS").getValue());
         assertEquals(30L, JobRenderer.render(Fixtures.input(run, 2)).getSpec().getTemplate().getSpec()
                 .getTerminationGracePeriodSeconds(), "the trainer's grace period is the pod's");
+    }
+
+    @Test
+    void aLongerGracePeriodGivesTheTrainerTimeForItsCheckpoint() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().terminationGracePeriodSeconds = 600L;
+        Job job = JobRenderer.render(Fixtures.input(run, 1));
+        assertEquals(600L, job.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds());
+        Map<String, EnvVar> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .collect(Collectors.toMap(EnvVar::getName, Function.identity()));
+        assertEquals("600", env.get("MILAN_TERMINATION_GRACE_SECONDS").getValue(), "the same number for the trainer");
+        run.getSpec().terminationGracePeriodSeconds = null;
+        assertEquals(30L, JobRenderer.render(Fixtures.input(run, 1)).getSpec().getTemplate().getSpec()
+                .getTerminationGracePeriodSeconds(), "Kubernetes' default when unset");
     }
 
     @Test
@@ -421,13 +434,30 @@ class JobRendererTest {
         assertEquals(Boolean.TRUE, job.getSpec().getSuspend());
         assertNull(job.getMetadata().getLabels().get(JobRenderer.KUEUE_PRIORITY_LABEL), "no priority class");
         var rules = job.getSpec().getPodFailurePolicy().getRules();
-        assertEquals("FailJob", rules.get(0).getAction());
+        assertEquals(List.of("FailJob", "Ignore", "Ignore", "FailJob"), rules.stream().map(r -> r.getAction()).toList(),
+                "the configuration code and any other failure fail the Job; disruptions do not");
         assertEquals(List.of(78), rules.get(0).getOnExitCodes().getValues(), "the configuration code fails at once");
-        assertEquals("Ignore", rules.get(1).getAction());
         assertEquals("DisruptionTarget", rules.get(1).getOnPodConditions().get(0).getType());
-        assertEquals("Ignore", rules.get(2).getAction());
         assertEquals(List.of(75, 143), rules.get(2).getOnExitCodes().getValues(),
                 "an eviction's SIGTERM is no failure, with the trainer's handler (75) or without (143)");
+    }
+
+    @Test
+    void everyJobFailsAtOnceNamingWhatEndedItsPod() {
+        Job job = JobRenderer.render(Fixtures.input(Fixtures.pretrain("quickstart-cpu-pretrain.yaml"), 1));
+        assertEquals("Never", job.getSpec().getTemplate().getSpec().getRestartPolicy(), "the policy needs it");
+        var rules = job.getSpec().getPodFailurePolicy().getRules();
+        assertEquals(4, rules.size());
+        assertTrue(rules.stream().allMatch(r -> "FailJob".equals(r.getAction())),
+                "outside Kueue a disruption fails the Job too: the gang restarts whole, and the condition says why");
+        assertEquals(List.of(78), rules.get(0).getOnExitCodes().getValues(), "the configuration code comes first");
+        assertEquals("trainer", rules.get(0).getOnExitCodes().getContainerName());
+        assertEquals("DisruptionTarget", rules.get(1).getOnPodConditions().get(0).getType(),
+                "before the exit codes: a SIGKILL after the grace period (137) of a drained pod is a disruption");
+        assertEquals(List.of(75, 143), rules.get(2).getOnExitCodes().getValues());
+        assertEquals("NotIn", rules.get(3).getOnExitCodes().getOperator());
+        assertEquals(List.of(0, 75, 78, 143), rules.get(3).getOnExitCodes().getValues(),
+                "any other code fails the Job with a condition naming the pod and the code");
     }
 
     @Test
