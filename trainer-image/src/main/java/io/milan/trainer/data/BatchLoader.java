@@ -92,13 +92,21 @@ public final class BatchLoader implements AutoCloseable {
      * {@link DistributedSampler}). Close the returned iterator when done, also on early exit.
      */
     public EpochIterator epoch(int epoch, int[] indices) {
+        return epoch(epoch, indices, 0);
+    }
+
+    /**
+     * As {@link #epoch(int, int[])}, starting at batch {@code firstBatch} (a resume inside the epoch): the batches
+     * before it are neither loaded nor yielded, the later ones are exactly those of a full pass.
+     */
+    public EpochIterator epoch(int epoch, int[] indices, int firstBatch) {
         for (int index : indices) {
             if (index < 0 || index >= dataset.size()) {
                 throw new IllegalArgumentException("sample index " + index + " is outside the dataset of "
                         + dataset.size() + " images in " + dataset.root());
             }
         }
-        return new EpochIterator(epoch, indices.clone());
+        return new EpochIterator(epoch, indices.clone(), firstBatch);
     }
 
     /** Stops the worker threads; outstanding epochs should be closed first. */
@@ -145,16 +153,22 @@ public final class BatchLoader implements AutoCloseable {
         private int submitted;
         private int delivered;
 
-        private EpochIterator(int epoch, int[] indices) {
+        private EpochIterator(int epoch, int[] indices, int firstBatch) {
             this.epoch = epoch;
             this.indices = indices;
             this.batches = batchesPerEpoch(indices.length);
+            if (firstBatch < 0 || firstBatch > batches) {
+                throw new IllegalArgumentException("first batch " + firstBatch + " is outside epoch " + epoch
+                        + " of " + batches + " batches");
+            }
+            this.submitted = firstBatch;
+            this.delivered = firstBatch;
             int samples = Math.min(indices.length, batches * options.batchSize());
             this.skipLimit = (int) Math.floor(options.maxSkippedFraction() * samples);
             topUp();
         }
 
-        /** Batches this epoch yields. */
+        /** Batches in this epoch (including any skipped by starting at a later batch). */
         public int batches() {
             return batches;
         }
