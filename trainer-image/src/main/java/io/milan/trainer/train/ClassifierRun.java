@@ -436,7 +436,7 @@ public final class ClassifierRun {
             if (checkpoint != null) {
                 try {
                     model.load(checkpoint.model(), c.resume.equals("auto")
-                            ? store.modelFile(checkpoint.epoch()).toString() : c.resume);
+                            ? store.fileOf(checkpoint).toString() : c.resume);
                 } finally {
                     checkpoint.model().values().forEach(NDArray::close);
                     if (checkpoint.optimizer() != null) {
