@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * the optimizer file's name and data checksum, so a checkpoint is valid only when both files are complete
  * and belong together. A crash at any moment leaves the previous checkpoints untouched.
  *
+ * <p>A mid-epoch checkpoint (its metadata records an {@link EpochPosition}) is named
+ * {@code checkpoint-<epoch>-step<globalStep>.safetensors} (+ {@code .optim.safetensors}), {@code epoch} being the
+ * epoch in progress. There is at most one: saving one deletes the previous one once the new one is complete, and
+ * saving an epoch-end checkpoint deletes those of the epochs up to it. They do not count towards
+ * {@code keepLast}, so they never push an epoch-end checkpoint out.
+ *
  * <p>A store opened for a run ({@link #CheckpointStore(Path, RunIdentity)}) records the run's {@link RunIdentity}
  * in every checkpoint, and {@code --resume auto} refuses a checkpoint of another run
  * ({@link ForeignCheckpointException}). A checkpoint without an identity (written before checkpoints carried one)
@@ -69,6 +75,9 @@ public final class CheckpointStore {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
     private static final Pattern MODEL_FILE = Pattern.compile("checkpoint-(\\d+)\\.safetensors");
     private static final Pattern OPTIMIZER_FILE_NAME = Pattern.compile("checkpoint-(\\d+)\\.optim\\.safetensors");
+    /** A mid-epoch checkpoint's model or optimizer file: epoch in progress, global step. */
+    private static final Pattern MID_EPOCH_FILE = Pattern.compile(
+            "checkpoint-(\\d+)-step(\\d+)(\\.optim)?\\.safetensors");
 
     private final Path directory;
     /** The run whose checkpoints these are; null for a store that only reads (evaluation, tools). */
@@ -110,7 +119,27 @@ public final class CheckpointStore {
         return directory.resolve("checkpoint-" + epoch + ".optim.safetensors");
     }
 
-    /** Writes {@code checkpoint} (replacing one of the same epoch) and returns the model file. */
+    /** The model file of a mid-epoch checkpoint inside {@code epoch}, after {@code globalStep}. */
+    public Path midEpochFile(int epoch, long globalStep) {
+        return directory.resolve("checkpoint-" + epoch + "-step" + globalStep + ".safetensors");
+    }
+
+    private static Path midEpochOptimizerFile(Path modelFile) {
+        String name = modelFile.getFileName().toString();
+        return modelFile.resolveSibling(name.substring(0, name.length() - ".safetensors".length())
+                + ".optim.safetensors");
+    }
+
+    /** The model file {@code checkpoint} is (or would be) stored under in this directory. */
+    public Path fileOf(Checkpoint checkpoint) {
+        return EpochPosition.isMidEpoch(checkpoint.metadata()) ? midEpochFile(checkpoint.epoch(),
+                checkpoint.globalStep()) : modelFile(checkpoint.epoch());
+    }
+
+    /**
+     * Writes {@code checkpoint} (replacing one of the same epoch, or for a mid-epoch one, the previous mid-epoch
+     * checkpoint) and returns the model file.
+     */
     public Path save(Checkpoint checkpoint) throws IOException {
         for (String key : checkpoint.metadata().keySet()) {
             if (RESERVED.contains(key)) {
@@ -129,8 +158,10 @@ public final class CheckpointStore {
         meta.put(LIBTORCH_VERSION, Engine.getInstance().getVersion());
         OptimizerState optimizer = checkpoint.optimizer();
         List<Path> files = new ArrayList<>();
+        boolean midEpoch = EpochPosition.isMidEpoch(checkpoint.metadata());
+        Path modelFile = fileOf(checkpoint);
         if (optimizer != null) {
-            Path optimizerFile = optimizerFile(epoch);
+            Path optimizerFile = midEpoch ? midEpochOptimizerFile(modelFile) : optimizerFile(epoch);
             files.add(optimizerFile);
             Map<String, String> optimizerMeta = new LinkedHashMap<>();
             optimizerMeta.put(FORMAT, FORMAT_VERSION);
@@ -145,10 +176,13 @@ public final class CheckpointStore {
             meta.putAll(identity.metadata());
         }
         meta.putAll(checkpoint.metadata());
-        Path modelFile = modelFile(epoch);
         SafeTensors.write(modelFile, checkpoint.model(), meta);
-        LOG.info("Saved checkpoint {} (epoch {}, step {})", modelFile, epoch, checkpoint.globalStep());
-        if (replica != null) {
+        LOG.info("Saved {}checkpoint {} (epoch {}, step {})", midEpoch ? "mid-epoch " : "", modelFile, epoch,
+                checkpoint.globalStep());
+        if (midEpoch) {
+            deleteMidEpoch(f -> !f.equals(modelFile) && !f.equals(midEpochOptimizerFile(modelFile)));
+        } else if (replica != null) {
+            // The object store keeps epoch-end checkpoints; a mid-epoch one stays in the pod (docs/storage.md).
             files.add(modelFile);
             replica.publish(epoch, files);
         }
@@ -200,15 +234,15 @@ public final class CheckpointStore {
                 throw new CheckpointException(e.getMessage(), e);
             }
         }
-        List<Integer> epochs;
+        List<Path> files;
         try {
-            epochs = savedEpochs();
+            files = savedFilesOldestFirst();
         } catch (IOException e) {
             throw new CheckpointException("cannot list checkpoints in " + directory + ": " + e.getMessage(), e);
         }
         List<String> problems = new ArrayList<>();
-        for (int i = epochs.size() - 1; i >= 0; i--) {
-            Path file = modelFile(epochs.get(i));
+        for (int i = files.size() - 1; i >= 0; i--) {
+            Path file = files.get(i);
             try {
                 Checkpoint checkpoint = load(file, manager);
                 if (!problems.isEmpty()) {
@@ -245,7 +279,7 @@ public final class CheckpointStore {
         if (found.isPresent() && identity != null) {
             Checkpoint c = found.get();
             try {
-                requireThisRun(auto ? modelFile(c.epoch()) : Path.of(resume), auto);
+                requireThisRun(auto ? fileOf(c) : Path.of(resume), auto);
             } catch (CheckpointException | RuntimeException e) {
                 c.model().values().forEach(NDArray::close);
                 if (c.optimizer() != null) {
@@ -300,11 +334,52 @@ public final class CheckpointStore {
     }
 
     /**
+     * Model files of every checkpoint, epoch-end and mid-epoch, in the order of their position in the run: a
+     * mid-epoch checkpoint of epoch e comes after the end of epoch e - 1 and before the end of epoch e.
+     */
+    List<Path> savedFilesOldestFirst() throws IOException {
+        record Entry(Path file, int epoch, boolean end, long step) {
+        }
+        List<Entry> entries = new ArrayList<>();
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        for (int epoch : savedEpochs()) {
+            entries.add(new Entry(modelFile(epoch), epoch, true, 0));
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            files.forEach(f -> {
+                Matcher m = MID_EPOCH_FILE.matcher(f.getFileName().toString());
+                if (m.matches() && m.group(3) == null) {
+                    entries.add(new Entry(f, Integer.parseInt(m.group(1)), false, Long.parseLong(m.group(2))));
+                }
+            });
+        }
+        return entries.stream().sorted(Comparator.comparingInt(Entry::epoch).thenComparing(Entry::end)
+                .thenComparingLong(Entry::step)).map(Entry::file).toList();
+    }
+
+    /** Deletes the files of mid-epoch checkpoints that {@code which} selects (model or optimizer file). */
+    private List<Path> deleteMidEpoch(java.util.function.Predicate<Path> which) throws IOException {
+        List<Path> deleted = new ArrayList<>();
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path f : files.sorted().toList()) {
+                if (MID_EPOCH_FILE.matcher(f.getFileName().toString()).matches() && which.test(f)) {
+                    Files.deleteIfExists(f);
+                    deleted.add(f);
+                }
+            }
+        }
+        return deleted;
+    }
+
+    /**
      * After saving {@code savedEpoch}: keeps the {@code keepLast} newest checkpoints up to that epoch (0
      * keeps all) and deletes older ones, orphaned optimizer files and leftovers of interrupted writes.
      * The checkpoint just saved is always kept; checkpoints of later epochs (left by an earlier attempt
      * that resumed from further back) are not touched here, the run overwrites them when it gets there.
-     * Returns the deleted files.
+     * Mid-epoch checkpoints of epochs up to {@code savedEpoch} are deleted (this one is further along); they never
+     * count towards {@code keepLast}. Returns the deleted files.
      */
     public List<Path> prune(int savedEpoch, int keepLast) throws IOException {
         if (keepLast < 0) {
@@ -335,6 +410,10 @@ public final class CheckpointStore {
                 }
             }
         }
+        deleted.addAll(deleteMidEpoch(f -> {
+            Matcher m = MID_EPOCH_FILE.matcher(f.getFileName().toString());
+            return m.matches() && Integer.parseInt(m.group(1)) <= savedEpoch;
+        }));
         if (!deleted.isEmpty()) {
             LOG.info("Removed {} old checkpoint file(s), keeping epochs {}", deleted.size(), keep);
         }

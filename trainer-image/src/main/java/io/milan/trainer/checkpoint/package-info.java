@@ -4,8 +4,9 @@
  *
  * <p>{@link io.milan.trainer.checkpoint.CheckpointStore} owns the layout
  * ({@code checkpoint-<epoch>.safetensors} = model state_dict + run metadata,
- * {@code checkpoint-<epoch>.optim.safetensors} = optimizer state), {@code --resume auto|<file>}, and
- * keep-last-N pruning; {@link io.milan.trainer.checkpoint.CheckpointPolicy} says when to save;
+ * {@code checkpoint-<epoch>.optim.safetensors} = optimizer state; one rolling mid-epoch checkpoint
+ * {@code checkpoint-<epoch>-step<globalStep>.safetensors} whose {@link io.milan.trainer.checkpoint.EpochPosition}
+ * says where in the epoch it was taken), {@code --resume auto|<file>}, and keep-last-N pruning; {@link io.milan.trainer.checkpoint.CheckpointPolicy} says when to save;
  * {@link io.milan.trainer.checkpoint.SafeTensors} is the file format;
  * {@link io.milan.trainer.checkpoint.AtomicFiles} the crash-safe write;
  * {@link io.milan.trainer.checkpoint.RunIdentity} the run every checkpoint records, so that {@code --resume auto}

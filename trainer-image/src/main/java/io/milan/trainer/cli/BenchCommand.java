@@ -10,6 +10,8 @@ import io.milan.trainer.bench.StepBench;
 import io.milan.trainer.bench.StepResult;
 import io.milan.trainer.model.ViTConfig;
 import io.milan.trainer.torch.TorchOps;
+import io.milan.trainer.model.PretrainConfig;
+import io.milan.trainer.train.CheckpointStall;
 import io.milan.trainer.train.MixedPrecision;
 import io.milan.trainer.train.PretrainRun;
 import java.nio.file.Path;
@@ -93,6 +95,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Weights, input and masking (default: ${DEFAULT-VALUE}).")
     long seed = 0;
 
+    @Option(names = "--checkpoint_stall", description = "Instead: how long a mid-epoch checkpoint of the model (and"
+            + " its AdamW state) pauses training, background writer against synchronous, written into this directory.")
+    Path checkpointStall;
+
     @Override
     public Integer call() throws Exception {
         CommonOptions.require(teacher.equals("clip") || teacher.equals("encoder"),
@@ -112,6 +118,11 @@ public final class BenchCommand implements Callable<Integer> {
         int threadCount = setThreads();
 
         try (NDManager root = NDManager.newBaseManager()) {
+            if (checkpointStall != null) {
+                CheckpointStall.run(new PretrainConfig(encoder, settings.decoder(teacher.equals("clip") ? 512
+                        : encoder.dim())), root, checkpointStall, System.out);
+                return 0;
+            }
             TorchOps.configureTf32(root.getDevice(), tf32);
             StepResult result = StepBench.run(settings, root, profile);
             double peak = peakSize == 0 ? Double.NaN : GemmPeak.measure(root, peakSize, peakReps);

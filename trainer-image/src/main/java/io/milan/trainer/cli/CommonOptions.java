@@ -60,6 +60,19 @@ public class CommonOptions {
             + " (default: ${DEFAULT-VALUE}).")
     public int keepCheckpoints = 0;
 
+    @Option(names = "--save_every_minutes", description = "Also save a mid-epoch checkpoint once this many minutes"
+            + " have passed since the last checkpoint, so a lost pod costs at most about that much training; 0 saves"
+            + " at epoch ends only (default: ${DEFAULT-VALUE}).")
+    public double saveEveryMinutes = 30;
+
+    @Option(names = "--save_every_steps", description = "Also save a mid-epoch checkpoint after every N-th optimizer"
+            + " step; 0 = off (default: ${DEFAULT-VALUE}).")
+    public long saveEverySteps = 0;
+
+    /** Test hook: every rank stops after this global step as on SIGTERM (mid-epoch checkpoint, exit code 75). */
+    @Option(names = "--stop_after_steps", hidden = true)
+    public long stopAfterSteps = 0;
+
     @Option(names = "--device", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}): the GPU of this"
             + " process's LOCAL_RANK (one process per GPU, see launch); auto falls back to the CPU when libtorch sees"
             + " no GPU, cuda fails instead.")
@@ -124,6 +137,10 @@ public class CommonOptions {
         if (checkpointUri != null) {
             io.milan.trainer.storage.S3Location.parse("--checkpoint_uri", checkpointUri);
         }
+        require(saveEveryMinutes >= 0 && Double.isFinite(saveEveryMinutes),
+                "--save_every_minutes must be >= 0 (0 = epoch ends only), got " + saveEveryMinutes);
+        require(saveEverySteps >= 0, "--save_every_steps must be >= 0 (0 = off), got " + saveEverySteps);
+        require(stopAfterSteps >= 0, "--stop_after_steps must be >= 0, got " + stopAfterSteps);
         require(keepCheckpoints >= 0, "--keep_checkpoints must be >= 0, got " + keepCheckpoints);
         require(distTimeoutSeconds == null || distTimeoutSeconds >= 1, "--dist_timeout must be >= 1 second, got " + distTimeoutSeconds);
         require(maxBadImageFraction >= 0 && maxBadImageFraction <= 1,

@@ -120,9 +120,17 @@ public final class BatchLoader implements AutoCloseable {
         return epoch(epoch, indices, 0);
     }
 
-    private EpochIterator epoch(int epoch, int[] indices, int startBatch) {
+    /**
+     * As {@link #epoch(int, int[])}, starting at batch {@code startBatch} (a resume inside the epoch): the batches
+     * before it are neither loaded nor yielded, the later ones are exactly those of a full pass.
+     */
+    public EpochIterator epoch(int epoch, int[] indices, int startBatch) {
         if (!(dataset instanceof ImageFolder folder)) {
             throw new IllegalStateException(dataset.location() + " is streamed; it has no random access by index");
+        }
+        if (startBatch < 0 || startBatch > batchesPerEpoch(indices.length)) {
+            throw new IllegalArgumentException("first batch " + startBatch + " is outside epoch " + epoch + " of "
+                    + batchesPerEpoch(indices.length) + " batches");
         }
         for (int index : indices) {
             if (index < 0 || index >= folder.size()) {

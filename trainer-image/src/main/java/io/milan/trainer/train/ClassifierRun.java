@@ -198,7 +198,6 @@ public final class ClassifierRun {
         long nParameters = params.numelTrainable();
         CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
-        CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -213,7 +212,7 @@ public final class ClassifierRun {
                     : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
                             + ")" : "CrossEntropyLoss");
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root, c.seed);
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
         if (group.isPrimary()) {
@@ -225,23 +224,30 @@ public final class ClassifierRun {
                 BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
                         true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
                         .withShuffleBuffer(c.shuffleBuffer));
-                GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs, c.stopAfterSteps);
+                SaveCadence cadence = SaveCadence.start(group, c.saveEverySteps, c.saveEveryMinutes);
+                CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
                 TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
                         TensorBoardLog.FINETUNE_LOSS)) {
             ResumeSync.restoreScaler(scaler, start, group);
+            MidEpochSaves midEpoch = new MidEpochSaves(group, cadence, checkpoints, policy, o.epochs, c.seed);
             StepProgress progress = new StepProgress(reporter, group.isPrimary(), o.epochs, (long) processBatch * world,
                     scaler);
             long runStart = System.nanoTime();
             epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 Gradients.zero(params.asMap(), params.trainableNames());
-                double lossSum = 0;
-                double lrSum = 0;
+                // A resume from a mid-epoch checkpoint continues at its micro-batch with the epoch's sums so far.
+                MidEpochSaves.Sums resumed = epoch == start.startEpoch() ? start.sums() : null;
+                int firstIt = resumed == null ? 0 : start.startIteration();
+                double lossSum = resumed == null ? 0 : resumed.lossSum();
+                double lrSum = resumed == null ? 0 : resumed.lrSum();
                 double lr = 0;
-                long skippedBefore = scaler == null ? 0 : scaler.skippedSteps();
+                long skippedBefore = resumed != null ? resumed.skippedBefore()
+                        : scaler == null ? 0 : scaler.skippedSteps();
                 int iterations;
                 double imagesPerSecond;
-                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, 0)) {
+                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, firstIt)) {
                     iterations = batches.batches();
                     if (iterations == 0) {
                         throw new IllegalArgumentException("--data_path " + data.location() + " has " + data.size()
@@ -251,8 +257,8 @@ public final class ClassifierRun {
                     AccumulationSchedule accumulation = new AccumulationSchedule(c.accumIter, iterations);
                     progress.startEpoch(epoch, iterations);
                     stop.startEpoch(epoch, accumulation.optimizerStepsPerEpoch());
-                    long epochFirstStep = globalStep;
-                    for (int it = 0; it < iterations; it++) {
+                    long epochFirstStep = globalStep - firstIt / c.accumIter;
+                    for (int it = firstIt; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
                         }
@@ -276,8 +282,17 @@ public final class ClassifierRun {
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
                         board.afterIteration(accumulation, epoch, it, loss, lr);
-                        if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
-                            break epochs; // every rank, after the same step; no checkpoint of a partial epoch
+                        if (stepBoundary) {
+                            boolean stopping = stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep));
+                            int thisEpoch = epoch;
+                            int nextBatch = it + 1;
+                            midEpoch.atStepBoundary(stopping, epoch, it + 1, iterations, globalStep,
+                                    new MidEpochSaves.Sums(lossSum, lrSum, skippedBefore), model::stateDict,
+                                    optimizer, () -> CheckpointWriter.at(loader.position(thisEpoch, nextBatch, world),
+                                            classifierMetadata(best, scaler)));
+                            if (stopping) {
+                                break epochs; // every rank, after the same step and its mid-epoch checkpoint
+                            }
                         }
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
@@ -298,12 +313,8 @@ public final class ClassifierRun {
                     System.out.printf(Locale.ROOT, "Accuracy of the network on the %d test images: %.1f%%%n",
                             r.samples(), r.acc1());
                     System.out.printf(Locale.ROOT, "Max accuracy: %.2f%%%n", best.best());
-                    Map<String, String> meta = new LinkedHashMap<>();
-                    meta.put(TASK, mode.name().toLowerCase(Locale.ROOT));
-                    meta.put(MAX_ACCURACY, Double.toString(best.best()));
-                    meta.put(MAX_ACCURACY_EPOCH, Integer.toString(best.epoch()));
-                    meta.putAll(SkippedSteps.metadata(scaler));
-                    Path saved = checkpoints.maybeSave(epoch, globalStep, model.stateDict(), optimizer, meta);
+                    Path saved = checkpoints.maybeSave(epoch, globalStep, model.stateDict(), optimizer,
+                            classifierMetadata(best, scaler));
                     board.evaluation(epoch, r.acc1(), r.acc5(), r.loss());
                     board.flush();
                     Map<String, Object> stats = TrainingLog.finetuneStats(epoch, meanLr, meanLoss, r.loss(), r.acc1(),
@@ -317,11 +328,15 @@ public final class ClassifierRun {
                     }
                     writePredictions(outcome);
                 }
+                if (policy.shouldSave(epoch, o.epochs)) {
+                    midEpoch.epochEndSaved();
+                }
                 stop.epochEndDone();
                 if (stop.stopAtEpochEnd(totals[2], epoch, globalStep)) {
                     break;
                 }
             }
+            checkpoints.awaitWrites(); // a mid-epoch checkpoint is complete before the run reports its end
             if (stop.stoppedAfter() >= 0) {
                 if (group.isPrimary()) {
                     reporter.finished(Ending.disruptedSummary(globalStep, checkpoints.lastSaved()));
@@ -345,6 +360,16 @@ public final class ClassifierRun {
             group.barrier(); // no rank exits (and looks like a failure) before rank 0 has written everything
         }
         return Ending.FINISHED;
+    }
+
+    /** Checkpoint metadata of this loop: the task and the best accuracy so far, the loss scaler's state. */
+    private Map<String, String> classifierMetadata(BestAccuracy best, GradScaler scaler) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(TASK, mode.name().toLowerCase(Locale.ROOT));
+        meta.put(MAX_ACCURACY, Double.toString(best.best()));
+        meta.put(MAX_ACCURACY_EPOCH, Integer.toString(best.epoch()));
+        meta.putAll(SkippedSteps.metadata(scaler));
+        return meta;
     }
 
     /**
@@ -413,7 +438,7 @@ public final class ClassifierRun {
             if (checkpoint != null) {
                 try {
                     model.load(checkpoint.model(), c.resume.equals("auto")
-                            ? store.modelFile(checkpoint.epoch()).toString() : c.resume);
+                            ? store.fileOf(checkpoint).toString() : c.resume);
                 } finally {
                     checkpoint.model().values().forEach(NDArray::close);
                     if (checkpoint.optimizer() != null) {

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * SIGTERM honoured by the training loop, by every rank at the same point (docs/trainer.md, Stopping on SIGTERM).
- * Checkpoints exist only at epoch ends (a resume starts at the next epoch), so there are two ways to stop:
+ * There are two ways to stop:
  * <ul>
  * <li><b>At the epoch end</b>, after its checkpoint, when the checkpoint policy saves one there and it fits in the
  * grace period: the epoch's remaining steps at its mean step time so far, plus the previous epoch end's duration
@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * estimates and exit). Without a measured epoch end there is no estimate, so this is not tried. The ranks agree
  * through the epoch end's own all-reduce, which carries a stop flag.</li>
  * <li><b>At a step boundary</b> otherwise, as soon as the rank with the signal sees it no longer fits (it looks
- * again at every step): no checkpoint is written, and the resumed run repeats the epoch from its start (the last
- * checkpoint). The ranks agree through the job's TCPStore ({@link StopAgreement}).</li>
+ * again at every step): the loop writes a mid-epoch checkpoint there ({@link MidEpochSaves}), and the resumed run
+ * continues with the next step, losing none. The ranks agree through the job's TCPStore ({@link StopAgreement}).</li>
  * </ul>
  * The grace period is the pod's terminationGracePeriodSeconds, from {@link TrainerExitCodes#GRACE_PERIOD_ENV}
  * (Kubernetes' default of 30 s without it). A stop at the run's last epoch end is just the end of the run.
@@ -46,9 +46,12 @@ final class GracefulStop implements AutoCloseable {
     private long lastStepAt;
     private Duration lastEpochEnd;
     private long stoppedAfter = -1;
+    /** --stop_after_steps (a test hook): every rank stops after this step; 0 = never. */
+    private final long stopAfterSteps;
 
     private GracefulStop(DistConfig dist, StopAgreement agreement, CheckpointPolicy policy, int epochs,
-            Duration grace) {
+            Duration grace, long stopAfterSteps) {
+        this.stopAfterSteps = stopAfterSteps;
         this.dist = dist;
         this.agreement = agreement;
         this.policy = policy;
@@ -59,10 +62,15 @@ final class GracefulStop implements AutoCloseable {
 
     /** Listens for SIGTERM from now until closed (before, SIGTERM ends the process with 143). */
     static GracefulStop start(ProcessGroup group, CheckpointPolicy policy, int epochs) {
+        return start(group, policy, epochs, 0);
+    }
+
+    /** As above; with {@code stopAfterSteps} > 0 every rank also stops after that global step, as on SIGTERM. */
+    static GracefulStop start(ProcessGroup group, CheckpointPolicy policy, int epochs, long stopAfterSteps) {
         Duration grace = graceFrom(System.getenv());
         StopAgreement agreement = StopAgreement.join(group.config());
         try {
-            return new GracefulStop(group.config(), agreement, policy, epochs, grace);
+            return new GracefulStop(group.config(), agreement, policy, epochs, grace, stopAfterSteps);
         } catch (RuntimeException e) {
             agreement.close();
             throw e;
@@ -101,14 +109,18 @@ final class GracefulStop implements AutoCloseable {
     boolean stopAfterStep(long globalStep, int stepInEpoch) {
         long now = System.nanoTime();
         lastStepAt = now;
+        if (globalStep == stopAfterSteps) {
+            stopped(globalStep, "inside epoch " + epoch + " (--stop_after_steps), after its mid-epoch checkpoint");
+            return true;
+        }
         if (signalled != 0 && !agreement.proposed() && !epochEndFits(stepInEpoch, now)) {
-            LOG.info("SIGTERM: no checkpoint fits in the grace period ({} s); stopping every rank at a step boundary"
-                    + " (epoch {} restarts from its beginning on resume)", grace.toSeconds(), epoch);
+            LOG.info("SIGTERM: the epoch's end does not fit in the grace period ({} s); stopping every rank at a step"
+                    + " boundary of epoch {}, with a mid-epoch checkpoint", grace.toSeconds(), epoch);
             agreement.propose(globalStep);
         }
         long agreed = agreement.agreedStep(globalStep);
         if (agreed >= 0 && agreed == globalStep) {
-            stopped(globalStep, "inside epoch " + epoch + ", which a resume repeats from its start");
+            stopped(globalStep, "inside epoch " + epoch + ", after its mid-epoch checkpoint");
             return true;
         }
         return false;

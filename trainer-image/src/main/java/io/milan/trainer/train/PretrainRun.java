@@ -104,7 +104,6 @@ public final class PretrainRun {
                 ParamGroups.pretrain(params.shapes(), params.trainableNames(), c.weightDecay), root);
         CheckpointStore store = CheckpointStores.open(c, identity);
         CheckpointPolicy policy = new CheckpointPolicy(o.checkpointInterval, c.keepCheckpoints);
-        CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
         TrainingLog log = new TrainingLog(c.outputDir);
         if (group.isPrimary()) {
             Files.createDirectories(c.outputDir);
@@ -115,7 +114,7 @@ public final class PretrainRun {
                     + "  world size: {} on {}", String.format("%.2e", lr0 * 256 / effectiveBatch),
                     String.format("%.2e", lr0), c.accumIter, effectiveBatch, world, group.device());
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root, c.seed);
         long globalStep = start.globalStep();
         int patches = model.config().encoder().numPatches();
         if (group.isPrimary()) {
@@ -128,21 +127,28 @@ public final class PretrainRun {
                         new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
                                 Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
                                 .withShuffleBuffer(c.shuffleBuffer));
-                GracefulStop stop = GracefulStop.start(group, policy, o.epochs);
+                GracefulStop stop = GracefulStop.start(group, policy, o.epochs, c.stopAfterSteps);
+                SaveCadence cadence = SaveCadence.start(group, c.saveEverySteps, c.saveEveryMinutes);
+                CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);
                 TensorBoardLog board = TensorBoardLog.open(group, c.logDir, c.outputDir,
                         TensorBoardLog.PRETRAIN_LOSS)) {
             ResumeSync.restoreScaler(scaler, start, group);
+            MidEpochSaves midEpoch = new MidEpochSaves(group, cadence, checkpoints, policy, o.epochs, c.seed);
             long runStartNanos = System.nanoTime();
             epochs:
             for (int epoch = start.startEpoch(); epoch < o.epochs; epoch++) {
                 Gradients.zero(params.asMap(), params.trainableNames());
-                double lossSum = 0;
-                double lrSum = 0;
-                long skippedBefore = scaler == null ? 0 : scaler.skippedSteps();
+                // A resume from a mid-epoch checkpoint continues at its micro-batch with the epoch's sums so far.
+                MidEpochSaves.Sums resumed = epoch == start.startEpoch() ? start.sums() : null;
+                int firstIt = resumed == null ? 0 : start.startIteration();
+                double lossSum = resumed == null ? 0 : resumed.lossSum();
+                double lrSum = resumed == null ? 0 : resumed.lrSum();
+                long skippedBefore = resumed != null ? resumed.skippedBefore()
+                        : scaler == null ? 0 : scaler.skippedSteps();
                 int iterations;
                 double imagesPerSecond; // of the whole epoch, for the status row that closes it
                 double lr = 0;
-                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, 0)) {
+                try (BatchLoader.EpochIterator batches = loader.shuffledEpoch(epoch, group.rank(), world, firstIt)) {
                     iterations = batches.batches();
                     if (iterations == 0) {
                         throw new IllegalArgumentException("--data_path " + data.location() + " has " + data.size()
@@ -154,8 +160,8 @@ public final class PretrainRun {
                             (long) o.batchSize * world, scaler);
                     progress.startEpoch(epoch, iterations);
                     stop.startEpoch(epoch, accumulation.optimizerStepsPerEpoch());
-                    long epochFirstStep = globalStep;
-                    for (int it = 0; it < iterations; it++) {
+                    long epochFirstStep = globalStep - firstIt / c.accumIter;
+                    for (int it = firstIt; it < iterations; it++) {
                         if (accumulation.setsLearningRate(it)) {
                             lr = schedule.lrAt(accumulation.fractionalEpoch(epoch, it));
                         }
@@ -179,8 +185,17 @@ public final class PretrainRun {
                         lrSum += lr;
                         progress.afterIteration(it, globalStep, loss, lossSum / (it + 1), lr);
                         board.afterIteration(accumulation, epoch, it, loss, lr);
-                        if (stepBoundary && stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep))) {
-                            break epochs; // every rank, after the same step; no checkpoint of a partial epoch
+                        if (stepBoundary) {
+                            boolean stopping = stop.stopAfterStep(globalStep, (int) (globalStep - epochFirstStep));
+                            int thisEpoch = epoch;
+                            int nextBatch = it + 1;
+                            midEpoch.atStepBoundary(stopping, epoch, it + 1, iterations, globalStep,
+                                    new MidEpochSaves.Sums(lossSum, lrSum, skippedBefore), params::asMap, adam,
+                                    () -> CheckpointWriter.at(loader.position(thisEpoch, nextBatch, world),
+                                            SkippedSteps.metadata(scaler)));
+                            if (stopping) {
+                                break epochs; // every rank, after the same step and its mid-epoch checkpoint
+                            }
                         }
                     }
                     imagesPerSecond = progress.imagesPerSecond(iterations);
@@ -196,11 +211,15 @@ public final class PretrainRun {
                     epochEnd(epoch, globalStep, meanLoss, meanLr, iterations, imagesPerSecond, params, adam,
                             checkpoints, log, reporter, scaler, skippedBefore);
                 }
+                if (policy.shouldSave(epoch, o.epochs)) {
+                    midEpoch.epochEndSaved();
+                }
                 stop.epochEndDone();
                 if (stop.stopAtEpochEnd(totals[2], epoch, globalStep)) {
                     break;
                 }
             }
+            checkpoints.awaitWrites(); // a mid-epoch checkpoint is complete before the run reports its end
             if (stop.stoppedAfter() >= 0) {
                 if (group.isPrimary()) {
                     reporter.finished(Ending.disruptedSummary(globalStep, checkpoints.lastSaved()));

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.checkpoint.CheckpointStore;
+import io.milan.trainer.checkpoint.EpochPosition;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.NamedParameters;
 import io.milan.trainer.optim.GradScaler;
@@ -26,10 +27,13 @@ final class ResumeSync {
     private static final Logger LOG = LoggerFactory.getLogger(ResumeSync.class);
 
     /**
-     * Where training continues: the next epoch and the optimizer steps taken so far; {@code metadata} is the
-     * resumed checkpoint's run metadata on rank 0 (empty elsewhere and on a fresh start).
+     * Where training continues: the epoch and its first micro-batch ({@code startIteration} > 0 only after a
+     * mid-epoch checkpoint) and the optimizer steps taken so far; {@code sums} this rank's running sums of that
+     * epoch when it continues inside it, else null; {@code metadata} is the resumed checkpoint's run metadata on
+     * rank 0 (empty elsewhere and on a fresh start).
      */
-    record Position(int startEpoch, long globalStep, Integer resumedFrom, Map<String, String> metadata) {
+    record Position(int startEpoch, int startIteration, long globalStep, Integer resumedFrom,
+            Map<String, String> metadata, MidEpochSaves.Sums sums) {
     }
 
     /** Checkpoint metadata: the loss scaler's state (--amp fp16), GradScaler.state_dict() as JSON (MAE's "scaler"). */
@@ -59,23 +63,26 @@ final class ResumeSync {
     }
 
     static Position apply(String resume, CheckpointStore store, ProcessGroup group, NamedParameters params,
-            StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
-        return apply(resume, store, group, ModelState.of(params), optimizer, manager);
+            StatefulOptimizer optimizer, NDManager manager, long seed) throws CheckpointException {
+        return apply(resume, store, group, ModelState.of(params), optimizer, manager, seed);
     }
 
     /** As above for a model whose checkpoints hold more than its parameters (e.g. batch-norm statistics). */
     static Position apply(String resume, CheckpointStore store, ProcessGroup group, ModelState model,
-            StatefulOptimizer optimizer, NDManager manager) throws CheckpointException {
+            StatefulOptimizer optimizer, NDManager manager, long seed) throws CheckpointException {
         NamedParameters params = model.parameters();
         optimizer.initializeState(params.asMap());
         Map<String, String> metadata = Map.of();
         String header = "none";
+        String inEpoch = ""; // "epoch,iteration" and every rank's sums, or "epoch" to start it over, or nothing
         if (group.isPrimary()) {
             Optional<Checkpoint> found = store.resume(resume, manager);
             if (found.isPresent()) {
                 Checkpoint c = found.get();
                 try {
-                    List<String> unused = model.load(c.model(), store.modelFile(c.epoch()).toString());
+                    String file = resume.equals("auto") ? store.fileOf(c).toString() : resume;
+                    inEpoch = inEpoch(c, file, group.worldSize(), seed);
+                    List<String> unused = model.load(c.model(), file);
                     if (!unused.isEmpty()) {
                         LOG.warn("Checkpoint of epoch {} has tensors the model does not use: {}", c.epoch(), unused);
                     }
@@ -93,16 +100,23 @@ final class ResumeSync {
                 }
                 header = c.epoch() + "," + c.globalStep() + "," + optimizer.stepCount();
                 metadata = c.metadata();
-                LOG.info("Resuming after epoch {} (step {}) from {}", c.epoch(), c.globalStep(), store.directory());
+                if (inEpoch.isEmpty()) {
+                    LOG.info("Resuming after epoch {} (step {}) from {}", c.epoch(), c.globalStep(), store.directory());
+                } else {
+                    LOG.info("Resuming inside epoch {} (after step {}) from {}", c.epoch(), c.globalStep(),
+                            store.fileOf(c));
+                }
             }
         }
-        header = new String(group.broadcastBytes(header.getBytes(StandardCharsets.UTF_8)),
+        header = new String(group.broadcastBytes((header + "|" + inEpoch).getBytes(StandardCharsets.UTF_8)),
                 StandardCharsets.UTF_8);
+        inEpoch = header.substring(header.indexOf('|') + 1);
+        header = header.substring(0, header.indexOf('|'));
         group.broadcastFromPrimary(model.stateDict());
         OptimizerState state = optimizer.state();
         group.broadcastFromPrimary(state.tensors());
         if (header.equals("none")) {
-            return new Position(0, 0, null, metadata);
+            return new Position(0, 0, 0, null, metadata, null);
         }
         String[] f = header.split(",");
         int epoch = Integer.parseInt(f[0]);
@@ -110,6 +124,45 @@ final class ResumeSync {
             optimizer.loadState(new OptimizerState(state.kind(), Long.parseLong(f[2]),
                     new LinkedHashMap<>(state.tensors())), params.asMap());
         }
-        return new Position(epoch + 1, Long.parseLong(f[1]), epoch, metadata);
+        long globalStep = Long.parseLong(f[1]);
+        if (inEpoch.isEmpty()) {
+            return new Position(epoch + 1, 0, globalStep, epoch, metadata, null);
+        }
+        String[] where = inEpoch.split(";")[0].split(",");
+        if (where.length == 1) { // the epoch starts over (see inEpoch)
+            return new Position(epoch, 0, globalStep, epoch - 1, metadata, null);
+        }
+        String[] sums = inEpoch.split(";")[1].split(",");
+        MidEpochSaves.Sums mine = new MidEpochSaves.Sums(Double.parseDouble(sums[2 + group.rank()]),
+                Double.parseDouble(sums[0]), Long.parseLong(sums[1]));
+        return new Position(epoch, Integer.parseInt(where[1]), globalStep, epoch - 1, metadata, mine);
+    }
+
+    /**
+     * Rank 0: how a checkpoint continues inside its epoch, for the broadcast: "" for an epoch-end checkpoint (the
+     * next epoch starts), "epoch,iteration;lrSum,skippedBefore,lossSum0,lossSum1..." for a mid-epoch one, or just
+     * "epoch" when this run cuts the epoch differently (another world size or --seed: another order of samples),
+     * so the epoch starts over from the checkpoint's weights.
+     */
+    private static String inEpoch(Checkpoint c, String file, int worldSize, long seed) throws CheckpointException {
+        Optional<EpochPosition> found = EpochPosition.of(c, file);
+        if (found.isEmpty()) {
+            return "";
+        }
+        EpochPosition p = found.get();
+        if (p.worldSize() != worldSize || p.dataSeed() != seed) {
+            LOG.warn("{} was saved inside epoch {} by {} process(es) with --seed {}; this run has {} with --seed {}, so"
+                    + " the epoch's order of samples differs: epoch {} starts over from its first batch with the"
+                    + " checkpoint's weights", file, p.epoch(), p.worldSize(), p.dataSeed(), worldSize, seed,
+                    p.epoch());
+            return Integer.toString(p.epoch());
+        }
+        MidEpochSaves.Sums[] sums = MidEpochSaves.recorded(c.metadata(), worldSize, file);
+        StringBuilder out = new StringBuilder(p.epoch() + "," + p.iteration() + ";" + sums[0].lrSum() + ","
+                + sums[0].skippedBefore());
+        for (MidEpochSaves.Sums s : sums) {
+            out.append(',').append(s.lossSum());
+        }
+        return out.toString();
     }
 }

@@ -236,6 +236,55 @@ class CheckpointStoreTest {
         }
     }
 
+    /**
+     * A mid-epoch checkpoint is named by its epoch in progress and step, replaces the previous mid-epoch one only once
+     * it is complete, is resumed when it is the furthest along, and never counts towards keep-last-N.
+     */
+    @Test
+    void midEpochCheckpointsAreOneRollingFileOrderedByPositionAndNeverPushOutEpochEnds() throws IOException {
+        save(0, 0f);
+        save(1, 1f);
+        Path first = saveMidEpoch(2, 25, 2f);
+        assertEquals(dir.resolve("checkpoint-2-step25.safetensors"), first);
+        assertTrue(Files.exists(dir.resolve("checkpoint-2-step25.optim.safetensors")));
+        Checkpoint resumed = store.resume("auto", manager).orElseThrow();
+        assertEquals(2, resumed.epoch(), "inside epoch 2 is further along than the end of epoch 1");
+        assertEquals(25, resumed.globalStep());
+        assertEquals(new EpochPosition(2, 10, 2, 7), EpochPosition.of(resumed, first.toString()).orElseThrow());
+
+        Path second = saveMidEpoch(2, 28, 3f);
+        assertFalse(Files.exists(first), "the previous mid-epoch checkpoint goes once the new one is complete");
+        assertFalse(Files.exists(dir.resolve("checkpoint-2-step25.optim.safetensors")));
+        assertTrue(Files.exists(second));
+        // keep-last 1 counts epoch ends only: the mid-epoch checkpoint of a later epoch stays, so do epoch ends.
+        store.prune(1, 1);
+        assertEquals(List.of(1), store.savedEpochs());
+        assertTrue(Files.exists(second));
+
+        // Truncated: resume auto falls back to the newest epoch end.
+        byte[] bytes = Files.readAllBytes(second);
+        Files.write(second, Arrays.copyOf(bytes, bytes.length / 2));
+        assertEquals(1, store.resume("auto", manager).orElseThrow().epoch());
+        assertTrue(EpochPosition.of(store.resume("auto", manager).orElseThrow(), "x").isEmpty(),
+                "an epoch-end checkpoint resumes at the next epoch's start");
+
+        // The end of epoch 2 supersedes its mid-epoch checkpoints.
+        saveMidEpoch(2, 29, 4f);
+        save(2, 5f);
+        store.prune(2, 0);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().contains("-step")), "mid-epoch files remain");
+        }
+        assertEquals(2, store.resume("auto", manager).orElseThrow().epoch());
+    }
+
+    private Path saveMidEpoch(int epoch, long step, float value) throws IOException {
+        Map<String, NDArray> state = new LinkedHashMap<>();
+        state.put("exp_avg.blocks.0.attn.qkv.weight", manager.full(new Shape(2, 3), value));
+        Map<String, String> meta = new LinkedHashMap<>(new EpochPosition(epoch, 10, 2, 7).metadata());
+        return store.save(new Checkpoint(epoch, step, model(value), new OptimizerState("adamw", step, state), meta));
+    }
+
     private void save(int epoch, float value) throws IOException {
         Map<String, NDArray> model = model(value);
         Map<String, NDArray> state = new LinkedHashMap<>();

@@ -91,6 +91,33 @@ class BatchLoaderTest {
         }
     }
 
+    /** A resume inside an epoch: starting at batch k yields exactly the full pass's batches from k on. */
+    @Test
+    void startingAtALaterBatchYieldsTheRestOfTheFullPass() {
+        int[] order = DistributedSampler.indices(dataset.size(), 1, 0, 2, 0, true, false);
+        List<float[]> full = collect(loader(4, true, 2, 0.0, 11), 2, order);
+        List<float[]> rest = new ArrayList<>();
+        List<Long> numbers = new ArrayList<>();
+        try (BatchLoader loader = loader(4, true, 2, 0.0, 11); BatchLoader.EpochIterator epoch = loader.epoch(2,
+                order, 1)) {
+            assertEquals(3, epoch.batches());
+            while (epoch.hasNext()) {
+                try (Batch b = epoch.next()) {
+                    numbers.add((long) b.number());
+                    float[] copy = new float[b.images().remaining()];
+                    b.images().get(copy);
+                    rest.add(copy);
+                }
+            }
+            assertThrows(IllegalArgumentException.class, () -> loader.epoch(2, order, 4));
+        }
+        assertEquals(List.of(1L, 2L), numbers);
+        assertEquals(2, rest.size());
+        for (int i = 0; i < rest.size(); i++) {
+            assertArrayEquals(full.get(i + 1), rest.get(i), 0f, "batch " + (i + 1));
+        }
+    }
+
     @Test
     void outputIsTheSameForAnyNumberOfWorkers() {
         int[] order = DistributedSampler.indices(dataset.size(), 1, 0, 2, 0, true, false);

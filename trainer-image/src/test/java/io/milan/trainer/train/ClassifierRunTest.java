@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
 import io.milan.trainer.model.DecoderConfig;
@@ -136,6 +137,37 @@ class ClassifierRunTest {
             }
             assertEquals(expected, TensorBoardScalars.of(scalars, "perf/" + key));
         }
+    }
+
+    /**
+     * From the straight run's epoch 0, a run stopped inside epoch 1 (--stop_after_steps: the SIGTERM step stop, exit
+     * 75) leaves a mid-epoch checkpoint; --resume auto continues at that step (mixup, cutmix and drop path draws,
+     * the best accuracy so far) and ends bit-identical to the uninterrupted run.
+     */
+    @Test
+    void resumingInsideAnEpochGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path resumed) throws Exception {
+        Files.copy(straight.resolve("checkpoint-0.safetensors"), resumed.resolve("checkpoint-0.safetensors"));
+        Files.copy(straight.resolve("checkpoint-0.optim.safetensors"),
+                resumed.resolve("checkpoint-0.optim.safetensors"));
+        Files.write(resumed.resolve("log.txt"), Files.readAllLines(straight.resolve("log.txt")).subList(0, 1));
+        int stepsPerEpoch = 600 / 32;
+        long stopAfter = stepsPerEpoch + stepsPerEpoch / 2;
+        assertEquals(TrainerExitCodes.DISRUPTED, MilanTrainer.run(finetune(resumed, 3, "--resume", "auto",
+                "--stop_after_steps", "" + stopAfter)));
+        Path midEpoch = resumed.resolve("checkpoint-1-step" + stopAfter + ".safetensors");
+        assertEquals("" + (stopAfter - stepsPerEpoch),
+                SafeTensors.readHeader(midEpoch).metadata().get("milan.epoch_iteration"));
+        assertEquals(0, MilanTrainer.run(finetune(resumed, 3, "--resume", "auto")));
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-2.safetensors"), m).tensors();
+            Map<String, NDArray> b = SafeTensors.read(resumed.resolve("checkpoint-2.safetensors"), m).tensors();
+            assertEquals(a.keySet(), b.keySet());
+            for (String name : a.keySet()) {
+                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after the mid-epoch resume");
+            }
+        }
+        assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
+        assertTrue(Files.notExists(midEpoch), "the end of epoch 1 supersedes its mid-epoch checkpoint");
     }
 
     @Test

@@ -95,6 +95,66 @@ class PretrainRunTest {
     }
 
     /**
+     * Stopped inside epoch 1 at a step boundary (--stop_after_steps takes the SIGTERM path's step stop, exit code 75),
+     * the run leaves a mid-epoch checkpoint beside epoch 0's; --resume auto continues at that exact micro-batch and
+     * ends with the weights and log.txt of an uninterrupted run, bit for bit. Under --accum_iter 2 (with 2 processes
+     * the epoch's 9 micro-batches end in a discarded partial group), time-based saves agreed at nearly every step
+     * on the way (--save_every_minutes 0.0001), step-based ones after the resume; with 1 process also under fp16
+     * loss scaling whose scale changes every 3 steps.
+     */
+    @ParameterizedTest(name = "{0} processes")
+    @ValueSource(ints = {1, 2})
+    void resumingInsideAnEpochGivesTheSameRunAsAnUninterruptedOne(int processes, @TempDir Path straight,
+            @TempDir Path stopped) throws Exception {
+        List<String> shape = new ArrayList<>(List.of("--accum_iter", "2"));
+        if (processes == 1) {
+            shape.addAll(List.of("--amp", "fp16", "--amp_growth_interval", "3"));
+        }
+        int iterations = TRAIN_IMAGES / (32 * processes);
+        int stepsPerEpoch = iterations / 2;
+        long stopAfter = stepsPerEpoch + stepsPerEpoch / 2;
+        assertEquals(0, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher, straight, 2,
+                with(shape, "--save_every_minutes", "0")))));
+
+        assertEquals(TrainerExitCodes.DISRUPTED, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher,
+                stopped, 2, with(shape, "--save_every_minutes", "0.0001", "--stop_after_steps", "" + stopAfter)))));
+        Path midEpoch = stopped.resolve("checkpoint-1-step" + stopAfter + ".safetensors");
+        try (var files = Files.list(stopped)) {
+            assertEquals(Set.of("checkpoint-0.safetensors", "checkpoint-0.optim.safetensors",
+                    midEpoch.getFileName().toString(), "checkpoint-1-step" + stopAfter + ".optim.safetensors"),
+                    files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("checkpoint"))
+                            .collect(Collectors.toSet()), "epoch 0's checkpoint and one mid-epoch checkpoint");
+        }
+        Map<String, String> meta = SafeTensors.readHeader(midEpoch).metadata();
+        assertEquals("1", meta.get("milan.epoch"));
+        assertEquals("" + (stopAfter - stepsPerEpoch) * 2, meta.get("milan.epoch_iteration"));
+        assertEquals("" + processes, meta.get("milan.world_size"));
+        assertEquals(processes, meta.get("milan.epoch_loss_sums").split(",").length);
+        assertEquals(1, Files.readAllLines(stopped.resolve("log.txt")).size(), "epoch 1 not logged yet");
+
+        assertEquals(0, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher, stopped, 2,
+                with(shape, "--save_every_steps", "3", "--resume", "auto")))));
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (String file : List.of("checkpoint-1.safetensors", "checkpoint-1.optim.safetensors")) {
+                Map<String, NDArray> a = SafeTensors.read(straight.resolve(file), m).tensors();
+                Map<String, NDArray> b = SafeTensors.read(stopped.resolve(file), m).tensors();
+                assertEquals(a.keySet(), b.keySet());
+                for (String name : a.keySet()) {
+                    assertTrue(a.get(name).contentEquals(b.get(name)), name + " of " + file + " differs after resume");
+                }
+            }
+        }
+        assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(stopped.resolve("log.txt")));
+        assertTrue(Files.notExists(midEpoch), "the end of epoch 1 supersedes its mid-epoch checkpoint");
+    }
+
+    private static String[] with(List<String> shape, String... more) {
+        List<String> all = new ArrayList<>(shape);
+        all.addAll(List.of(more));
+        return all.toArray(new String[0]);
+    }
+
+    /**
      * With --accum_iter 2 the reference logs after each optimizer step only (odd iterations), at
      * {@code epoch_1000x} of that iteration, the learning rate set at the group's first micro-batch; --log_dir
      * is honoured (no event file in --output_dir).

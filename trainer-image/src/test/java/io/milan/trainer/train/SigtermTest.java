@@ -47,8 +47,9 @@ class SigtermTest {
     }
 
     /**
-     * No grace period: no checkpoint fits, so both ranks stop at a step boundary inside an epoch (not its end), and
-     * the resumed run repeats that epoch from its last checkpoint: it ends bit-identical to an uninterrupted one.
+     * No grace period: the epoch's end does not fit, so both ranks stop at a step boundary inside an epoch (not its
+     * end) with a mid-epoch checkpoint, and the resumed run continues from it: it ends bit-identical to an
+     * uninterrupted one.
      */
     @Test
     void twoRanksStopAfterTheSameStepAndTheResumedRunEqualsAnUninterruptedOne(@TempDir Path straight,
@@ -75,6 +76,10 @@ class SigtermTest {
                 + "): " + steps);
         int logged = Files.readAllLines(stopped.resolve("log.txt")).size();
         assertTrue(logged < epochs, "stopped before the end: " + logged + " epochs logged");
+        // The step stop wrote a mid-epoch checkpoint there (a disruption loses no steps), named in the summary.
+        String saved = summary.get("checkpointSaved").getAsString();
+        assertEquals("checkpoint-" + logged + "-step" + steps.get(0) + ".safetensors", saved);
+        assertTrue(Files.exists(stopped.resolve(saved)), saved);
 
         assertEquals(0, MilanTrainer.run(launched(2, smallBatches(TinyRun.pretrain(data, teacher, stopped, epochs,
                 "--resume", "auto")))));
