@@ -27,7 +27,8 @@ public final class RunShape {
     /** Flags a resumed run may change. */
     public static final Set<String> MAY_CHANGE = Set.of(
             // where and how the run executes
-            "--output_dir", "--log_dir", "--resume", "--start_epoch", "--num_workers", "--checkpoint_interval",
+            "--output_dir", "--checkpoint_uri", "--log_dir", "--resume", "--start_epoch", "--num_workers",
+            "--checkpoint_interval",
             "--keep_checkpoints", "--save_every_minutes", "--save_every_steps",
             "--stop_after_steps", "--device", "--pin_mem", "--no_pin_mem", "--tf32", "--amp", "--amp_growth_interval",
             "--dist_timeout", "--max_bad_images", "--eval", "--eval_batch_size", "--dist_eval", "--predictions",
