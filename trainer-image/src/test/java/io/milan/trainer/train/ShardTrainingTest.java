@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.milan.api.TrainerExitCodes;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
 import io.milan.trainer.data.ImageFolder;
@@ -58,6 +59,51 @@ class ShardTrainingTest {
             assertEquals(2, position.get("worldSize").getAsInt(), json);
             assertTrue(position.get("fingerprint").getAsString().startsWith("shards:"), json);
         }
+    }
+
+    /**
+     * Stopped inside epoch 1 (the SIGTERM path's step stop), a 2-process run from shards leaves a mid-epoch
+     * checkpoint whose data position is the batch after its step; --resume auto continues the shard streams there
+     * and ends with the weights and log.txt of an uninterrupted run, bit for bit.
+     */
+    @Test
+    void resumingInsideAnEpochOfShardsGivesTheSameRunAsAnUninterruptedOne(@TempDir Path straight,
+            @TempDir Path stopped) throws Exception {
+        int stepsPerEpoch = 600 / (32 * 2);
+        long stopAfter = stepsPerEpoch + 4;
+        assertEquals(0, MilanTrainer.run(pretrainOnShards(straight, "--save_every_minutes", "0")));
+        assertEquals(TrainerExitCodes.DISRUPTED, MilanTrainer.run(pretrainOnShards(stopped,
+                "--save_every_minutes", "0", "--stop_after_steps", "" + stopAfter)));
+        Path midEpoch = stopped.resolve("checkpoint-1-step" + stopAfter + ".safetensors");
+        JsonObject position = JsonParser.parseString(SafeTensors.readHeader(midEpoch).metadata()
+                .get("dataPosition")).getAsJsonObject();
+        assertEquals(1, position.get("epoch").getAsInt(), position.toString());
+        assertEquals(4, position.get("batch").getAsInt(), "the batch after step " + stopAfter + ": " + position);
+
+        assertEquals(0, MilanTrainer.run(pretrainOnShards(stopped, "--resume", "auto")));
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (String file : List.of("checkpoint-1.safetensors", "checkpoint-1.optim.safetensors")) {
+                var a = SafeTensors.read(straight.resolve(file), m).tensors();
+                var b = SafeTensors.read(stopped.resolve(file), m).tensors();
+                assertEquals(a.keySet(), b.keySet());
+                for (String name : a.keySet()) {
+                    assertTrue(a.get(name).contentEquals(b.get(name)), name + " of " + file + " differs after resume");
+                }
+            }
+        }
+        assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(stopped.resolve("log.txt")));
+    }
+
+    private static String[] pretrainOnShards(Path out, String... more) {
+        List<String> args = new java.util.ArrayList<>(List.of("launch", "--nproc_per_node", "2",
+                "pretrain", "--model", "vit_tiny", "--input_size", "" + TinyRun.SIZE, "--patch_size",
+                "" + TinyRun.PATCH, "--batch_size", "32", "--epochs", "2", "--warmup_epochs", "1", "--blr", "1e-3",
+                "--mask_ratio", "0.75", "--use_clip", "--teacher", "encoder", "--teacher_path", teacher.toString(),
+                "--change_decoder", "--attn_mask", "--decoder_embed_dim", "64", "--decoder_depth", "2",
+                "--decoder_num_heads", "4", "--checkpoint_interval", "1", "--num_workers", "2", "--device", "cpu",
+                "--shuffle_buffer", "100", "--data_path", shardData.toString(), "--output_dir", out.toString()));
+        args.addAll(List.of(more));
+        return args.toArray(new String[0]);
     }
 
     /** Fine-tuning from shards evaluates the val shards to the figures `eval` gets from the val ImageFolder. */
