@@ -32,18 +32,7 @@ class BatchLoaderTest {
     /** 3 classes × 5 images (JPEG and PNG, sizes 20..44 px) = 15 samples. */
     @BeforeEach
     void makeDataset() throws IOException {
-        String[] classes = {"cat", "dog", "eel"};
-        for (int c = 0; c < classes.length; c++) {
-            for (int i = 0; i < 5; i++) {
-                RgbImage image = TestImages.pattern(20 + 6 * i, 24 + 4 * c);
-                Path file = root.resolve(classes[c]).resolve("img" + i + (i % 2 == 0 ? ".jpg" : ".png"));
-                if (i % 2 == 0) {
-                    TestImages.writeJpeg(file, image);
-                } else {
-                    TestImages.writePng(file, image);
-                }
-            }
-        }
+        TestImages.writeSmallFolder(root);
         dataset = ImageFolder.scan(root);
     }
 

@@ -49,18 +49,7 @@ class ShardsTest {
     @BeforeEach
     void makeDataset() throws IOException {
         Path root = dir.resolve("folder");
-        String[] classes = {"cat", "dog", "eel"};
-        for (int c = 0; c < classes.length; c++) {
-            for (int i = 0; i < 5; i++) {
-                RgbImage image = TestImages.pattern(20 + 6 * i, 24 + 4 * c);
-                Path file = root.resolve(classes[c]).resolve("img" + i + (i % 2 == 0 ? ".jpg" : ".png"));
-                if (i % 2 == 0) {
-                    TestImages.writeJpeg(file, image);
-                } else {
-                    TestImages.writePng(file, image);
-                }
-            }
-        }
+        TestImages.writeSmallFolder(root);
         folder = ImageFolder.scan(root);
         shards = dir.resolve("shards");
         ShardWriter.write(folder, shards, ShardWriter.ShardSize.parse("4"), 3);

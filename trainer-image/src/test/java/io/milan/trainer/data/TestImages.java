@@ -61,4 +61,23 @@ final class TestImages {
         bgr.release();
         out.release();
     }
+
+    /**
+     * A small ImageFolder under {@code root}: classes cat, dog and eel of 5 images each (JPEG and PNG alternating,
+     * sizes 20..44 px), 15 samples.
+     */
+    static void writeSmallFolder(Path root) throws IOException {
+        String[] classes = {"cat", "dog", "eel"};
+        for (int c = 0; c < classes.length; c++) {
+            for (int i = 0; i < 5; i++) {
+                RgbImage image = pattern(20 + 6 * i, 24 + 4 * c);
+                Path file = root.resolve(classes[c]).resolve("img" + i + (i % 2 == 0 ? ".jpg" : ".png"));
+                if (i % 2 == 0) {
+                    writeJpeg(file, image);
+                } else {
+                    writePng(file, image);
+                }
+            }
+        }
+    }
 }

@@ -158,14 +158,7 @@ class ClassifierRunTest {
         assertEquals("" + (stopAfter - stepsPerEpoch),
                 SafeTensors.readHeader(midEpoch).metadata().get("milan.epoch_iteration"));
         assertEquals(0, MilanTrainer.run(finetune(resumed, 3, "--resume", "auto")));
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-2.safetensors"), m).tensors();
-            Map<String, NDArray> b = SafeTensors.read(resumed.resolve("checkpoint-2.safetensors"), m).tensors();
-            assertEquals(a.keySet(), b.keySet());
-            for (String name : a.keySet()) {
-                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after the mid-epoch resume");
-            }
-        }
+        SameTensors.assertSame(straight.resolve("checkpoint-2.safetensors"), resumed.resolve("checkpoint-2.safetensors"), " differs after the mid-epoch resume");
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
         assertTrue(Files.notExists(midEpoch), "the end of epoch 1 supersedes its mid-epoch checkpoint");
     }
@@ -178,14 +171,7 @@ class ClassifierRunTest {
                 resumed.resolve("checkpoint-0.optim.safetensors"));
         Files.write(resumed.resolve("log.txt"), Files.readAllLines(straight.resolve("log.txt")).subList(0, 1));
         assertEquals(0, MilanTrainer.run(finetune(resumed, 3, "--resume", "auto")));
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-2.safetensors"), m).tensors();
-            Map<String, NDArray> b = SafeTensors.read(resumed.resolve("checkpoint-2.safetensors"), m).tensors();
-            assertEquals(a.keySet(), b.keySet());
-            for (String name : a.keySet()) {
-                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after resume");
-            }
-        }
+        SameTensors.assertSame(straight.resolve("checkpoint-2.safetensors"), resumed.resolve("checkpoint-2.safetensors"), " differs after resume");
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
     }
 

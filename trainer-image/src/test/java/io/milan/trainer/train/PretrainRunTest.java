@@ -76,14 +76,7 @@ class PretrainRunTest {
         assertEquals(0, MilanTrainer.run(launched(processes,
                 TinyRun.pretrain(data, teacher, resumed, 2, "--resume", "auto"))));
 
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> a = SafeTensors.read(straight.resolve("checkpoint-1.safetensors"), m).tensors();
-            Map<String, NDArray> b = SafeTensors.read(resumed.resolve("checkpoint-1.safetensors"), m).tensors();
-            assertEquals(a.keySet(), b.keySet());
-            for (String name : a.keySet()) {
-                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after resume");
-            }
-        }
+        SameTensors.assertSame(straight.resolve("checkpoint-1.safetensors"), resumed.resolve("checkpoint-1.safetensors"), " differs after resume");
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(resumed.resolve("log.txt")));
 
         // TensorBoard (--log_dir defaults to --output_dir): rank 0's file only, with the rank-averaged loss.
@@ -134,15 +127,8 @@ class PretrainRunTest {
 
         assertEquals(0, MilanTrainer.run(launched(processes, TinyRun.pretrain(data, teacher, stopped, 2,
                 with(shape, "--save_every_steps", "3", "--resume", "auto")))));
-        try (NDManager m = NDManager.newBaseManager()) {
-            for (String file : List.of("checkpoint-1.safetensors", "checkpoint-1.optim.safetensors")) {
-                Map<String, NDArray> a = SafeTensors.read(straight.resolve(file), m).tensors();
-                Map<String, NDArray> b = SafeTensors.read(stopped.resolve(file), m).tensors();
-                assertEquals(a.keySet(), b.keySet());
-                for (String name : a.keySet()) {
-                    assertTrue(a.get(name).contentEquals(b.get(name)), name + " of " + file + " differs after resume");
-                }
-            }
+        for (String file : List.of("checkpoint-1.safetensors", "checkpoint-1.optim.safetensors")) {
+            SameTensors.assertSame(straight.resolve(file), stopped.resolve(file), " of " + file + " differs after resume");
         }
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(stopped.resolve("log.txt")));
         assertTrue(Files.notExists(midEpoch), "the end of epoch 1 supersedes its mid-epoch checkpoint");

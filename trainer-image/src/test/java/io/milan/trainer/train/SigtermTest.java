@@ -3,8 +3,6 @@ package io.milan.trainer.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.milan.api.TrainerExitCodes;
@@ -169,14 +167,7 @@ class SigtermTest {
     }
 
     private static void assertSameWeights(Path expected, Path actual) throws IOException {
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> a = SafeTensors.read(expected, m).tensors();
-            Map<String, NDArray> b = SafeTensors.read(actual, m).tensors();
-            assertEquals(a.keySet(), b.keySet());
-            for (String name : a.keySet()) {
-                assertTrue(a.get(name).contentEquals(b.get(name)), name + " differs after the stop and resume");
-            }
-        }
+        SameTensors.assertSame(expected, actual, " differs after the stop and resume");
     }
 
     private static String output(Path logs) throws IOException {
