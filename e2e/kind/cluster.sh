@@ -4,6 +4,8 @@
 # loaded into the nodes, and the operator is installed from charts/milan-operator.
 #   Pod network: kindnet's design without kindnetd (not on the Go module proxy): each node gets a ptp CNI config
 #   for its own podCIDR and a route to every other node's podCIDR via that node's IP (pod_network below).
+#   NetworkPolicy: kindnet's agent kube-network-policies on every node (network_policy below;
+#   MILAN_KIND_NETWORK_POLICY=0 leaves it out).
 #   Storage: the default StorageClass "standard" (local-path) on a directory shared by all nodes (one host
 #   directory mounted into each), so a claim is ReadWriteMany as on a cluster's NFS/CephFS: the ranks of a run on
 #   different nodes read one dataset, and rank 0's checkpoints reach the next attempt wherever it lands.
@@ -36,7 +38,7 @@ HELM=$CACHE_ROOT/helm-v3.22.0/helm
 NAMESPACE=milan-system
 RELEASE=milan
 
-usage() { sed -n '11,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '13,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "kind/cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "kind/cluster.sh: $*" >&2; }
 
