@@ -20,6 +20,8 @@ e2e/build-kueue.sh >/dev/null
 e2e/build-kstatus.sh >/dev/null
 # MinIO, an S3-compatible server, for the trainer's object storage tests, from its Go module (cached).
 e2e/build-minio.sh >/dev/null
+# kube-network-policies, the NetworkPolicy agent of the Kind cluster of tier 3, from its Go module (cached).
+e2e/build-kube-network-policies.sh >/dev/null
 # Every command a script asks for is one the prerequisites step provides (and it does provide them now).
 e2e/check-prereqs.sh
 # install: the end-to-end module runs alone in tier 3 and takes the other modules from the local repository.

@@ -4,6 +4,8 @@
 # loaded into the nodes, and the operator is installed from charts/milan-operator.
 #   Pod network: kindnet's design without kindnetd (not on the Go module proxy): each node gets a ptp CNI config
 #   for its own podCIDR and a route to every other node's podCIDR via that node's IP (pod_network below).
+#   NetworkPolicy: kindnet's agent kube-network-policies on every node (network_policy below;
+#   MILAN_KIND_NETWORK_POLICY=0 leaves it out).
 #   Storage: the default StorageClass "standard" (local-path) on a directory shared by all nodes (one host
 #   directory mounted into each), so a claim is ReadWriteMany as on a cluster's NFS/CephFS: the ranks of a run on
 #   different nodes read one dataset, and rank 0's checkpoints reach the next attempt wherever it lands.
@@ -36,7 +38,7 @@ HELM=$CACHE_ROOT/helm-v3.22.0/helm
 NAMESPACE=milan-system
 RELEASE=milan
 
-usage() { sed -n '11,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '13,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "kind/cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "kind/cluster.sh: $*" >&2; }
 
@@ -131,6 +133,88 @@ pod_network() {
   done
 }
 
+# NetworkPolicy enforcement, as kindnet has it: kube-network-policies (e2e/build-kube-network-policies.sh), SIG
+# Network's agent, runs on every node from outside, as the pod network is set up. It watches pods, namespaces and
+# NetworkPolicies with a ServiceAccount of its own and gives a verdict on the first packet of each pod connection
+# that the kernel hands it through NFQUEUE. Its own nftables rules use the nft "queue" expression, which these
+# hosts' kernels lack (CONFIG_NFT_QUEUE is not set: "Could not process rule: No such file or directory"), so it
+# logs that its rule sync failed and the same rules come from iptables' NFQUEUE target (xt_NFQUEUE through
+# nft_compat), which they have: new connections from or to a pod, forwarded by the node, go to queue 100.
+# --queue-bypass: while no agent listens (before it starts), packets pass, as without a policy agent.
+# MILAN_KIND_NETWORK_POLICY=0 leaves it out (docs/e2e.md).
+NETPOL_QUEUE=100
+NETPOL_BIN=/usr/local/bin/kube-network-policies
+network_policy() {
+  [[ ${MILAN_KIND_NETWORK_POLICY:-1} == 1 ]] || { log "NetworkPolicy enforcement left out (MILAN_KIND_NETWORK_POLICY=0)"; return; }
+  local bin n server token ca
+  bin=$("$E2E/build-kube-network-policies.sh" | tail -1)
+  # The agent's ServiceAccount, with the upstream install.yaml's read-only rights, and a token Secret that lives
+  # as long as the cluster (the agent runs outside any pod, so nothing would renew a projected token).
+  kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kube-network-policies, namespace: kube-system}
+---
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata:
+  name: kube-network-policies-token
+  namespace: kube-system
+  annotations: {kubernetes.io/service-account.name: kube-network-policies}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kube-network-policies}
+rules:
+- {apiGroups: [""], resources: [pods, namespaces], verbs: [list, watch]}
+- {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kube-network-policies}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-network-policies}
+subjects: [{kind: ServiceAccount, name: kube-network-policies, namespace: kube-system}]
+YAML
+  for _ in $(seq 60); do
+    token=$(kubectl -n kube-system get secret kube-network-policies-token -o jsonpath='{.data.token}' 2>/dev/null || true)
+    [[ -n $token ]] && break
+    sleep 1
+  done
+  [[ -n $token ]] || die "the token controller filled no token into kube-system/kube-network-policies-token in 60 s"
+  ca=$(kubectl -n kube-system get secret kube-network-policies-token -o jsonpath='{.data.ca\.crt}')
+  server=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NODE")
+  for n in "${NODES[@]}"; do
+    # The in-cluster configuration the agent reads (rest.InClusterConfig): the node's own filesystem, not a pod's.
+    docker exec "$n" mkdir -p /var/run/secrets/kubernetes.io/serviceaccount
+    base64 -d <<<"$token" | docker exec -i "$n" sh -c 'cat >/var/run/secrets/kubernetes.io/serviceaccount/token'
+    base64 -d <<<"$ca" | docker exec -i "$n" sh -c 'cat >/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'
+    echo kube-system | docker exec -i "$n" sh -c 'cat >/var/run/secrets/kubernetes.io/serviceaccount/namespace'
+    docker exec "$n" sh -c "iptables -N MILAN-NETPOL 2>/dev/null || iptables -F MILAN-NETPOL
+      iptables -A MILAN-NETPOL -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+      iptables -A MILAN-NETPOL -s $POD_SUBNET -j NFQUEUE --queue-num $NETPOL_QUEUE --queue-bypass
+      iptables -A MILAN-NETPOL -d $POD_SUBNET -j NFQUEUE --queue-num $NETPOL_QUEUE --queue-bypass
+      iptables -C FORWARD -j MILAN-NETPOL 2>/dev/null || iptables -I FORWARD 1 -j MILAN-NETPOL"
+    if ! docker exec "$n" pgrep -f "^$NETPOL_BIN" >/dev/null; then
+      docker cp "$bin" "$n:$NETPOL_BIN" >/dev/null
+      # The nodes' containerd has no NRI socket: the agent logs that and learns pod IPs from the API server.
+      docker exec -d -e KUBERNETES_SERVICE_HOST="$server" -e KUBERNETES_SERVICE_PORT=6443 "$n" sh -c \
+        "exec $NETPOL_BIN --hostname-override=$n --nfqueue-id=$NETPOL_QUEUE \
+          --netfilter-bug-1766-fix=false --metrics-bind-address=127.0.0.1:9080 --v=2 \
+          >>/var/log/kube-network-policies.log 2>&1"
+    fi
+  done
+  for n in "${NODES[@]}"; do
+    for _ in $(seq 60); do
+      docker exec "$n" grep -q "^ *$NETPOL_QUEUE " /proc/net/netfilter/nfnetlink_queue 2>/dev/null && break
+      sleep 1
+    done
+    docker exec "$n" grep -q "^ *$NETPOL_QUEUE " /proc/net/netfilter/nfnetlink_queue ||
+      die "kube-network-policies on $n does not listen on queue $NETPOL_QUEUE in 60 s: $(docker exec "$n" tail -20 /var/log/kube-network-policies.log)"
+  done
+  log "NetworkPolicy enforced on ${NODES[*]} by kube-network-policies (queue $NETPOL_QUEUE)"
+}
+
 # local-path's shared-filesystem mode: one path mounted on every node, claims of any access mode, volumes without
 # node affinity. The provisioner would reload its ConfigMap once the kubelet updates the mounted file (up to a
 # minute); a restart reads it before the first claim. The class binds at once (Immediate), as NFS/CephFS classes
@@ -181,6 +265,7 @@ cmd_up() {
     pod_network
     shared_storage
   fi
+  network_policy
   if ! kubectl wait --for=condition=Ready nodes --all --timeout=300s >/dev/null; then
     node_diagnostics >&2
     die "the nodes of cluster $NAME are not Ready after 300 s"
