@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.milan.api.FailureClass;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
@@ -12,9 +13,10 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
- * Deleting one trainer pod mid-epoch: the operator restarts the whole gang (attempt 2, restarts = 1), the new
- * attempt resumes after the last checkpoint instead of from epoch 0, the epoch in status never goes back, and the
- * run still succeeds.
+ * Deleting one trainer pod mid-epoch: the operator restarts the whole gang as attempt 2, which resumes after the
+ * last checkpoint instead of from epoch 0; the epoch in status never goes back, and the run still succeeds. The
+ * deleted pod's trainer stops on SIGTERM with the disrupted exit code, which the Job's podFailurePolicy records, so
+ * the attempt's end is a Disruption and costs no restart (restarts stays 0).
  */
 class GangRestartE2E extends E2ETestBase {
     private static final String RUN = "gang";
@@ -42,8 +44,11 @@ class GangRestartE2E extends E2ETestBase {
         String context = "\nhistory:\n" + history.summary() + "\n" + runs.podLogs(RUN);
         assertEquals(RunPhase.Succeeded, end.phase, "the run did not succeed after the gang restart: " + end.message
                 + context);
-        assertEquals(1, end.restarts, "restarts" + context);
+        assertEquals(0, end.restarts, "a deleted pod is a disruption, not a counted restart" + context);
         assertEquals(2, end.attempt, "attempt" + context);
+        assertNotNull(end.lastFailure, "the first attempt's end is recorded" + context);
+        assertEquals(FailureClass.Disruption, end.lastFailure.failureClass, end.lastFailure.message + context);
+        assertEquals(1, end.lastFailure.attempt, context);
         assertTrue(history.jobNames().size() == 2, "one Job per attempt: " + history.jobNames() + context);
         QuickstartE2E.assertNonDecreasing(history.progressEpochs(), context);
 
