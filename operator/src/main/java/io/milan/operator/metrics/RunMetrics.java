@@ -14,6 +14,7 @@ import io.milan.api.RunStatus;
 import io.milan.operator.reconcile.RunKind;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -88,6 +89,10 @@ public class RunMetrics {
         return queue == null || queue.isBlank() ? NO_QUEUE : queue;
     }
 
+    static String resourceOf(CustomResource<? extends RunSpec, RunStatus> r) {
+        return r.getSpec() == null || !r.getSpec().usesGpus() ? "cpu" : r.getSpec().gpuResourceName;
+    }
+
     /** The MultiGauges of one kind; each row's value is computed from the cached run when Prometheus scrapes. */
     private final class KindGauges<R extends CustomResource<? extends RunSpec, RunStatus>> {
         private final RunKind kind;
@@ -113,8 +118,20 @@ public class RunMetrics {
                     .description("Mean training loss of the current epoch of an active run").register(registry);
         }
 
+        /** The runs and label values the rows were last registered for; rows are rebuilt only when they change. */
+        private List<List<String>> registered = List.of();
+
         void refresh() {
             List<R> all = cache.list().toList();
+            // Values are read at scrape time; re-registering rows is needed only when runs or their labels change,
+            // which is rare next to the reconciles that call this.
+            List<List<String>> labels = all.stream().map(r -> List.of(r.getMetadata().getNamespace(),
+                    r.getMetadata().getName(), queueOf(r), resourceOf(r))).sorted(Comparator.comparing(Object::toString))
+                    .toList();
+            if (labels.equals(registered)) {
+                return;
+            }
+            registered = labels;
             runs.register(phaseRows(all), true);
             List<MultiGauge.Row<?>> held = new ArrayList<>();
             List<MultiGauge.Row<?>> used = new ArrayList<>();
@@ -123,9 +140,7 @@ public class RunMetrics {
             for (R run : all) {
                 ResourceID id = ResourceID.fromResource(run);
                 Tags tags = Tags.of("kind", kind.kind, "namespace", run.getMetadata().getNamespace(),
-                        "name", run.getMetadata().getName(), "queue", queueOf(run),
-                        "resource", run.getSpec() == null || !run.getSpec().usesGpus() ? "cpu"
-                                : run.getSpec().gpuResourceName);
+                        "name", run.getMetadata().getName(), "queue", queueOf(run), "resource", resourceOf(run));
                 held.add(MultiGauge.Row.of(tags, () -> value(id, RunUsage::devices)));
                 used.add(MultiGauge.Row.of(tags, () -> value(id, RunUsage::deviceSeconds)));
                 speed.add(MultiGauge.Row.of(tags, () -> value(id, RunUsage::imagesPerSecond)));

@@ -22,12 +22,15 @@ public final class ShardedDataset implements ImageDataset {
     private final ShardManifest manifest;
     private final int[] firstIndices;
     private final int[] counts;
+    /** The manifest's hash, computed once: every checkpoint's data position carries it. */
+    private final String fingerprint;
 
     public ShardedDataset(ShardSource source, ShardManifest manifest) {
         this.source = source;
         this.manifest = manifest;
         this.firstIndices = manifest.firstIndices();
         this.counts = manifest.shards().stream().mapToInt(ShardManifest.Shard::samples).toArray();
+        this.fingerprint = "shards:" + ShardReader.sha256(manifest.toJson().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The shards in a local directory. */
@@ -74,7 +77,7 @@ public final class ShardedDataset implements ImageDataset {
 
     @Override
     public String fingerprint() {
-        return "shards:" + ShardReader.sha256(manifest.toJson().getBytes(StandardCharsets.UTF_8));
+        return fingerprint;
     }
 
     /** The samples of the shard at {@code position} in the manifest, checked against it. */
