@@ -119,7 +119,7 @@ public class RunMetrics {
         }
 
         /** The runs and label values the rows were last registered for; rows are rebuilt only when they change. */
-        private List<List<String>> registered = List.of();
+        private List<List<String>> registered; // null until the first refresh
 
         void refresh() {
             List<R> all = cache.list().toList();
