@@ -481,4 +481,16 @@ cmd_kueue() {
   start_kueue
 }
 
-"cmd_$CMD"
+# Ports are picked free and bound a moment later, so a cluster starting beside this one (another test JVM, a
+# developer's cluster beside CI) can take one in between: a start-up that lost that race starts again on new ports.
+up_on_free_ports() {
+  local try
+  for try in 1 2 3; do
+    (cmd_up) && return 0
+    grep -qs "address already in use" "$LOGS"/*.log || exit 1
+    log "another process took a port during start-up (try $try of 3); starting again on new ports"
+  done
+  die "three start-ups lost their ports to other processes; see the logs in $LOGS"
+}
+
+if [[ $CMD == up ]]; then up_on_free_ports; else "cmd_$CMD"; fi
