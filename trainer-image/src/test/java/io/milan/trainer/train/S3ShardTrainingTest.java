@@ -9,6 +9,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.milan.api.ObjectStorage;
 import io.milan.api.TrainerExitCodes;
+import io.milan.trainer.checkpoint.S3Checkpoints;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.storage.MinioServer;
 import io.milan.trainer.storage.ObjectStore;
@@ -27,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Training from shards on a real S3 server (MinIO), each trainer in its own JVM with the variables the operator
  * renders: the quickstart's data sharded straight into the bucket by {@code milan-trainer shard --to s3://}, a
- * 2-process pretraining whose dataset and teacher are s3:// locations, stopped inside an epoch and resumed to the
- * uninterrupted run's weights bit for bit, a fine-tune from the pretraining's checkpoint in the bucket that
+ * 2-process pretraining whose dataset and teacher are s3:// locations, stopped inside an epoch and resumed by a new
+ * pod from the mid-epoch checkpoint in the bucket to the uninterrupted run's weights bit for bit, a fine-tune from the pretraining's checkpoint in the bucket that
  * evaluates the val shards and keeps its own checkpoints there, and the errors of refused credentials and a
  * missing bucket.
  */
@@ -72,19 +73,28 @@ class S3ShardTrainingTest {
     }
 
     /**
-     * Stopped inside epoch 1 (the SIGTERM path's step stop) and resumed with --resume auto, a 2-process run
-     * streaming the bucket's shards ends with the weights and log.txt of an uninterrupted one, bit for bit.
+     * Stopped inside epoch 1 (the SIGTERM path's step stop), a 2-process run streaming the bucket's shards leaves a
+     * mid-epoch checkpoint in the bucket (uploaded by the background writer); a new pod, with nothing local,
+     * resumes from it with --resume auto and ends with the weights, optimizer state and epoch-1 log line of an
+     * uninterrupted run, bit for bit.
      */
     @Test
-    void pretrainingFromTheBucketResumesInsideAnEpochToTheSameRun(@TempDir Path straight, @TempDir Path stopped)
-            throws Exception {
+    void pretrainingFromTheBucketResumesInANewPodInsideAnEpochToTheSameRun(@TempDir Path straight,
+            @TempDir Path stopped, @TempDir Path newPod) throws Exception {
         int stepsPerEpoch = 600 / (32 * 2);
         long stopAfter = stepsPerEpoch + 4;
+        String[] uri = {"--checkpoint_uri", "s3://milan/pretrain"};
         assertEquals(0, run(straight, "straight", pretrain(straight, "--save_every_minutes", "0")));
         String log = Files.readString(straight.resolve("straight.log"));
         assertTrue(log.contains("Downloading " + TEACHER + "/model.safetensors"), log);
-        assertEquals(TrainerExitCodes.DISRUPTED, run(stopped, "stopped", pretrain(stopped,
-                "--save_every_minutes", "0", "--stop_after_steps", "" + stopAfter)));
+        assertEquals(TrainerExitCodes.DISRUPTED, run(stopped, "stopped", pretrain(stopped, "--save_every_minutes",
+                "0", "--stop_after_steps", "" + stopAfter, uri[0], uri[1])));
+        try (ObjectStore objects = new ObjectStore(server.config())) {
+            S3Checkpoints.Entry newest = new S3Checkpoints(objects, new S3Location("milan", "pretrain"))
+                    .readManifest().orElseThrow().checkpoints().get(0);
+            assertEquals(1, newest.epoch());
+            assertEquals(stopAfter, newest.step(), "the mid-epoch checkpoint is in the bucket");
+        }
         Path midEpoch = stopped.resolve("checkpoint-1-step" + stopAfter + ".safetensors");
         JsonObject position = JsonParser.parseString(SafeTensors.readHeader(midEpoch).metadata()
                 .get("dataPosition")).getAsJsonObject();
@@ -92,13 +102,16 @@ class S3ShardTrainingTest {
         assertEquals(4, position.get("batch").getAsInt(), position.toString());
         assertTrue(position.get("fingerprint").getAsString().startsWith("shards:"), position.toString());
 
-        assertEquals(0, run(stopped, "resumed", pretrain(stopped, "--resume", "auto")));
+        assertEquals(0, run(newPod, "resumed", pretrain(newPod, "--resume", "auto", uri[0], uri[1])));
+        String resumed = Files.readString(newPod.resolve("resumed.log"));
+        assertTrue(resumed.contains("Restored the mid-epoch checkpoint of epoch 1 after step " + stopAfter), resumed);
         for (String file : List.of("checkpoint-1.safetensors", "checkpoint-1.optim.safetensors")) {
-            SameTensors.assertSame(straight.resolve(file), stopped.resolve(file), " of " + file
+            SameTensors.assertSame(straight.resolve(file), newPod.resolve(file), " of " + file
                     + " differs after resume");
         }
-        assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(stopped.resolve("log.txt")));
-        assertFalse(Files.readString(stopped.resolve("resumed.log")).contains(server.secretKey()), "never the secret");
+        assertEquals(Files.readAllLines(straight.resolve("log.txt")).subList(1, 2),
+                Files.readAllLines(newPod.resolve("log.txt")), "epoch 1's line, as uninterrupted");
+        assertFalse(resumed.contains(server.secretKey()), "never the secret");
 
         // A fine-tune whose encoder, dataset and checkpoints are all in object storage.
         try (ObjectStore objects = new ObjectStore(server.config())) {
