@@ -77,7 +77,7 @@ class S3ShardsTest {
             assertArrayEquals(Files.readAllBytes(dir.resolve("shards").resolve(name)),
                     objects.getBytes(BUCKET, train.key(name)).orElseThrow(), name);
         }
-        assertEquals(local.fingerprint(), remote.fingerprint(), "a resume position is valid on either copy");
+        assertEquals(local.fingerprint(), remote.fingerprint(), "the same data, wherever it is");
         assertEquals("s3://datasets/small/train/shard-000001.tar sample 2", remote.sampleName(6));
         try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith("milan-shard-")
