@@ -80,6 +80,7 @@ public final class ObjectFiles {
                 if (Files.isRegularFile(target) && Files.isRegularFile(etagFile) && !etag.isEmpty()
                         && etag.equals(Files.readString(etagFile, StandardCharsets.UTF_8))
                         && Files.size(target) == in.size()) {
+                    in.abort();
                     return target; // another process of this pod (or an earlier run) brought it
                 }
                 Files.deleteIfExists(etagFile);

@@ -120,6 +120,13 @@ public final class ObjectStore implements AutoCloseable {
 
     /** An object being read: its content (the caller closes it), length and ETag (which changes with the content). */
     public record ObjectStream(InputStream content, long size, String etag) implements AutoCloseable {
+        /** Drops the connection rather than reading the unread rest of the object (e.g. a cached copy is used). */
+        public void abort() {
+            if (content instanceof ResponseInputStream<?> r) {
+                r.abort();
+            }
+        }
+
         @Override
         public void close() throws IOException {
             content.close();
