@@ -5,12 +5,14 @@ import static io.milan.operator.it.Cluster.awaitStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.CheckpointStatus;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
+import io.milan.api.ObjectStorage;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.StorageLocation;
@@ -111,6 +113,60 @@ class FinetuneChainIT {
         assertEquals("/milan/pretrained/checkpoint-1.safetensors", args.get(args.indexOf("--finetune") + 1));
         assertEquals("gone-output", pod.getVolumes().stream().filter(v -> v.getName().equals("pretrained"))
                 .findFirst().orElseThrow().getPersistentVolumeClaim().getClaimName());
+    }
+
+    /**
+     * Everything in object storage: a pretrain streaming its dataset from a bucket keeps its checkpoints only in
+     * another; the fine-tune referencing it starts from the final checkpoint's object, read with the pretrain's
+     * connection and Secret (its own variables, no volume), recorded in its status.
+     */
+    @Test
+    void aFinetuneStartsFromThePretrainsCheckpointInItsBucket() {
+        MilanPretrain pretrain = TestRuns.pretrain("bucket-encoder", 1);
+        pretrain.getSpec().dataset = new StorageLocation();
+        pretrain.getSpec().dataset.s3 = s3("s3://datasets/fashion-mnist", "datasets-read-only");
+        pretrain.getSpec().output = new StorageLocation("/milan/output", null);
+        pretrain.getSpec().output.s3 = s3("s3://milan/bucket-encoder", "milan-s3");
+        client.resource(pretrain).create();
+        client.resource(TestRuns.finetune("bucket-classifier", "bucket-encoder")).create();
+        awaitPhase(client, MilanPretrain.class, "bucket-encoder", RunPhase.Running);
+        var pretrainPod = Cluster.job(client, "bucket-encoder-a1").getSpec().getTemplate().getSpec();
+        List<String> pretrainArgs = pretrainPod.getContainers().get(0).getArgs();
+        assertEquals("s3://datasets/fashion-mnist", pretrainArgs.get(pretrainArgs.indexOf("--data_path") + 1));
+        assertEquals("datasets-read-only", secretOf(pretrainPod.getContainers().get(0).getEnv(),
+                "MILAN_S3_DATASET_SECRET_ACCESS_KEY"));
+        assertTrue(pretrainPod.getVolumes().stream().noneMatch(v -> v.getName().equals("dataset")));
+
+        reportCheckpoint("bucket-encoder", 2, "s3://milan/bucket-encoder/checkpoint-2.safetensors");
+        Cluster.completeAllPods(client, "bucket-encoder-a1", 1);
+        awaitPhase(client, MilanPretrain.class, "bucket-encoder", RunPhase.Succeeded);
+
+        RunStatus started = awaitStatus(client, MilanFinetune.class, "bucket-classifier", "pod group created",
+                s -> s.podGroup != null);
+        assertEquals("s3://milan/bucket-encoder/checkpoint-2.safetensors", started.pretrainedCheckpoint);
+        assertEquals("milan-s3", started.pretrainedVolume.s3.credentialsSecret, "recorded for later attempts");
+        var pod = Cluster.job(client, "bucket-classifier-ft-a1").getSpec().getTemplate().getSpec();
+        List<String> args = pod.getContainers().get(0).getArgs();
+        assertEquals("s3://milan/bucket-encoder/checkpoint-2.safetensors", args.get(args.indexOf("--finetune") + 1));
+        var env = pod.getContainers().get(0).getEnv();
+        assertEquals("milan-s3", secretOf(env, "MILAN_S3_PRETRAINED_ACCESS_KEY_ID"));
+        assertEquals("http://minio.storage:9000", env.stream().filter(e -> e.getName()
+                .equals("MILAN_S3_PRETRAINED_ENDPOINT")).findFirst().orElseThrow().getValue());
+        assertTrue(pod.getVolumes().stream().noneMatch(v -> v.getName().equals("pretrained")), "nothing to mount");
+        awaitPhase(client, MilanFinetune.class, "bucket-classifier", RunPhase.Running);
+    }
+
+    private static ObjectStorage s3(String url, String secret) {
+        ObjectStorage s = new ObjectStorage();
+        s.url = url;
+        s.endpoint = "http://minio.storage:9000";
+        s.credentialsSecret = secret;
+        return s;
+    }
+
+    private static String secretOf(List<EnvVar> env, String name) {
+        return env.stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow().getValueFrom()
+                .getSecretKeyRef().getName();
     }
 
     @Test

@@ -12,8 +12,18 @@ import java.util.List;
  */
 public interface CheckpointReplica {
 
-    /** Copies a complete checkpoint; {@code files} in commit order, the model file (the commit point) last. */
+    /**
+     * Copies a complete epoch-end checkpoint; {@code files} in commit order, the model file (the commit point)
+     * last. Mid-epoch copies of epochs up to {@code epoch} are dropped (this one is further along).
+     */
     void publish(int epoch, List<Path> files) throws IOException;
+
+    /**
+     * Copies a complete mid-epoch checkpoint (inside {@code epoch}, after {@code globalStep}) and drops the previous
+     * mid-epoch copy: as in the directory, there is at most one. Called on the checkpoint writer's background
+     * thread, so the upload does not hold up training.
+     */
+    void publishMidEpoch(int epoch, long globalStep, List<Path> files) throws IOException;
 
     /** Keeps the {@code keepLast} newest checkpoints up to {@code savedEpoch} (0 keeps all), as the store does. */
     void prune(int savedEpoch, int keepLast) throws IOException;

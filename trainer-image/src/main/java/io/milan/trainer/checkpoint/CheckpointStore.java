@@ -181,10 +181,15 @@ public final class CheckpointStore {
                 checkpoint.globalStep());
         if (midEpoch) {
             deleteMidEpoch(f -> !f.equals(modelFile) && !f.equals(midEpochOptimizerFile(modelFile)));
-        } else if (replica != null) {
-            // The object store keeps epoch-end checkpoints; a mid-epoch one stays in the pod (docs/storage.md).
+        }
+        if (replica != null) {
             files.add(modelFile);
-            replica.publish(epoch, files);
+            if (midEpoch) {
+                // On the writer's background thread (train/CheckpointWriter): training goes on meanwhile.
+                replica.publishMidEpoch(epoch, checkpoint.globalStep(), files);
+            } else {
+                replica.publish(epoch, files);
+            }
         }
         return modelFile;
     }

@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * checkpoint whose upload was interrupted is not in it, so resuming picks the previous one. On resume each file
  * is checked against the manifest's size and SHA-256; a missing or corrupt object makes it fall back to the
  * previous checkpoint, as a truncated file does on a claim.
+ *
+ * <p>Mid-epoch checkpoints ({@code checkpoint-<epoch>-step<globalStep>.safetensors}) are copied too, uploaded on
+ * the checkpoint writer's background thread; the manifest holds at most one, which an epoch-end checkpoint of
+ * its epoch or later replaces, and orders it between the ends of its epoch and the one before.
  */
 public final class S3Checkpoints implements CheckpointReplica {
 
@@ -52,27 +56,84 @@ public final class S3Checkpoints implements CheckpointReplica {
     public record Manifest(String format, List<Entry> checkpoints) {
     }
 
-    /** One checkpoint: its files in commit order (model file last). */
-    public record Entry(int epoch, List<FileEntry> files) {
+    /**
+     * One checkpoint: its files in commit order (model file last); {@code step} the global step of a mid-epoch
+     * checkpoint inside {@code epoch}, null for an epoch end (and in manifests written before mid-epoch copies).
+     */
+    public record Entry(int epoch, List<FileEntry> files, Long step) {
+        public Entry(int epoch, List<FileEntry> files) {
+            this(epoch, files, null);
+        }
+
+        public boolean midEpoch() {
+            return step != null;
+        }
+
+        String describe() {
+            return midEpoch() ? "the mid-epoch checkpoint of epoch " + epoch + " after step " + step
+                    : "the checkpoint of epoch " + epoch;
+        }
     }
+
+    /** Newest first: a mid-epoch checkpoint of epoch e after the end of e - 1 and before the end of e. */
+    static final Comparator<Entry> NEWEST_FIRST = Comparator.comparingInt(Entry::epoch)
+            .thenComparing(e -> !e.midEpoch()).thenComparingLong(e -> e.midEpoch() ? e.step() : 0).reversed();
 
     public record FileEntry(String name, long size, String sha256) {
     }
 
     @Override
     public void publish(int epoch, List<Path> files) throws IOException {
+        Entry entry = new Entry(epoch, upload(files));
+        // This epoch's earlier copy (an earlier attempt's) and mid-epoch copies up to this epoch give way.
+        commit(entry, e -> e.epoch() == epoch || (e.midEpoch() && e.epoch() <= epoch));
+        LOG.info("Uploaded checkpoint of epoch {} to {}", epoch, location.url(files.get(files.size() - 1)
+                .getFileName().toString()));
+    }
+
+    @Override
+    public void publishMidEpoch(int epoch, long globalStep, List<Path> files) throws IOException {
+        Entry entry = new Entry(epoch, upload(files), globalStep);
+        commit(entry, Entry::midEpoch); // at most one mid-epoch copy, as in the directory
+        LOG.info("Uploaded mid-epoch checkpoint of epoch {} after step {} to {}", epoch, globalStep,
+                location.url(files.get(files.size() - 1).getFileName().toString()));
+    }
+
+    /** Uploads {@code files} in order (each whole or not at all); their manifest entries. */
+    private List<FileEntry> upload(List<Path> files) throws IOException {
         List<FileEntry> entries = new ArrayList<>();
         for (Path file : files) {
             String name = file.getFileName().toString();
             store.upload(file, location.bucket(), location.key(name));
             entries.add(new FileEntry(name, Files.size(file), sha256(file)));
         }
-        List<Entry> checkpoints = new ArrayList<>(readManifest().map(Manifest::checkpoints).orElse(List.of()));
-        checkpoints.removeIf(e -> e.epoch() == epoch);
-        checkpoints.add(new Entry(epoch, entries));
-        writeManifest(checkpoints);
-        LOG.info("Uploaded checkpoint of epoch {} to {}", epoch, location.url(files.get(files.size() - 1)
-                .getFileName().toString()));
+        return entries;
+    }
+
+    /**
+     * Writes the manifest with {@code entry} in place of the entries {@code replaced} selects (the commit point),
+     * then deletes the replaced entries' objects that no kept entry names.
+     */
+    private void commit(Entry entry, java.util.function.Predicate<Entry> replaced) throws IOException {
+        List<Entry> kept = new ArrayList<>();
+        List<Entry> dropped = new ArrayList<>();
+        for (Entry e : readManifest().map(Manifest::checkpoints).orElse(List.of())) {
+            (replaced.test(e) ? dropped : kept).add(e);
+        }
+        kept.add(entry);
+        writeManifest(kept);
+        deleteObjectsOf(dropped, kept);
+    }
+
+    private void deleteObjectsOf(List<Entry> dropped, List<Entry> kept) throws IOException {
+        TreeSet<String> keptNames = new TreeSet<>();
+        kept.forEach(e -> e.files().forEach(f -> keptNames.add(f.name())));
+        List<String> keys = dropped.stream().flatMap(e -> e.files().stream()).map(FileEntry::name)
+                .filter(n -> !keptNames.contains(n)).distinct().map(location::key).toList();
+        if (!keys.isEmpty()) {
+            store.delete(location.bucket(), keys);
+            LOG.info("Removed {} old checkpoint object(s) from {}", keys.size(), location);
+        }
     }
 
     @Override
@@ -86,19 +147,16 @@ public final class S3Checkpoints implements CheckpointReplica {
         int older = 0;
         for (Entry e : manifest.get().checkpoints()) { // newest first
             // Later epochs (an earlier attempt's, to be overwritten) stay; of the rest the keepLast newest.
-            boolean keep = e.epoch() > savedEpoch || older++ < keepLast || e.epoch() == savedEpoch;
+            // Mid-epoch copies never count (publish replaces them).
+            boolean keep = e.midEpoch() || e.epoch() > savedEpoch || older++ < keepLast
+                    || e.epoch() == savedEpoch;
             (keep ? kept : dropped).add(e);
         }
         if (dropped.isEmpty()) {
             return;
         }
         writeManifest(kept); // first, so that no manifest names a deleted object
-        TreeSet<String> keptNames = new TreeSet<>();
-        kept.forEach(e -> e.files().forEach(f -> keptNames.add(f.name())));
-        List<String> keys = dropped.stream().flatMap(e -> e.files().stream()).map(FileEntry::name)
-                .filter(n -> !keptNames.contains(n)).map(location::key).toList();
-        store.delete(location.bucket(), keys);
-        LOG.info("Removed {} old checkpoint object(s) from {}", keys.size(), location);
+        deleteObjectsOf(dropped, kept);
     }
 
     @Override
@@ -108,12 +166,12 @@ public final class S3Checkpoints implements CheckpointReplica {
             return;
         }
         List<String> problems = new ArrayList<>();
-        for (Entry e : manifest.get().checkpoints()) {
+        for (Entry e : manifest.get().checkpoints().stream().sorted(NEWEST_FIRST).toList()) {
             Optional<String> problem = restore(e, directory);
             if (problem.isEmpty()) {
                 if (!problems.isEmpty()) {
-                    LOG.warn("Resuming from the checkpoint of epoch {} in {}, an older one, because the newer ones"
-                            + " are unusable", e.epoch(), location);
+                    LOG.warn("Resuming from {} in {}, an older one, because the newer ones are unusable",
+                            e.describe(), location);
                 }
                 return;
             }
@@ -149,7 +207,7 @@ public final class S3Checkpoints implements CheckpointReplica {
                         + "; the manifest records " + f.size() + " bytes, " + f.sha256() + ")");
             }
         }
-        LOG.info("Restored the checkpoint of epoch {} from {} into {}", e.epoch(), location, directory);
+        LOG.info("Restored {} from {} into {}", e.describe(), location, directory);
         return Optional.empty();
     }
 
@@ -173,7 +231,7 @@ public final class S3Checkpoints implements CheckpointReplica {
 
     private void writeManifest(List<Entry> checkpoints) throws IOException {
         List<Entry> sorted = new ArrayList<>(checkpoints);
-        sorted.sort(Comparator.comparingInt(Entry::epoch).reversed());
+        sorted.sort(NEWEST_FIRST);
         byte[] json = GSON.toJson(new Manifest(FORMAT, sorted)).getBytes(StandardCharsets.UTF_8);
         store.putBytes(location.bucket(), location.key(MANIFEST), json);
     }

@@ -55,21 +55,7 @@ public final class LoaderBenchmark {
             for (ImageDataset dataset : List.of(folder, ShardedDataset.open(temp.resolve("shards")))) {
                 String source = dataset instanceof ShardedDataset ? "shards" : "imagefolder";
                 for (int workers = 1; workers <= maxWorkers; workers++) {
-                    // Warm-up (page cache, JIT): one epoch leaves the hot loops half-compiled; training runs for
-                    // hours.
-                    for (int epoch = 0; epoch < WARMUP_EPOCHS; epoch++) {
-                        run(dataset, size, workers, epoch);
-                    }
-                    long cpuStart = processCpuNanos();
-                    long start = System.nanoTime();
-                    int count = run(dataset, size, workers, WARMUP_EPOCHS);
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
-                    System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images/s%n", source, workers,
-                            count / seconds);
-                    // Less sensitive to other load on the machine than the wall-clock rate (includes JIT and GC).
-                    System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images per CPU-second%n", source, workers,
-                            count / cpuSeconds);
+                    measure(dataset, source, size, workers, () -> 0);
                 }
             }
         } finally {
@@ -79,6 +65,31 @@ public final class LoaderBenchmark {
                 }
             }
         }
+    }
+
+    /**
+     * Loads warm-up epochs, then times one and prints its images/s and images per CPU-second of this process plus
+     * {@code otherCpuNanos} (another process serving the data, e.g. an object store on the same machine).
+     */
+    static void measure(ImageDataset dataset, String source, int size, int workers,
+            java.util.function.LongSupplier otherCpuNanos) {
+        // Warm-up (page cache, JIT): one epoch leaves the hot loops half-compiled; training runs for hours.
+        for (int epoch = 0; epoch < WARMUP_EPOCHS; epoch++) {
+            run(dataset, size, workers, epoch);
+        }
+        long cpuStart = processCpuNanos();
+        long otherStart = otherCpuNanos.getAsLong();
+        long start = System.nanoTime();
+        int count = run(dataset, size, workers, WARMUP_EPOCHS);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+        double otherSeconds = (otherCpuNanos.getAsLong() - otherStart) / 1e9;
+        System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images/s%n", source, workers, count / seconds);
+        // Less sensitive to other load on the machine than the wall-clock rate (includes JIT and GC).
+        System.out.printf(Locale.ROOT, "%s workers=%d: %.1f images per CPU-second%s%n", source, workers,
+                count / cpuSeconds, otherSeconds == 0 ? "" : String.format(Locale.ROOT,
+                        " of the loader, %.1f counting the server's %.2f CPU-s", count / (cpuSeconds + otherSeconds),
+                        otherSeconds));
     }
 
     private static long processCpuNanos() {
@@ -102,7 +113,7 @@ public final class LoaderBenchmark {
     }
 
     /** Smooth gradients plus noise (compresses like a photo, unlike flat colour), JPEG quality 90. */
-    private static void writeJpegs(Path root, int images) throws IOException {
+    static void writeJpegs(Path root, int images) throws IOException {
         ImageDecoder.ensureLoaded();
         SplittableRandom rng = new SplittableRandom(1);
         byte[] px = new byte[500 * 375 * 3];

@@ -185,6 +185,46 @@ class S3CheckpointsTest {
         assertTrue(e.getMessage().contains(server.endpoint().toString()), e.getMessage());
     }
 
+    /**
+     * Mid-epoch checkpoints are copied too: the manifest holds the newest one between the ends of its epoch and the
+     * one before, a new pod resumes from it, and an epoch-end checkpoint of its epoch replaces it.
+     */
+    @Test
+    void theNewestMidEpochCheckpointIsCopiedResumedAndReplacedByItsEpochsEnd() throws Exception {
+        CheckpointStore writer = store(work.resolve("pod-1"), objects);
+        writer.save(checkpoint(0, 1f, 100));
+        writer.save(midEpoch(1, 12, 2f));
+        writer.save(midEpoch(1, 15, 3f));
+        S3Checkpoints.Manifest manifest = new S3Checkpoints(objects, location).readManifest().orElseThrow();
+        assertEquals(List.of("1 step 15", "0 end"), manifest.checkpoints().stream().map(e -> e.epoch()
+                + (e.midEpoch() ? " step " + e.step() : " end")).toList());
+        assertEquals(List.of("checkpoint-0.optim.safetensors", "checkpoint-0.safetensors",
+                "checkpoint-1-step15.optim.safetensors", "checkpoint-1-step15.safetensors", S3Checkpoints.MANIFEST),
+                names(), "the older mid-epoch copy is gone");
+
+        Checkpoint back = store(work.resolve("pod-2"), objects).resume("auto", manager).orElseThrow();
+        assertEquals(1, back.epoch());
+        assertEquals(15, back.globalStep());
+        assertTrue(back.model().get("w").contentEquals(manager.full(new Shape(100), 3f)));
+        assertEquals(new EpochPosition(1, 10, 2, 7), EpochPosition.of(back, "x").orElseThrow());
+
+        writer.save(checkpoint(1, 4f, 100));
+        writer.prune(1, 1);
+        assertEquals(List.of("checkpoint-1.optim.safetensors", "checkpoint-1.safetensors", S3Checkpoints.MANIFEST),
+                names());
+        assertEquals(10, store(work.resolve("pod-3"), objects).resume("auto", manager).orElseThrow().globalStep());
+    }
+
+    private List<String> names() throws Exception {
+        return objects.list(location).stream().map(o -> o.key().substring(location.prefix().length() + 1)).sorted()
+                .toList();
+    }
+
+    private Checkpoint midEpoch(int epoch, long step, float value) {
+        Checkpoint c = checkpoint(epoch, value, 100);
+        return new Checkpoint(epoch, step, c.model(), c.optimizer(), new EpochPosition(epoch, 10, 2, 7).metadata());
+    }
+
     private CheckpointStore store(Path dir, ObjectStore through) {
         return new CheckpointStore(dir, null, new S3Checkpoints(through, location));
     }

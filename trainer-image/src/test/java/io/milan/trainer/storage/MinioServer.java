@@ -80,6 +80,11 @@ public final class MinioServer implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** CPU time the server process has used so far (for benchmarks that count the server's share). */
+    public long cpuNanos() {
+        return process.toHandle().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
+    }
+
     public URI endpoint() {
         return URI.create("http://127.0.0.1:" + port);
     }

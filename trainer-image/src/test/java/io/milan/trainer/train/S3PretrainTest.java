@@ -77,7 +77,7 @@ class S3PretrainTest {
     }
 
     /** {@code milan-trainer <args>} in its own JVM with {@code env} added; returns the exit code. */
-    private static int trainer(Map<String, String> env, Path output, String[] args) throws Exception {
+    static int trainer(Map<String, String> env, Path output, String[] args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> line = new ArrayList<>(List.of(java));
         Launcher.ownJvmOptions().stream().filter(o -> !o.startsWith("-Xmx")).forEach(line::add);
