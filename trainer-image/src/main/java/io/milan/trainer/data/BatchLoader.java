@@ -173,6 +173,11 @@ public final class BatchLoader implements AutoCloseable {
 
     /** Where the data stands before batch {@code batch} of {@code epoch}, for a checkpoint's metadata. */
     public DataPosition position(int epoch, int batch, int world) {
+        return position(dataset, options, epoch, batch, world);
+    }
+
+    /** {@link #position(int, int, int)} of a loader of {@code dataset} with {@code options}, before it exists. */
+    public static DataPosition position(ImageDataset dataset, Options options, int epoch, int batch, int world) {
         return new DataPosition(epoch, batch, options.batchSize(), world, options.seed(), options.shuffleBuffer(),
                 dataset.fingerprint());
     }

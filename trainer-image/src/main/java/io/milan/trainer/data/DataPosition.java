@@ -2,6 +2,7 @@ package io.milan.trainer.data;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonParseException;
+import java.util.Optional;
 
 /**
  * Where a training data stream stands: the next batch to load is batch {@code batch} of epoch {@code epoch}, for
@@ -38,27 +39,20 @@ public record DataPosition(int epoch, int batch, int batchSize, int worldSize, l
     }
 
     /**
-     * The batch of {@code epoch} to start at: this position's batch when it is in that epoch, else 0. A position
-     * inside an epoch can only be continued exactly with the same data, world size, batch size, seed and shuffle
-     * buffer ({@code now}: the loader's {@link BatchLoader#position}); otherwise this fails with a message naming
-     * what differs (the caller may then restart the epoch instead).
+     * What keeps a loader at {@code now} from continuing this position's epoch exactly, said as "with X; continuing
+     * it exactly needs the same, not Y", or empty when it can (same data, processes, batch size, seed and buffer).
      */
-    public int startBatch(int epoch, DataPosition now, ImageDataset data) {
-        if (epoch != this.epoch || batch == 0) {
-            return 0;
+    public Optional<String> differenceFrom(DataPosition now) {
+        if (!now.fingerprint().equals(fingerprint)) {
+            return Optional.of("of other data (" + fingerprint + ") than this run's (" + now.fingerprint() + ")");
         }
         if (now.worldSize() != worldSize || now.batchSize() != batchSize || now.seed() != seed
                 || now.shuffleBuffer() != shuffleBuffer) {
-            throw new IllegalArgumentException("the checkpoint stopped inside epoch " + epoch + " (batch " + batch
-                    + ") with " + worldSize + " processes of batch " + batchSize + ", seed " + seed + ", shuffle buffer "
-                    + shuffleBuffer + "; continuing it exactly needs the same, not " + now.worldSize()
-                    + " processes of batch " + now.batchSize() + ", seed " + now.seed() + ", shuffle buffer "
-                    + now.shuffleBuffer());
+            return Optional.of("with " + worldSize + " processes of batch " + batchSize + ", seed " + seed
+                    + ", shuffle buffer " + shuffleBuffer + "; continuing it exactly needs the same, not "
+                    + now.worldSize() + " processes of batch " + now.batchSize() + ", seed " + now.seed()
+                    + ", shuffle buffer " + now.shuffleBuffer());
         }
-        if (!data.fingerprint().equals(fingerprint)) {
-            throw new IllegalArgumentException("the checkpoint stopped inside epoch " + epoch + " of other data ("
-                    + fingerprint + ") than " + data.location() + " (" + data.fingerprint() + ")");
-        }
-        return batch;
+        return Optional.empty();
     }
 }

@@ -216,7 +216,10 @@ public final class ClassifierRun {
                     : mode == Mode.FINETUNE && ft().smoothing > 0 ? "LabelSmoothingCrossEntropy(" + ft().smoothing
                             + ")" : "CrossEntropyLoss");
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root, c.seed);
+        BatchLoader.Options loading = new BatchLoader.Options(processBatch, true, Math.max(1, c.numWorkers),
+                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed).withShuffleBuffer(c.shuffleBuffer);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, model, optimizer, root,
+                BatchLoader.position(data, loading, 0, 0, world));
         BestAccuracy best = bestSoFar(start.metadata());
         long globalStep = start.globalStep();
         if (group.isPrimary()) {
@@ -225,9 +228,7 @@ public final class ClassifierRun {
 
         try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
                 GradientSync sync = group.gradientSync(params.asMap());
-                BatchLoader loader = new BatchLoader(data, trainTransform(), new BatchLoader.Options(processBatch,
-                        true, Math.max(1, c.numWorkers), Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
-                        .withShuffleBuffer(c.shuffleBuffer));
+                BatchLoader loader = new BatchLoader(data, trainTransform(), loading);
                 GracefulStop stop = GracefulStop.start(group, policy, o.epochs, c.stopAfterSteps);
                 SaveCadence cadence = SaveCadence.start(group, c.saveEverySteps, c.saveEveryMinutes);
                 CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);

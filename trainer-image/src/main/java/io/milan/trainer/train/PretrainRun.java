@@ -116,7 +116,10 @@ public final class PretrainRun {
                     + "  world size: {} on {}", String.format("%.2e", lr0 * 256 / effectiveBatch),
                     String.format("%.2e", lr0), c.accumIter, effectiveBatch, world, group.device());
         }
-        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root, c.seed);
+        BatchLoader.Options loading = new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
+                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed).withShuffleBuffer(c.shuffleBuffer);
+        ResumeSync.Position start = ResumeSync.apply(c.resume, store, group, params, adam, root,
+                BatchLoader.position(data, loading, 0, 0, world));
         long globalStep = start.globalStep();
         int patches = model.config().encoder().numPatches();
         if (group.isPrimary()) {
@@ -125,10 +128,7 @@ public final class PretrainRun {
 
         try (GradScaler scaler = amp.scaler(root, c.ampGrowthInterval);
                 GradientSync sync = group.gradientSync(params.asMap());
-                BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize),
-                        new BatchLoader.Options(o.batchSize, true, Math.max(1, c.numWorkers),
-                                Math.max(2, c.numWorkers), c.maxBadImageFraction, c.seed)
-                                .withShuffleBuffer(c.shuffleBuffer));
+                BatchLoader loader = new BatchLoader(data, TrainTransform.pretraining(c.inputSize), loading);
                 GracefulStop stop = GracefulStop.start(group, policy, o.epochs, c.stopAfterSteps);
                 SaveCadence cadence = SaveCadence.start(group, c.saveEverySteps, c.saveEveryMinutes);
                 CheckpointWriter checkpoints = new CheckpointWriter(store, policy, o.epochs, commandLine, c.seed);

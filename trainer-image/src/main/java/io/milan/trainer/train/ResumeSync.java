@@ -6,6 +6,8 @@ import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointException;
 import io.milan.trainer.checkpoint.CheckpointStore;
 import io.milan.trainer.checkpoint.EpochPosition;
+import io.milan.trainer.data.BatchLoader;
+import io.milan.trainer.data.DataPosition;
 import io.milan.trainer.dist.ProcessGroup;
 import io.milan.trainer.model.NamedParameters;
 import io.milan.trainer.optim.GradScaler;
@@ -63,13 +65,17 @@ final class ResumeSync {
     }
 
     static Position apply(String resume, CheckpointStore store, ProcessGroup group, NamedParameters params,
-            StatefulOptimizer optimizer, NDManager manager, long seed) throws CheckpointException {
-        return apply(resume, store, group, ModelState.of(params), optimizer, manager, seed);
+            StatefulOptimizer optimizer, NDManager manager, DataPosition cut) throws CheckpointException {
+        return apply(resume, store, group, ModelState.of(params), optimizer, manager, cut);
     }
 
-    /** As above for a model whose checkpoints hold more than its parameters (e.g. batch-norm statistics). */
+    /**
+     * As above for a model whose checkpoints hold more than its parameters (e.g. batch-norm statistics).
+     * {@code cut} is how this run cuts its epochs (its loader's {@link BatchLoader#position} at any batch): a
+     * mid-epoch checkpoint continues inside its epoch only when it was cut the same way.
+     */
     static Position apply(String resume, CheckpointStore store, ProcessGroup group, ModelState model,
-            StatefulOptimizer optimizer, NDManager manager, long seed) throws CheckpointException {
+            StatefulOptimizer optimizer, NDManager manager, DataPosition cut) throws CheckpointException {
         NamedParameters params = model.parameters();
         optimizer.initializeState(params.asMap());
         Map<String, String> metadata = Map.of();
@@ -81,7 +87,7 @@ final class ResumeSync {
                 Checkpoint c = found.get();
                 try {
                     String file = resume.equals("auto") ? store.fileOf(c).toString() : resume;
-                    inEpoch = inEpoch(c, file, group.worldSize(), seed);
+                    inEpoch = inEpoch(c, file, cut);
                     List<String> unused = model.load(c.model(), file);
                     if (!unused.isEmpty()) {
                         LOG.warn("Checkpoint of epoch {} has tensors the model does not use: {}", c.epoch(), unused);
@@ -141,28 +147,43 @@ final class ResumeSync {
     /**
      * Rank 0: how a checkpoint continues inside its epoch, for the broadcast: "" for an epoch-end checkpoint (the
      * next epoch starts), "epoch,iteration;lrSum,skippedBefore,lossSum0,lossSum1..." for a mid-epoch one, or just
-     * "epoch" when this run cuts the epoch differently (another world size or --seed: another order of samples),
-     * so the epoch starts over from the checkpoint's weights.
+     * "epoch" when this run cuts the epoch differently ({@code cut}: another world size, --seed or --shuffle_buffer,
+     * or changed data: another order of samples), so the epoch starts over from the checkpoint's weights.
      */
-    private static String inEpoch(Checkpoint c, String file, int worldSize, long seed) throws CheckpointException {
+    private static String inEpoch(Checkpoint c, String file, DataPosition cut) throws CheckpointException {
         Optional<EpochPosition> found = EpochPosition.of(c, file);
         if (found.isEmpty()) {
             return "";
         }
         EpochPosition p = found.get();
-        if (p.worldSize() != worldSize || p.dataSeed() != seed) {
-            LOG.warn("{} was saved inside epoch {} by {} process(es) with --seed {}; this run has {} with --seed {}, so"
-                    + " the epoch's order of samples differs: epoch {} starts over from its first batch with the"
-                    + " checkpoint's weights", file, p.epoch(), p.worldSize(), p.dataSeed(), worldSize, seed,
-                    p.epoch());
+        Optional<String> differs = p.worldSize() != cut.worldSize() || p.dataSeed() != cut.seed()
+                ? Optional.of("with " + p.worldSize() + " process(es) and --seed " + p.dataSeed() + "; this run has "
+                        + cut.worldSize() + " with --seed " + cut.seed())
+                : recordedData(c, file).flatMap(saved -> saved.differenceFrom(cut));
+        if (differs.isPresent()) {
+            LOG.warn("{} was saved inside epoch {} {}, so the epoch's order of samples differs: epoch {} starts over"
+                    + " from its first batch with the checkpoint's weights", file, p.epoch(), differs.get(), p.epoch());
             return Integer.toString(p.epoch());
         }
-        MidEpochSaves.Sums[] sums = MidEpochSaves.recorded(c.metadata(), worldSize, file);
+        MidEpochSaves.Sums[] sums = MidEpochSaves.recorded(c.metadata(), cut.worldSize(), file);
         StringBuilder out = new StringBuilder(p.epoch() + "," + p.iteration() + ";" + sums[0].lrSum() + ","
                 + sums[0].skippedBefore());
         for (MidEpochSaves.Sums s : sums) {
             out.append(',').append(s.lossSum());
         }
         return out.toString();
+    }
+
+    /** The data position a checkpoint recorded (absent in those written before shards existed). */
+    private static Optional<DataPosition> recordedData(Checkpoint c, String file) throws CheckpointException {
+        String json = c.metadata().get(DataPosition.KEY);
+        if (json == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(DataPosition.parse(json, file + " metadata " + DataPosition.KEY));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(e.getMessage() + "; resume from an epoch-end checkpoint instead");
+        }
     }
 }

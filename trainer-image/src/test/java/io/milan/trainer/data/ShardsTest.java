@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -278,16 +279,18 @@ class ShardsTest {
     }
 
     @Test
-    void aDataPositionInsideAnEpochIsRefusedForOtherDataOrAnotherShape() throws Exception {
+    void aDataPositionInsideAnEpochContinuesOnlyWithTheSameDataAndShape() throws Exception {
         ShardedDataset data = ShardedDataset.open(shards);
         try (BatchLoader loader = loader(data, 2, 1); BatchLoader other = loader(folder, 2, 1)) {
             DataPosition p = DataPosition.parse(loader.position(3, 2, 2).toJson(), "test");
-            assertEquals(2, p.startBatch(3, loader.position(3, 0, 2), data));
-            assertEquals(0, p.startBatch(4, loader.position(4, 0, 2), data), "another epoch starts at its beginning");
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> p.startBatch(3, loader.position(3, 0, 4), data));
-            assertTrue(e.getMessage().contains("2 processes") && e.getMessage().contains("not 4"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> p.startBatch(3, other.position(3, 0, 2), folder));
+            assertEquals(Optional.empty(), p.differenceFrom(loader.position(0, 0, 2)));
+            String processes = p.differenceFrom(loader.position(0, 0, 4)).orElseThrow();
+            assertTrue(processes.contains("2 processes") && processes.contains("not 4"), processes);
+            DataPosition otherBuffer = new DataPosition(0, 0, p.batchSize(), 2, p.seed(), p.shuffleBuffer() + 1,
+                    p.fingerprint());
+            assertTrue(p.differenceFrom(otherBuffer).orElseThrow().contains("shuffle buffer"));
+            String otherData = p.differenceFrom(other.position(0, 0, 2)).orElseThrow();
+            assertTrue(otherData.startsWith("of other data"), otherData);
         }
     }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.milan.api.TrainerExitCodes;
+import io.milan.trainer.checkpoint.CheckpointStore;
 import io.milan.trainer.checkpoint.SafeTensors;
 import io.milan.trainer.cli.MilanTrainer;
 import io.milan.trainer.data.ImageFolder;
@@ -78,6 +79,26 @@ class ShardTrainingTest {
             SameTensors.assertSame(straight.resolve(file), stopped.resolve(file), " of " + file + " differs after resume");
         }
         assertEquals(Files.readAllLines(straight.resolve("log.txt")), Files.readAllLines(stopped.resolve("log.txt")));
+    }
+
+    /**
+     * A mid-epoch checkpoint resumed with another --shuffle_buffer (a flag a resumed run may change) cannot continue
+     * its epoch's sample order: the epoch starts over from its first batch with the checkpoint's weights, so epoch 1
+     * ends a whole epoch of steps after the stop, not at the uninterrupted run's step.
+     */
+    @Test
+    void aMidEpochCheckpointResumedWithAnotherShuffleBufferStartsItsEpochOver(@TempDir Path out) throws Exception {
+        int stepsPerEpoch = 600 / (32 * 2);
+        long stopAfter = stepsPerEpoch + 4;
+        assertEquals(TrainerExitCodes.DISRUPTED, MilanTrainer.run(pretrainOnShards(out,
+                "--save_every_minutes", "0", "--stop_after_steps", "" + stopAfter)));
+        List<String> args = new java.util.ArrayList<>(List.of(pretrainOnShards(out, "--resume", "auto")));
+        args.set(args.indexOf("--shuffle_buffer") + 1, "50");
+        assertEquals(0, MilanTrainer.run(args.toArray(new String[0])));
+        String step = SafeTensors.readHeader(out.resolve("checkpoint-1.safetensors")).metadata()
+                .get(CheckpointStore.GLOBAL_STEP);
+        assertEquals(stopAfter + stepsPerEpoch, Long.parseLong(step),
+                "epoch 1 ran again from its first batch after the step-" + stopAfter + " checkpoint");
     }
 
     private static String[] pretrainOnShards(Path out, String... more) {
