@@ -123,7 +123,7 @@ class StatusWritersIT {
             KubernetesClientException refused = assertThrows(KubernetesClientException.class,
                     () -> new KubernetesStatusSink(fromRank1).apply(ref, progress));
             assertEquals(403, refused.getCode(), refused.getMessage());
-            System.out.println("rank 1's token: " + refused.getMessage());
+            System.out.println("rank 1's token: " + refused.getStatus().getMessage());
             assertTrue(refused.getMessage().contains("a run's trainer (" + user + ") writes its status only from rank"
                     + " 0's pod of the current attempt (" + running.podGroup + "-0-*, completion index 0 of Job "
                     + running.podGroup + "); this token is bound to pod " + rank1.getMetadata().getName()),
@@ -132,7 +132,7 @@ class StatusWritersIT {
             refused = assertThrows(KubernetesClientException.class,
                     () -> new KubernetesStatusSink(unbound).apply(ref, progress));
             assertEquals(403, refused.getCode(), refused.getMessage());
-            System.out.println("a token bound to no pod: " + refused.getMessage());
+            System.out.println("a token bound to no pod: " + refused.getStatus().getMessage());
             assertTrue(refused.getMessage().contains("a run's trainer (" + user + ") writes its status only with the"
                     + " token mounted in rank 0's pod; this token is bound to no pod"), refused.getMessage());
             assertEquals(null, Cluster.status(client, MilanPretrain.class, "ranks").progress,
