@@ -55,6 +55,11 @@ class QuickstartE2E extends E2ETestBase {
 
         assertEquals(2, end.worldSize, "worldSize" + context);
         List<Pod> pods = runs.pods(PRETRAIN);
+        // The progress above came from rank 0's own projected token (the kubelet's automount is off), admitted by
+        // the chart's status-writers policy, which refuses every other pod's token (docs/tenancy.md).
+        assertTrue(pods.stream().allMatch(p -> Boolean.FALSE.equals(p.getSpec().getAutomountServiceAccountToken())
+                && p.getSpec().getVolumes().stream().anyMatch(v -> v.getProjected() != null)),
+                "trainer pods mount the trainer's projected token instead of the kubelet's" + context);
         // What an administrator sees: the World column of -o wide, and the trainer's own count in rank 0's log.
         String wide = cluster.kubectl(java.time.Duration.ofSeconds(60), "get", "mpt", PRETRAIN, "-n", namespace,
                 "-o", "wide").stdout();

@@ -66,6 +66,7 @@ public final class JobRenderer {
                 .withVolumeMounts(RunVolumes.mounts(locations))
                 .addAllToVolumeMounts(SharedMemory.mounts(spec))
                 .addAllToVolumeMounts(RunIsolation.mounts(in))
+                .addAllToVolumeMounts(TrainerToken.mounts())
                 .withSecurityContext(PodSecurity.container())
                 // The trainer writes a JSON summary there; the log tail stands in if it dies before that.
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
@@ -77,8 +78,9 @@ public final class JobRenderer {
                 .withTerminationGracePeriodSeconds(TrainerEnv.gracePeriodSeconds(spec))
                 .withSubdomain(in.names().service())
                 .withServiceAccountName(in.names().trainerAccount())
-                // Only the progress reporter uses the token; its Role allows get/patch of this run's status.
-                .withAutomountServiceAccountToken(true)
+                // Only rank 0's progress reporter uses the token (its Role: get this run, patch its status): the
+                // trainer container gets a short-lived one (TrainerToken), extra containers none.
+                .withAutomountServiceAccountToken(false)
                 .withSchedulerName(gang != null ? gang.schedulerName : null)
                 .withNodeSelector(spec.nodeSelector)
                 .withTolerations(spec.tolerations)
@@ -89,6 +91,7 @@ public final class JobRenderer {
                 .withVolumes(RunVolumes.volumes(locations))
                 .addAllToVolumes(SharedMemory.volumes(spec))
                 .addAllToVolumes(RunIsolation.volumes(in))
+                .addAllToVolumes(TrainerToken.volumes())
                 .build();
 
         // spec.podTemplate last: it adds to the pod, and replaces only what the operator lets a user choose.

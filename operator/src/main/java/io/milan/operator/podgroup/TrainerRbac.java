@@ -11,8 +11,9 @@ import io.milan.api.ApiGroup;
 import java.util.List;
 
 /**
- * The trainer's identity: a ServiceAccount per run whose Role lets it read its own run and get/patch its own
- * run's status, nothing else ({@code resourceNames} pins the one run). A run naming its own ServiceAccount
+ * The trainer's identity: a ServiceAccount per run whose Role lets it read its own run and patch its own run's
+ * status, nothing else ({@code resourceNames} pins the one run; the status-writers admission policy then admits only
+ * rank 0's pod-bound token, and only for progress, eval and checkpoint). A run naming its own ServiceAccount
  * (spec.podTemplate.spec.serviceAccountName: IRSA, Workload Identity) gets no per-run one: the Role is bound to the
  * user's instead, so the reporter in its pods still writes the run's status.
  */
@@ -43,7 +44,8 @@ public final class TrainerRbac {
                         new PolicyRuleBuilder().withApiGroups(ApiGroup.GROUP)
                                 .withResources(in.kind().plural + "/status")
                                 .withResourceNames(in.runName())
-                                .withVerbs("get", "patch").build(),
+                                // The reporter reads the run itself (the rule below), never the subresource.
+                                .withVerbs("patch").build(),
                         new PolicyRuleBuilder().withApiGroups(ApiGroup.GROUP)
                                 .withResources(in.kind().plural)
                                 .withResourceNames(in.runName())

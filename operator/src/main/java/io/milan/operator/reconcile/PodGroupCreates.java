@@ -5,9 +5,11 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Pod-group creates in flight, per run: a reconcile sends an attempt's creates and returns without waiting for the
@@ -16,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * exists; a failed create brings it back through {@link #wakeups()} with the failure to act on.
  *
  * <p>Only the in-flight sends live here, never lifecycle state: an operator restarted mid-send finds no Job and
- * sends the (idempotent) creates again.
+ * sends the (idempotent) creates again. A run's entries go with the run ({@link #forgetGone}): no reconcile follows
+ * its deletion to take them.
  */
 final class PodGroupCreates<R extends HasMetadata> {
     /** A send for one attempt of one run (the uid tells a run apart from a later one of the same name). */
@@ -90,6 +93,25 @@ final class PodGroupCreates<R extends HasMetadata> {
      */
     void holdOff(R run, int attempt, Instant until) {
         holds.put(ResourceID.fromResource(run), new Hold(run.getMetadata().getUid(), attempt, until));
+    }
+
+    /**
+     * Drops the sends and holds of runs that are gone: deleted, or replaced by a new run of the same name (another
+     * uid). {@code current} is the run as the operator's cache has it now, empty once deleted. Called at every
+     * reconcile, so what a deleted run left here lasts until the next reconcile of any run of its kind.
+     */
+    void forgetGone(Function<ResourceID, Optional<R>> current) {
+        sends.entrySet().removeIf(e -> !exists(current, e.getKey(), e.getValue().uid()));
+        holds.entrySet().removeIf(e -> !exists(current, e.getKey(), e.getValue().uid()));
+    }
+
+    /** How many runs have a send or a hold here (for tests). */
+    int tracked() {
+        return sends.size() + holds.size();
+    }
+
+    private boolean exists(Function<ResourceID, Optional<R>> current, ResourceID id, String uid) {
+        return current.apply(id).map(run -> uid.equals(run.getMetadata().getUid())).orElse(false);
     }
 
     /**

@@ -41,6 +41,7 @@ public final class RunLifecycle {
 
     <R extends CustomResource<? extends RunSpec, RunStatus>> UpdateControl<R> reconcile(RunKind kind, R run,
             Context<R> context, PodGroupCreates<R> creates) {
+        creates.forgetGone(context.getPrimaryCache()::get);
         MilanPretrain pretrain = kind == RunKind.FINETUNE
                 ? context.getSecondaryResource(MilanPretrain.class).orElse(null) : null;
         RunObservation observed = RunObservation.of(run.getMetadata().getUid(),

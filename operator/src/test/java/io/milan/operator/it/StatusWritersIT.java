@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
@@ -27,6 +28,7 @@ import io.milan.api.report.KubernetesStatusSink;
 import io.milan.api.report.RunReference;
 import io.milan.api.report.TrainerFields;
 import io.milan.operator.naming.ChildNames;
+import io.milan.operator.podgroup.TrainerEnv;
 import io.milan.operator.reconcile.RunKind;
 import io.milan.testsupport.Await;
 import io.milan.testsupport.TestCluster;
@@ -47,7 +49,9 @@ import org.junit.jupiter.api.Test;
  * {@code charts/milan-operator/files/admission/status-writers.yaml}), bound in this class's namespace as the chart
  * binds it in namespaces mode. The run's trainer, with its own ServiceAccount token, reports progress through the
  * real sink but cannot forge the operator's fields; a ServiceAccount the run names in its pod template cannot either;
- * the operator's identity (a ServiceAccount holding the operator's RBAC rules) still sets the phase.
+ * only the token bound to rank 0's pod (completion index 0 of the current attempt) writes at all, not another
+ * rank's nor one bound to no pod; the operator's identity (a ServiceAccount holding the operator's RBAC rules) still
+ * sets the phase.
  */
 @WithLocalCluster
 class StatusWritersIT {
@@ -76,9 +80,9 @@ class StatusWritersIT {
 
     @Test
     void theTrainerReportsProgressButCannotForgeTheOperatorsFields() {
-        RunStatus running = startRun("forger");
+        RunStatus running = startRun("forger", 1);
         String trainerAccount = ChildNames.of(RunKind.PRETRAIN, "forger").trainerAccount();
-        try (KubernetesClient trainer = TrainerIdentity.clientFor(client, namespace, "forger")) {
+        try (KubernetesClient trainer = TrainerIdentity.clientForPod(client, rankPod(running, 0))) {
             awaitPolicyInEffect(trainer, "forger");
 
             RunReference ref = new RunReference("MilanPretrain", "forger", namespace);
@@ -104,6 +108,45 @@ class StatusWritersIT {
     }
 
     @Test
+    void onlyRankZerosPodBoundTokenWritesStatus() {
+        // Two pods: every one mounts the trainer's token, only index 0's may write.
+        RunStatus running = startRun("ranks", 2);
+        String user = "system:serviceaccount:" + namespace + ":" + ChildNames.of(RunKind.PRETRAIN, "ranks").trainerAccount();
+        RunReference ref = new RunReference("MilanPretrain", "ranks", namespace);
+        Pod rank1 = rankPod(running, 1);
+        try (KubernetesClient unbound = TrainerIdentity.clientFor(client, namespace, "ranks");
+                KubernetesClient fromRank1 = TrainerIdentity.clientForPod(client, rank1);
+                KubernetesClient fromRank0 = TrainerIdentity.clientForPod(client, rankPod(running, 0))) {
+            awaitPolicyInEffect(fromRank0, "ranks");
+            TrainerFields progress = new TrainerFields(ProgressReportingIT.progress(1, 0, 5, 0.7), null, null);
+
+            KubernetesClientException refused = assertThrows(KubernetesClientException.class,
+                    () -> new KubernetesStatusSink(fromRank1).apply(ref, progress));
+            assertEquals(403, refused.getCode(), refused.getMessage());
+            System.out.println("rank 1's token: " + refused.getStatus().getMessage());
+            assertTrue(refused.getMessage().contains("a run's trainer (" + user + ") writes its status only from rank"
+                    + " 0's pod of the current attempt (" + running.podGroup + "-0-*, completion index 0 of Job "
+                    + running.podGroup + "); this token is bound to pod " + rank1.getMetadata().getName()),
+                    refused.getMessage());
+
+            refused = assertThrows(KubernetesClientException.class,
+                    () -> new KubernetesStatusSink(unbound).apply(ref, progress));
+            assertEquals(403, refused.getCode(), refused.getMessage());
+            System.out.println("a token bound to no pod: " + refused.getStatus().getMessage());
+            assertTrue(refused.getMessage().contains("a run's trainer (" + user + ") writes its status only with the"
+                    + " token mounted in rank 0's pod; this token is bound to no pod"), refused.getMessage());
+            assertEquals(null, Cluster.status(client, MilanPretrain.class, "ranks").progress,
+                    "neither refused write reached the status");
+
+            // Other ranks' tokens still read their run (the Role's get): only the status write is rank 0's.
+            assertEquals("ranks", fromRank1.resources(MilanPretrain.class).withName("ranks").get().getMetadata()
+                    .getName());
+            new KubernetesStatusSink(fromRank0).apply(ref, progress);
+        }
+        assertEquals(5L, Cluster.status(client, MilanPretrain.class, "ranks").progress.globalStep);
+    }
+
+    @Test
     void aServiceAccountTheRunNamesIsHeldToTheSameFields() {
         // spec.podTemplate.spec.serviceAccountName: the operator binds the run's Role to the user's account instead.
         client.resource(new ServiceAccountBuilder().withNewMetadata().withName("team-sa").endMetadata().build())
@@ -113,8 +156,11 @@ class StatusWritersIT {
         run.getSpec().podTemplate.spec = new PodSpecOverrides();
         run.getSpec().podTemplate.spec.serviceAccountName = "team-sa";
         client.resource(run).create();
-        awaitPhase(client, MilanPretrain.class, "borrowed", RunPhase.Running);
-        try (KubernetesClient team = TrainerIdentity.clientForAccount(client, namespace, "team-sa")) {
+        RunStatus running = awaitStatus(client, MilanPretrain.class, "borrowed", "running with a pod group",
+                s -> s.phase == RunPhase.Running && s.podGroup != null);
+        Pod rank0 = rankPod(running, 0);
+        assertEquals("team-sa", rank0.getSpec().getServiceAccountName());
+        try (KubernetesClient team = TrainerIdentity.clientForPod(client, rank0)) {
             awaitPolicyInEffect(team, "borrowed");
             assertRefused(() -> patchStatus(team, "borrowed", PatchType.JSON_MERGE,
                     "{\"status\":{\"phase\":\"Failed\",\"message\":\"forged\"}}", false), "status.phase",
@@ -129,7 +175,7 @@ class StatusWritersIT {
 
     @Test
     void theOperatorsIdentityStillSetsThePhase() throws IOException {
-        startRun("operated");
+        startRun("operated", 1);
         try (KubernetesClient trainer = TrainerIdentity.clientFor(client, namespace, "operated")) {
             awaitPolicyInEffect(trainer, "operated");
         }
@@ -143,10 +189,20 @@ class StatusWritersIT {
         assertEquals(RunPhase.Running, Cluster.status(client, MilanPretrain.class, "operated").phase);
     }
 
-    private static RunStatus startRun(String name) {
-        client.resource(TestRuns.pretrain(name, 1)).create();
+    private static RunStatus startRun(String name, int nodes) {
+        client.resource(TestRuns.pretrain(name, nodes)).create();
         awaitPhase(client, MilanPretrain.class, name, RunPhase.Running);
-        return awaitStatus(client, MilanPretrain.class, name, "startTime recorded", s -> s.startTime != null);
+        return awaitStatus(client, MilanPretrain.class, name, "startTime and pod group recorded",
+                s -> s.startTime != null && s.podGroup != null);
+    }
+
+    /** The pod of completion index {@code index} of the run's current attempt (as kwok runs it). */
+    private static Pod rankPod(RunStatus running, int index) {
+        return Await.until("pod " + index + " of Job " + running.podGroup, Cluster.TIMEOUT,
+                () -> Cluster.podsOf(client, running.podGroup).stream()
+                        .filter(p -> String.valueOf(index).equals(p.getMetadata().getAnnotations()
+                                .get(TrainerEnv.COMPLETION_INDEX_ANNOTATION)))
+                        .findFirst(), Optional::isPresent).orElseThrow();
     }
 
     private static MilanPretrain patchStatus(KubernetesClient as, String run, PatchType type, String body,

@@ -1,6 +1,9 @@
 package io.milan.operator.it;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.authentication.BoundObjectReference;
+import io.fabric8.kubernetes.api.model.authentication.BoundObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
@@ -29,14 +32,36 @@ final class TrainerIdentity {
         return clientForAccount(admin, namespace, ChildNames.of(kind, runName).trainerAccount());
     }
 
-    /** A client authenticated as the ServiceAccount {@code account}: a run's own, or one a run names in its spec. */
+    /**
+     * A client authenticated as the ServiceAccount {@code account} with a token bound to no pod (as a user may mint
+     * one with {@code kubectl create token}): a run's own account, or one a run names in its spec.
+     */
     static KubernetesClient clientForAccount(KubernetesClient admin, String namespace, String account) {
+        return clientWithToken(admin, namespace, token(admin, namespace, account, null));
+    }
+
+    /**
+     * A client with a token of the pod's ServiceAccount bound to that pod, as the kubelet mounts it in the pod: the
+     * API server names the pod in the request's user extra ({@code authentication.kubernetes.io/pod-name}).
+     */
+    static KubernetesClient clientForPod(KubernetesClient admin, Pod pod) {
+        return clientWithToken(admin, pod.getMetadata().getNamespace(), token(admin, pod.getMetadata().getNamespace(),
+                pod.getSpec().getServiceAccountName(), new BoundObjectReferenceBuilder().withApiVersion("v1")
+                        .withKind("Pod").withName(pod.getMetadata().getName()).withUid(pod.getMetadata().getUid())
+                        .build()));
+    }
+
+    private static String token(KubernetesClient admin, String namespace, String account, BoundObjectReference pod) {
         Await.until("ServiceAccount " + account, Cluster.TIMEOUT,
                 () -> admin.serviceAccounts().inNamespace(namespace).withName(account).get(),
                 (ServiceAccount sa) -> sa != null);
-        String token = admin.serviceAccounts().inNamespace(namespace).withName(account)
-                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+        return admin.serviceAccounts().inNamespace(namespace).withName(account)
+                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L)
+                        .withBoundObjectRef(pod).endSpec().build())
                 .getStatus().getToken();
+    }
+
+    private static KubernetesClient clientWithToken(KubernetesClient admin, String namespace, String token) {
         Config base = admin.getConfiguration();
         Config asTrainer = new ConfigBuilder(Config.empty())
                 .withMasterUrl(base.getMasterUrl())

@@ -157,7 +157,17 @@ class JobRendererTest {
         assertEquals("Never", pod.getRestartPolicy());
         assertEquals("quickstart", pod.getSubdomain());
         assertEquals("quickstart-trainer", pod.getServiceAccountName());
-        assertEquals(Boolean.TRUE, pod.getAutomountServiceAccountToken());
+        // The kubelet's token (accepted for a year on most clusters) is not mounted; the trainer container gets an
+        // hour's, at the path every client reads, renewed by the kubelet.
+        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken());
+        var tokenMount = container(job).getVolumeMounts().stream()
+                .filter(m -> m.getMountPath().equals(TrainerToken.DIR)).findFirst().orElseThrow();
+        var token = pod.getVolumes().stream().filter(v -> v.getName().equals(tokenMount.getName())).findFirst()
+                .orElseThrow().getProjected().getSources();
+        assertEquals(TrainerToken.EXPIRATION_SECONDS, token.get(0).getServiceAccountToken().getExpirationSeconds());
+        assertNull(token.get(0).getServiceAccountToken().getAudience(), "the API server's own audience");
+        assertEquals("kube-root-ca.crt", token.get(1).getConfigMap().getName());
+        assertEquals("metadata.namespace", token.get(2).getDownwardAPI().getItems().get(0).getFieldRef().getFieldPath());
         assertEquals("FallbackToLogsOnError", container(job).getTerminationMessagePolicy());
 
         var owner = job.getMetadata().getOwnerReferences().get(0);
@@ -508,12 +518,13 @@ class JobRendererTest {
                 .filter(m -> m.getMountPath().equals("/tmp")).findFirst().orElseThrow();
         assertNotNull(pod.getVolumes().stream().filter(v -> v.getName().equals(tmp.getName())).findFirst()
                 .orElseThrow().getEmptyDir());
-        // The GPU pod's /dev/shm included: restricted allows emptyDir, claims and Secrets, never hostPath.
+        // The GPU pod's /dev/shm included: restricted allows emptyDir, claims, Secrets and projected volumes (the
+        // trainer's token), never hostPath.
         assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getName().equals(SharedMemory.VOLUME)));
         for (Volume v : pod.getVolumes()) {
             assertNull(v.getHostPath(), "no hostPath volumes");
-            assertTrue(v.getEmptyDir() != null || v.getPersistentVolumeClaim() != null || v.getSecret() != null,
-                    v.getName());
+            assertTrue(v.getEmptyDir() != null || v.getPersistentVolumeClaim() != null || v.getSecret() != null
+                    || v.getProjected() != null, v.getName());
         }
         assertNull(pod.getHostNetwork());
     }

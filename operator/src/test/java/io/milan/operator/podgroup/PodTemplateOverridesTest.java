@@ -57,7 +57,9 @@ class PodTemplateOverridesTest {
         assertNull(job.getMetadata().getLabels().get("team"), "pod labels go on the pods, not the Job");
 
         assertEquals("vision-trainer", pod.getServiceAccountName());
-        assertEquals(Boolean.TRUE, pod.getAutomountServiceAccountToken(), "the reporter needs the token");
+        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken(), "the trainer mounts its own token");
+        assertEquals(TrainerToken.VOLUME, byName(trainer.getVolumeMounts(), VolumeMount::getMountPath)
+                .get(TrainerToken.DIR).getName(), "the reporter needs the token, with the user's ServiceAccount too");
         assertEquals(List.of(new LocalObjectReference("registry-example-com")), pod.getImagePullSecrets());
         Volume cache = byName(pod.getVolumes(), Volume::getName).get("dataset-cache");
         assertEquals("/mnt/nvme/imagenet", cache.getHostPath().getPath());
@@ -173,6 +175,8 @@ class PodTemplateOverridesTest {
         assertEquals(List.of("warm-cache"), pod.getInitContainers().stream().map(Container::getName).toList());
         assertEquals(List.of(JobRenderer.CONTAINER, "shipper"), pod.getContainers().stream().map(Container::getName)
                 .toList());
+        assertEquals(List.of("/logs"), pod.getContainers().get(1).getVolumeMounts().stream()
+                .map(VolumeMount::getMountPath).toList(), "a sidecar gets no ServiceAccount token");
         assertEquals(new Quantity("50Gi"), byName(pod.getVolumes(), Volume::getName).get("output").getEmptyDir()
                 .getSizeLimit());
         assertNull(byName(pod.getVolumes(), Volume::getName).get("tmp").getEmptyDir().getSizeLimit());
@@ -213,11 +217,13 @@ class PodTemplateOverridesTest {
                 finetune, 1, new ResolvedPretrained("/milan/pretrained/checkpoint.safetensors",
                         new StorageLocation(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, "pretrain-output")))))) {
             for (Volume v : job.getSpec().getTemplate().getSpec().getVolumes()) {
-                assertTrue(refused.contains(v.getName()), v.getName() + " is not in " + refused);
+                assertTrue(refused.contains(v.getName()) || v.getName().startsWith("milan-"),
+                        v.getName() + " is not in " + refused + " nor milan-*");
             }
             for (VolumeMount m : JobRendererTest.container(job).getVolumeMounts()) {
                 assertTrue(List.of("/tmp", "/dev/shm", "/output", "/data/imagenet", "/teacher/model.safetensors",
-                        "/milan/output", ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, RunIsolation.SECRET_DIR)
+                        "/milan/output", ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT, RunIsolation.SECRET_DIR,
+                        TrainerToken.DIR)
                         .contains(m.getMountPath()),
                         m.getMountPath() + " is a path the CRD's mount rules know");
             }

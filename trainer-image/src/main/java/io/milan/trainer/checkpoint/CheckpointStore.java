@@ -321,6 +321,23 @@ public final class CheckpointStore {
                 + " checkpoints record this run", file, difference.get());
     }
 
+    /**
+     * Whether the model file {@code modelFile} records another run than this store's: what {@code --resume auto}
+     * refuses, and {@link #prune} leaves. Not foreign: anything in a store without identity, a checkpoint without
+     * one (resume adopts it, with a warning), an unreadable or missing file (nobody can resume it).
+     */
+    private boolean isForeign(Path modelFile) {
+        if (identity == null || !Files.exists(modelFile)) {
+            return false;
+        }
+        try {
+            return RunIdentity.recordedIn(SafeTensors.readHeader(modelFile).metadata())
+                    .flatMap(identity::differenceFrom).isPresent();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Epochs with a model file in the directory, ascending (validity not checked). */
     public List<Integer> savedEpochs() throws IOException {
         if (!Files.isDirectory(directory)) {
@@ -364,12 +381,17 @@ public final class CheckpointStore {
                 .thenComparingLong(Entry::step)).map(Entry::file).toList();
     }
 
-    /** Deletes the files of mid-epoch checkpoints that {@code which} selects (model or optimizer file). */
+    /**
+     * Deletes the files of mid-epoch checkpoints that {@code which} selects (model or optimizer file), except those
+     * of another run's checkpoint.
+     */
     private List<Path> deleteMidEpoch(java.util.function.Predicate<Path> which) throws IOException {
         List<Path> deleted = new ArrayList<>();
         try (Stream<Path> files = Files.list(directory)) {
             for (Path f : files.sorted().toList()) {
-                if (MID_EPOCH_FILE.matcher(f.getFileName().toString()).matches() && which.test(f)) {
+                Matcher m = MID_EPOCH_FILE.matcher(f.getFileName().toString());
+                if (m.matches() && which.test(f) && !isForeign(directory.resolve(
+                        "checkpoint-" + m.group(1) + "-step" + m.group(2) + ".safetensors"))) {
                     Files.deleteIfExists(f);
                     deleted.add(f);
                 }
@@ -385,6 +407,10 @@ public final class CheckpointStore {
      * that resumed from further back) are not touched here, the run overwrites them when it gets there.
      * Mid-epoch checkpoints of epochs up to {@code savedEpoch} are deleted (this one is further along); they never
      * count towards {@code keepLast}. Returns the deleted files.
+     *
+     * <p>A store opened for a run deletes only that run's checkpoints: one recording another run's identity (what
+     * {@code --resume auto} refuses: a deleted run of the same name, another run that used the directory) is left
+     * with its optimizer file and does not count towards {@code keepLast}.
      */
     public List<Path> prune(int savedEpoch, int keepLast) throws IOException {
         if (keepLast < 0) {
@@ -392,7 +418,13 @@ public final class CheckpointStore {
         }
         List<Path> deleted = new ArrayList<>();
         Set<Integer> keep = new TreeSet<>();
-        List<Integer> older = savedEpochs().stream().filter(e -> e <= savedEpoch)
+        Set<Integer> foreign = new TreeSet<>();
+        for (int epoch : savedEpochs()) {
+            if (isForeign(modelFile(epoch))) {
+                foreign.add(epoch);
+            }
+        }
+        List<Integer> older = savedEpochs().stream().filter(e -> e <= savedEpoch && !foreign.contains(e))
                 .sorted(Comparator.reverseOrder()).toList();
         keep.add(savedEpoch);
         for (int i = 0; i < older.size(); i++) {
@@ -407,7 +439,8 @@ public final class CheckpointStore {
                 Matcher optim = OPTIMIZER_FILE_NAME.matcher(name);
                 Integer epoch = model.matches() ? Integer.valueOf(model.group(1))
                         : optim.matches() ? Integer.valueOf(optim.group(1)) : null;
-                boolean stale = epoch != null && epoch <= savedEpoch && !keep.contains(epoch);
+                boolean stale = epoch != null && epoch <= savedEpoch && !keep.contains(epoch)
+                        && !foreign.contains(epoch);
                 boolean leftover = AtomicFiles.isTemporary(f) && name.contains("checkpoint-");
                 if (stale || leftover) {
                     Files.deleteIfExists(f);
@@ -421,6 +454,9 @@ public final class CheckpointStore {
         }));
         if (!deleted.isEmpty()) {
             LOG.info("Removed {} old checkpoint file(s), keeping epochs {}", deleted.size(), keep);
+        }
+        if (!foreign.isEmpty()) {
+            LOG.warn("Left the checkpoints of epochs {} in {}: they record another run", foreign, directory);
         }
         if (replica != null) {
             replica.prune(savedEpoch, keepLast);

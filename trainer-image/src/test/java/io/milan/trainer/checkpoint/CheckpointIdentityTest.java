@@ -13,8 +13,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -127,6 +129,38 @@ class CheckpointIdentityTest {
     void aStoreWithoutIdentityResumesAnything() throws IOException {
         new CheckpointStore(dir, RUN_A).save(checkpoint(6)); // evaluation reads any run's checkpoint
         assertEquals(6, new CheckpointStore(dir).resume("auto", manager).orElseThrow().epoch());
+    }
+
+    @Test
+    void pruneDeletesOnlyThisRunsCheckpoints() throws IOException {
+        // A deleted run of the same name (another UID) left epochs 0 and 1 and a checkpoint inside epoch 2.
+        CheckpointStore gone = new CheckpointStore(dir, RunIdentity.of("uid-gone", "MilanPretrain ml/vit", SHAPE));
+        gone.save(checkpoint(0));
+        gone.save(checkpoint(1));
+        Checkpoint inside = checkpoint(2);
+        gone.save(new Checkpoint(2, 25, inside.model(), inside.optimizer(), new EpochPosition(2, 10, 2, 7).metadata()));
+        new CheckpointStore(dir).save(checkpoint(4)); // written before checkpoints carried an identity
+        CheckpointStore mine = new CheckpointStore(dir, RUN_A);
+        mine.save(checkpoint(2));
+        mine.save(checkpoint(3));
+
+        String log = stderrOf(() -> mine.prune(3, 1));
+
+        assertEquals(List.of(0, 1, 3, 4), mine.savedEpochs(), "this run's epoch 2 goes, the other run's stay");
+        for (int epoch : new int[] {0, 1}) {
+            assertTrue(Files.exists(mine.optimizerFile(epoch)), "the other run's optimizer file of epoch " + epoch);
+        }
+        assertFalse(Files.exists(mine.optimizerFile(2)));
+        assertTrue(Files.exists(dir.resolve("checkpoint-2-step25.safetensors")));
+        assertTrue(Files.exists(dir.resolve("checkpoint-2-step25.optim.safetensors")));
+        assertTrue(log.contains("Left the checkpoints of epochs [0, 1] in " + dir + ": they record another run"), log);
+
+        // A checkpoint without identity is one resume adopts, so prune treats it as this run's; a store without
+        // identity (tools) prunes by epoch alone, as before.
+        mine.prune(4, 1);
+        assertEquals(List.of(0, 1, 4), mine.savedEpochs());
+        new CheckpointStore(dir).prune(4, 1);
+        assertEquals(List.of(4), mine.savedEpochs());
     }
 
     private Checkpoint checkpoint(int epoch) {
