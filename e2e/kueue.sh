@@ -96,7 +96,7 @@ cmd_start() {
     command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh"
   done
   ((EUID == 0)) || die "Kueue runs in a private mount namespace (its metrics certificate path is fixed): needs root"
-  rm -rf "$DIR/certs" "$DIR/etc" && mkdir -p "$DIR/certs" "$DIR/etc/kueue/metrics/certs" "$(dirname "$PID_FILE")" \
+  rm -rf "${DIR:?}/certs" "${DIR:?}/etc" && mkdir -p "$DIR/certs" "$DIR/etc/kueue/metrics/certs" "$(dirname "$PID_FILE")" \
     "$(dirname "$LOG_FILE")"
   for crt in "$DIR/certs" "$DIR/etc/kueue/metrics/certs"; do
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -subj "/CN=kueue-local" \
@@ -169,7 +169,7 @@ cmd_stop() {
 
 cmd_status() {
   local pid
-  pid=$(alive_pid) || { echo "Kueue from $DIR is not running"; return 1; }
+  pid=$(alive_pid) || { echo "Kueue from $DIR is not running"; exit 1; }
   echo "Kueue from $DIR runs (pid $pid, log $LOG_FILE)"
 }
 
