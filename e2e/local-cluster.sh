@@ -412,61 +412,12 @@ cmd_status() {
 
 # ---- Kueue ---------------------------------------------------------------------------------------
 
-# Starts Kueue's controller manager (e2e/build-kueue.sh) out of cluster against this cluster, with its CRDs. Only
-# the batch/job integration, only Jobs with a queue-name label; no internal certificate management, no visibility
-# server; a webhook server with a self-signed certificate but no webhook configurations (the API server cannot
-# reach a host process through a Service; the operator creates queued Jobs suspended itself). Kueue reads its
-# metrics certificate from the fixed path /etc/kueue/metrics/certs: it runs in a private mount namespace whose
-# /etc is an overlay adding that directory, so the host's /etc is untouched.
+# Starts Kueue's controller manager out of cluster against this cluster, with its CRDs (e2e/kueue.sh, which the
+# Kind cluster uses too); its pid and log are kept with the other components', so `down` stops it.
 start_kueue() {
-  local kdir=$DIR/kueue kueue_home crt tool
-  kueue_home=$("$E2E/build-kueue.sh" --print-dir)
-  [[ -x $kueue_home/bin/kueue && -d $kueue_home/crds ]] ||
-    die "Kueue is not built in $kueue_home; run e2e/build-kueue.sh first (run-tests.sh does)"
-  for tool in unshare mount openssl curl; do
-    command -v "$tool" >/dev/null || die "'$tool' is not installed; run e2e/ensure-prereqs.sh"
-  done
-  ((EUID == 0)) || die "Kueue runs in a private mount namespace (its metrics certificate path is fixed): needs root"
-  rm -rf "$kdir" && mkdir -p "$kdir/certs" "$kdir/etc/kueue/metrics/certs"
-  for crt in "$kdir/certs" "$kdir/etc/kueue/metrics/certs"; do
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -subj "/CN=kueue-local" \
-      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$crt/tls.key" -out "$crt/tls.crt" 2>/dev/null
-  done
-  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" apply --server-side -f "$kueue_home/crds" >/dev/null
-  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" wait --for condition=Established --timeout 60s \
-    -f "$kueue_home/crds" >/dev/null
-  "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" create namespace kueue-system >/dev/null 2>&1 || true
-  local health metrics webhook
-  free_port health; free_port metrics; free_port webhook
-  cat >"$kdir/config.yaml" <<EOF
-apiVersion: config.kueue.x-k8s.io/v1beta2
-kind: Configuration
-namespace: kueue-system
-health:
-  healthProbeBindAddress: 127.0.0.1:$health
-metrics:
-  bindAddress: 127.0.0.1:$metrics
-webhook:
-  host: 127.0.0.1
-  port: $webhook
-  certDir: $kdir/certs
-leaderElection:
-  leaderElect: false
-internalCertManagement:
-  enable: false
-manageJobsWithoutQueueName: false
-integrations:
-  frameworks: ["batch/job"]
-featureGates:
-  VisibilityOnDemand: false
-EOF
-  start kueue env KUBECONFIG="$DIR/kubeconfig" unshare -m --propagation private sh -c \
-    'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && exec "$2" --config "$3" --zap-log-level=2' \
-    kueue "$kdir/etc" "$kueue_home/bin/kueue" "$kdir/config.yaml"
-  STARTED+=(kueue)
-  wait_for 120 "Kueue (http://127.0.0.1:$health/readyz)" curl -fs "http://127.0.0.1:$health/readyz"
-  echo "KUEUE=$kueue_home" >>"$DIR/cluster.env"
-  log "Kueue up: $kueue_home/bin/kueue, log $LOGS/kueue.log"
+  "$E2E/kueue.sh" start --kubeconfig "$DIR/kubeconfig" --dir "$DIR/kueue" --pid-file "$PIDS/kueue.pid" \
+    --log "$LOGS/kueue.log"
+  echo "KUEUE=$(<"$DIR/kueue/home")" >>"$DIR/cluster.env"
 }
 
 cmd_kueue() {

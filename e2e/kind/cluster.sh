@@ -21,6 +21,8 @@
 #                      loaded tags, never pulled; waits for the operator to be ready
 #   smoke              runs the trainer image's `milan-trainer --help` as a pod and waits for it to complete
 #   all                up, load-images, install-operator
+#   kueue              Kueue v0.17.0 (e2e/build-kueue.sh, cached) as a host process against the cluster's API server,
+#                      with its CRDs (e2e/kueue.sh; state and log in e2e/.work/kind/NAME-kueue/); `down` stops it
 # --name        cluster name (default milan; env MILAN_KIND_CLUSTER)
 # --kubeconfig  where the admin kubeconfig is written (default e2e/.work/kind/kubeconfig)
 # --workers     worker nodes besides the control plane (default 2; env MILAN_KIND_WORKERS; 0 = one node that
@@ -38,13 +40,13 @@ HELM=$CACHE_ROOT/helm-v3.22.0/helm
 NAMESPACE=milan-system
 RELEASE=milan
 
-usage() { sed -n '13,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '13,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "kind/cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "kind/cluster.sh: $*" >&2; }
 
 CMD=${1:-}
 case $CMD in
-  up | down | status | load-images | install-operator | smoke | all) shift ;;
+  up | down | status | load-images | install-operator | smoke | all | kueue) shift ;;
   -h | --help) usage; exit 0 ;;
   *) usage; die "expected a command, got '$CMD'" ;;
 esac
@@ -73,6 +75,8 @@ if ((WORKERS > 0)); then POD_NODES=("${NODES[@]:1}"); else POD_NODES=("$NODE"); 
 # One host directory behind every node's /var/local-path-provisioner: the shared filesystem of the claims.
 SHARED=/var/lib/milan-kind/$NAME/volumes
 POD_SUBNET=10.244.0.0/16
+# Kueue's state (certificates, config, pid, log) when `kueue` started it for this cluster.
+KUEUE_DIR=$E2E/.work/kind/$NAME-kueue
 
 KIND=$("$HERE/build.sh" --print-bin-dir)/kind
 KUBECTL=$("$E2E/build-k8s.sh" --print-bin-dir)/kubectl
@@ -241,6 +245,8 @@ cmd_up() {
     log "cluster $NAME already runs; reusing it"
     "$KIND" get kubeconfig --name "$NAME" >"$KUBECONFIG_FILE"
   else
+    # A Kueue left from the cluster this replaces would talk to an API server that is gone.
+    "$E2E/kueue.sh" stop --dir "$KUEUE_DIR"
     "$KIND" delete cluster --name "$NAME" >/dev/null 2>&1 || true
     rm -rf "$SHARED"
     mkdir -p "$SHARED"
@@ -330,6 +336,14 @@ cmd_install_operator() {
   log "operator installed: $(kubectl -n "$NAMESPACE" get pods -o name | tr '\n' ' ')"
 }
 
+# Kueue runs out of cluster, as in the local control plane: Kind publishes its API server on 127.0.0.1, and the
+# operator creates queued Jobs suspended itself, so no webhook has to reach it from inside the cluster.
+cmd_kueue() {
+  cluster_ready || die "cluster $NAME is not ready; run: $0 up"
+  "$E2E/build-kueue.sh" >/dev/null
+  "$E2E/kueue.sh" start --kubeconfig "$KUBECONFIG_FILE" --dir "$KUEUE_DIR"
+}
+
 cmd_smoke() {
   cluster_ready || die "cluster $NAME is not ready; run: $0 up"
   kubectl delete pod milan-smoke --ignore-not-found --wait >/dev/null
@@ -344,11 +358,14 @@ cmd_smoke() {
 
 case $CMD in
   up) cmd_up ;;
-  down) "$KIND" delete cluster --name "$NAME"; rm -f "$KUBECONFIG_FILE"; rm -rf "$SHARED" ;;
+  down)
+    "$E2E/kueue.sh" stop --dir "$KUEUE_DIR"
+    "$KIND" delete cluster --name "$NAME"; rm -f "$KUBECONFIG_FILE"; rm -rf "$SHARED" ;;
   status) node_running && cluster_ready ;;
   load-images) cmd_load_images ;;
   install-operator) cmd_install_operator ;;
   smoke) cmd_smoke ;;
+  kueue) cmd_kueue ;;
   all) cmd_up; cmd_load_images; cmd_install_operator ;;
 esac
 exit 0

@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code KUBECONFIG} set: that cluster, used as is. The operator must already run there (the chart in
  *       {@code charts/milan-operator}), and the nodes must be able to run the trainer image.
  *   <li>Otherwise: the local Kind cluster of {@code e2e/kind/cluster.sh all} (built, created, images loaded and
- *       operator installed on first use; seconds when it already runs). It is kept after the run, so the next
- *       run is warm; {@code e2e/kind/cluster.sh down} removes it.
+ *       operator installed on first use; seconds when it already runs), with Kueue ({@code cluster.sh kueue}). It
+ *       is kept after the run, so the next run is warm; {@code e2e/kind/cluster.sh down} removes it.
  * </ul>
  */
 final class E2ECluster {
@@ -100,7 +100,8 @@ final class E2ECluster {
                     + " repository was found at or above " + System.getProperty("user.dir")
                     + " to create the local Kind cluster from"));
             Path kubeconfig = root.resolve("e2e/.work/kind/kubeconfig");
-            runClusterScript(root);
+            runClusterScript(root, "all");
+            runClusterScript(root, "kueue"); // KueuePreemptionE2E's; seconds when it runs already
             config = Config.fromKubeconfig(kubeconfig.toFile());
             description = "local Kind cluster (" + kubeconfig + ")";
             kubeconfigPath = kubeconfig.toString();
@@ -111,9 +112,9 @@ final class E2ECluster {
         return new E2ECluster(admin, repo, description, kubeconfigPath);
     }
 
-    /** e2e/kind/cluster.sh all, its output passed through (a cold build prints its progress for a while). */
-    private static void runClusterScript(Path root) {
-        List<String> cmd = List.of(root.resolve("e2e/kind/cluster.sh").toString(), "all");
+    /** e2e/kind/cluster.sh COMMAND, its output passed through (a cold build prints its progress for a while). */
+    private static void runClusterScript(Path root, String command) {
+        List<String> cmd = List.of(root.resolve("e2e/kind/cluster.sh").toString(), command);
         long minutes = Long.getLong("milan.e2e.setupMinutes", 120);
         try {
             Path log = Files.createTempFile("milan-kind-", ".log");

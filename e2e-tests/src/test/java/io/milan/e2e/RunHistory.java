@@ -13,7 +13,8 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * Everything observed of one run while polling it: each status read and the name of every Job the run ever had.
+ * Everything observed of one run while polling it: each status read (with when it was read) and the name of every Job
+ * the run ever had, and optionally what else the test wants on the same time line (another run, Kueue's Workloads).
  * Tests assert on this history (progress seen while Running, epochs never going back, one Job only) instead of
  * on a single final read.
  */
@@ -21,13 +22,23 @@ final class RunHistory {
     private final String run;
     private final Supplier<RunStatus> status;
     private final Supplier<List<Job>> jobs;
+    private final Supplier<String> alongside;
+    private final long start = System.nanoTime();
     private final List<RunStatus> seen = new ArrayList<>();
+    private final List<String> lines = new ArrayList<>();
     private final Set<String> jobNames = new TreeSet<>();
+    private String lastLine = "";
 
     RunHistory(String run, Supplier<RunStatus> status, Supplier<List<Job>> jobs) {
+        this(run, status, jobs, () -> "");
+    }
+
+    /** {@code alongside} is read at every poll and shown in {@link #summary()} next to the run's state. */
+    RunHistory(String run, Supplier<RunStatus> status, Supplier<List<Job>> jobs, Supplier<String> alongside) {
         this.run = run;
         this.status = status;
         this.jobs = jobs;
+        this.alongside = alongside;
     }
 
     /** Polls (status and Jobs, recorded) until {@code condition} holds; returns that status. */
@@ -67,7 +78,24 @@ final class RunHistory {
         for (Job j : jobs.get()) {
             jobNames.add(j.getMetadata().getName());
         }
+        String extra = alongside.get();
+        String line = (s == null ? "-" : describe(s)) + (extra.isEmpty() ? "" : " | " + extra);
+        if (!line.equals(lastLine)) {
+            lines.add(String.format("%6.1f s  %s", (System.nanoTime() - start) / 1e9, line));
+            lastLine = line;
+        }
         return s;
+    }
+
+    /** Phase, the reason of its condition, attempt, restarts, progress and checkpoint of one status read. */
+    private static String describe(RunStatus s) {
+        String reason = s.conditions == null || s.phase == null ? null : s.conditions.stream()
+                .filter(c -> s.phase.name().equals(c.getType()) && "True".equals(c.getStatus()))
+                .map(c -> c.getReason()).findFirst().orElse(null);
+        return s.phase + (reason == null ? "" : "/" + reason) + " attempt=" + s.attempt + " restarts=" + s.restarts
+                + (s.progress == null ? "" : " progress(attempt=" + s.progress.attempt + " epoch=" + s.progress.epoch
+                        + " step=" + s.progress.step + " globalStep=" + s.progress.globalStep + ")")
+                + (s.checkpoint == null ? "" : " checkpoint(epoch=" + s.checkpoint.epoch + ")");
     }
 
     List<RunStatus> statuses() {
@@ -96,19 +124,11 @@ final class RunHistory {
                 && s.progress.attempt == attempt).findFirst().orElse(null);
     }
 
-    /** A short account of the phases and progress seen, for failure messages. */
+    /** The phases, progress and what was read alongside, each change with its time since the history began. */
     String summary() {
         StringBuilder b = new StringBuilder();
-        String last = "";
-        for (RunStatus s : seen) {
-            String line = s.phase + " attempt=" + s.attempt + " restarts=" + s.restarts
-                    + (s.progress == null ? "" : " progress(attempt=" + s.progress.attempt + " epoch="
-                            + s.progress.epoch + " step=" + s.progress.step + ")")
-                    + (s.checkpoint == null ? "" : " checkpoint(epoch=" + s.checkpoint.epoch + ")");
-            if (!line.equals(last)) {
-                b.append("  ").append(line).append('\n');
-                last = line;
-            }
+        for (String line : lines) {
+            b.append("  ").append(line).append('\n');
         }
         return b + "  jobs: " + jobNames + "\n  last message: "
                 + (seen.isEmpty() ? "-" : seen.get(seen.size() - 1).message);

@@ -30,6 +30,8 @@ final class Runs {
     static final String TRAINER_IMAGE = System.getProperty("milan.e2e.trainerImage", "milan/trainer:0.1.0");
     /** CPU request of each trainer pod: two pods plus the control plane fit a 2-core Kind node. */
     static final String CPU_REQUEST = System.getProperty("milan.e2e.cpuRequest", "500m");
+    /** Memory request of each trainer pod. */
+    static final String MEMORY_REQUEST = "1Gi";
     /** Memory limit of each trainer pod (3Gi was OOMKilled on rank 0 of the quickstart model). */
     static final String MEMORY_LIMIT = System.getProperty("milan.e2e.memoryLimit", "5Gi");
     static final Duration RUN_TIMEOUT = Duration.ofMinutes(Long.getLong("milan.e2e.runMinutes", 30));
@@ -127,7 +129,8 @@ final class Runs {
 
     private static io.fabric8.kubernetes.api.model.ResourceRequirements sized() {
         return new ResourceRequirementsBuilder().addToRequests("cpu", new Quantity(CPU_REQUEST))
-                .addToRequests("memory", new Quantity("1Gi")).addToLimits("memory", new Quantity(MEMORY_LIMIT)).build();
+                .addToRequests("memory", new Quantity(MEMORY_REQUEST))
+                .addToLimits("memory", new Quantity(MEMORY_LIMIT)).build();
     }
 
     RunStatus pretrainStatus(String name) {

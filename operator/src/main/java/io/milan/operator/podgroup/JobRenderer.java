@@ -30,6 +30,11 @@ public final class JobRenderer {
     private JobRenderer() {
     }
 
+    /** Whether Kueue manages the Job (it carries {@link #KUEUE_QUEUE_LABEL}): Kueue suspends and resumes it. */
+    public static boolean isKueueManaged(Job job) {
+        return job.getMetadata().getLabels() != null && job.getMetadata().getLabels().containsKey(KUEUE_QUEUE_LABEL);
+    }
+
     public static Job render(RenderInput in) {
         var spec = in.spec();
         GangPodGroup gang = GangPodGroup.of(spec.gangScheduler);

@@ -95,7 +95,12 @@ final class Children {
 
     /** Whether a Job of that name exists, asking the API server (not the cache). */
     boolean jobExists(String namespace, String name) {
-        return client.batch().v1().jobs().inNamespace(namespace).withName(name).get() != null;
+        return readJob(namespace, name) != null;
+    }
+
+    /** The Job of that name as the API server has it now (not the cache), or null. */
+    Job readJob(String namespace, String name) {
+        return client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
     }
 
     /**
@@ -115,9 +120,7 @@ final class Children {
             switch (p) {
                 case ALL -> client.resource(job).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
                 case RUNNING -> {
-                    boolean kueue = job.getMetadata().getLabels() != null
-                            && job.getMetadata().getLabels().containsKey(JobRenderer.KUEUE_QUEUE_LABEL);
-                    if (kueue && !JobConditions.isFinished(job)) {
+                    if (JobRenderer.isKueueManaged(job) && !JobConditions.isFinished(job)) {
                         client.resource(job).withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
                     } else if (!JobConditions.isFinished(job) && !JobConditions.isSuspended(job)) {
                         client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace())

@@ -144,7 +144,7 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
         if (status.phase == null) {
             moveTo(RunPhase.Pending, "Accepted", "accepted; preparing the pod group");
         }
-        Job current = attemptEnded() ? null : observed.liveJob(status.podGroup);
+        Job current = withLiveSuspension(attemptEnded() ? null : observed.liveJob(status.podGroup));
         if (current != null && JobConditions.isComplete(current)
                 && GangFailure.detect(current, observed.podsOf(current)).isEmpty()) {
             // Completion is observed before the deadline is judged: a Job that completed just before its deadline
@@ -209,6 +209,25 @@ final class RunReconcile<R extends CustomResource<? extends RunSpec, RunStatus>>
                 moveTo(RunPhase.Pending, "WaitingForPods", count + RunObservation.unschedulableHint(own));
             }
         }
+    }
+
+    /**
+     * The cached Job, or the API server's when the cache may hide a Kueue eviction. Kueue suspends the Job before the
+     * Job controller deletes its pods, but the pod informer can deliver those pods ended on SIGTERM (exit 75 or 143)
+     * before the Job informer delivers {@code spec.suspend: true}; read from the cache alone that is a drain, and the
+     * next attempt would delete the Job and Kueue's Workload with it (the run would lose its place in the queue). So
+     * a disruption of an unsuspended Kueue-managed Job is checked against the live Job: one GET, only then.
+     */
+    private Job withLiveSuspension(Job cached) {
+        if (cached == null || !JobRenderer.isKueueManaged(cached) || JobConditions.isSuspended(cached)
+                || GangFailure.detect(cached, observed.podsOf(cached))
+                        .filter(f -> f.failureClass() == FailureClass.Disruption).isEmpty()) {
+            return cached;
+        }
+        Job live = children.readJob(cached.getMetadata().getNamespace(), cached.getMetadata().getName());
+        boolean same = live != null && cached.getMetadata().getUid().equals(live.getMetadata().getUid())
+                && live.getMetadata().getDeletionTimestamp() == null;
+        return same ? live : cached;
     }
 
     private boolean wasEvicted() {
