@@ -95,17 +95,28 @@ final class Runs {
 
     /** examples/quickstart-cpu-pretrain.yaml on the prepared data, with its own output claim. */
     MilanPretrain pretrain(String name, int epochs) {
+        claim(name + "-output", "1Gi");
+        return pretrain(name, epochs, preparedData(), new StorageLocation("/output", name + "-output"));
+    }
+
+    /** examples/quickstart-cpu-pretrain.yaml sized for the suite, reading {@code dataset}, writing {@code output}. */
+    MilanPretrain pretrain(String name, int epochs, StorageLocation dataset, StorageLocation output) {
         MilanPretrain run = client.resources(MilanPretrain.class)
                 .load(cluster.repoPath("examples/quickstart-cpu-pretrain.yaml").toFile()).item();
         run.getMetadata().setName(name);
         run.getSpec().epochs = epochs;
-        run.getSpec().dataset = new StorageLocation("/milan/data", DATA_CLAIM);
-        run.getSpec().dataset.subPath = "fashion-mnist";
-        run.getSpec().output = new StorageLocation("/output", name + "-output");
+        run.getSpec().dataset = dataset;
+        run.getSpec().output = output;
         run.getSpec().numWorkers = 1;
         run.getSpec().resources = sized();
-        claim(name + "-output", "1Gi");
         return run;
+    }
+
+    /** What {@link #prepareData} made: the subset on {@value #DATA_CLAIM}. */
+    static StorageLocation preparedData() {
+        StorageLocation data = new StorageLocation("/milan/data", DATA_CLAIM);
+        data.subPath = "fashion-mnist";
+        return data;
     }
 
     /** examples/quickstart-cpu-finetune.yaml from the pretrain {@code pretrainName}, on the prepared data. */
@@ -116,8 +127,7 @@ final class Runs {
         run.getSpec().pretrained = new PretrainedSource();
         run.getSpec().pretrained.pretrainRef = new PretrainedSource.PretrainRef(pretrainName);
         run.getSpec().epochs = epochs;
-        run.getSpec().dataset = new StorageLocation("/milan/data", DATA_CLAIM);
-        run.getSpec().dataset.subPath = "fashion-mnist";
+        run.getSpec().dataset = preparedData();
         run.getSpec().output = new StorageLocation("/output", name + "-output");
         run.getSpec().numWorkers = 1;
         run.getSpec().resources = sized();
