@@ -60,37 +60,58 @@ final class Runs {
         String script = String.join("\n",
                 "set -eu",
                 "rm -rf /data/fashion-mnist",
-                "milan-trainer subset --from /opt/milan/datasets/fashion-mnist --to /data/fashion-mnist"
-                        + " --per-class train=" + TRAIN_PER_CLASS + ",val=" + VAL_PER_CLASS);
-        Pod pod = new PodBuilder().withNewMetadata().withName("e2e-data-prep").endMetadata().withNewSpec()
+                subsetCommand("/data/fashion-mnist"));
+        Pod pod = new PodBuilder(trainerPod("e2e-data-prep", script)).editSpec().editFirstContainer()
+                .addNewVolumeMount().withName("data").withMountPath("/data").endVolumeMount().endContainer()
+                .addNewVolume().withName("data").withNewPersistentVolumeClaim(DATA_CLAIM, false).endVolume()
+                .endSpec().build();
+        String log = runToCompletion(pod, "preparing the data");
+        if (!log.strip().endsWith(subsetSummary())) {
+            throw new AssertionError("the data preparation copied a wrong number of images (expected \""
+                    + subsetSummary() + "\"); pod log:\n" + log);
+        }
+    }
+
+    private static String subsetCommand(String to) {
+        return "milan-trainer subset --from /opt/milan/datasets/fashion-mnist --to " + to
+                + " --per-class train=" + TRAIN_PER_CLASS + ",val=" + VAL_PER_CLASS;
+    }
+
+    /** The last line {@code milan-trainer subset} prints for the suite's subset. */
+    private static String subsetSummary() {
+        return "train " + 10 * TRAIN_PER_CLASS + " images, val " + 10 * VAL_PER_CLASS + " images";
+    }
+
+    /** A pod of the trainer image that runs {@code script} once, as the restricted Pod Security profile wants. */
+    static Pod trainerPod(String name, String script) {
+        return new PodBuilder().withNewMetadata().withName(name).endMetadata().withNewSpec()
                 .withRestartPolicy("Never")
                 .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(10001L).withRunAsGroup(10001L)
                 .withFsGroup(10001L).withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
-                .addNewContainer().withName("prep").withImage(TRAINER_IMAGE).withImagePullPolicy("IfNotPresent")
+                .addNewContainer().withName("main").withImage(TRAINER_IMAGE).withImagePullPolicy("IfNotPresent")
                 .withCommand("sh", "-c", script)
                 .withResources(new ResourceRequirementsBuilder().addToRequests("cpu", new Quantity("100m"))
                         .addToLimits("memory", new Quantity("2Gi")).build())
                 .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL")
                 .endCapabilities().endSecurityContext()
-                .addNewVolumeMount().withName("data").withMountPath("/data").endVolumeMount()
                 .endContainer()
-                .addNewVolume().withName("data").withNewPersistentVolumeClaim(DATA_CLAIM, false).endVolume()
                 .endSpec().build();
+    }
+
+    /** Creates the pod, waits until it Succeeded (else fails with {@code what} and its log), returns its log. */
+    String runToCompletion(Pod pod, String what) {
+        String name = pod.getMetadata().getName();
         client.pods().resource(pod).create();
-        Pod done = Await.until("the data preparation pod to finish", Duration.ofMinutes(10),
-                () -> client.pods().withName("e2e-data-prep").get(),
+        Pod done = Await.until(what + " (pod " + name + ") to finish", Duration.ofMinutes(10),
+                () -> client.pods().withName(name).get(),
                 p -> p != null && p.getStatus() != null
                         && List.of("Succeeded", "Failed").contains(p.getStatus().getPhase()));
-        String log = client.pods().withName("e2e-data-prep").getLog();
+        String log = client.pods().withName(name).getLog();
         if (!"Succeeded".equals(done.getStatus().getPhase())) {
-            throw new AssertionError("preparing the data failed; pod log:\n" + log);
+            throw new AssertionError(what + " failed; pod log:\n" + log);
         }
-        String expected = "train " + 10 * TRAIN_PER_CLASS + " images, val " + 10 * VAL_PER_CLASS + " images";
-        if (!log.strip().endsWith(expected)) {
-            throw new AssertionError("the data preparation copied a wrong number of images (expected \"" + expected
-                    + "\"); pod log:\n" + log);
-        }
+        return log;
     }
 
     /** examples/quickstart-cpu-pretrain.yaml on the prepared data, with its own output claim. */
