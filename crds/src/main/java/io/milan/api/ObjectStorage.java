@@ -26,6 +26,29 @@ public class ObjectStorage {
     public static final String ENV_PATH_STYLE = "MILAN_S3_PATH_STYLE";
     public static final String ENV_ACCESS_KEY_ID = "MILAN_S3_ACCESS_KEY_ID";
     public static final String ENV_SECRET_ACCESS_KEY = "MILAN_S3_SECRET_ACCESS_KEY";
+    /** The output's variables; an input's are these with its {@link Role}'s infix. */
+    public static final java.util.List<String> ENV_NAMES = java.util.List.of(ENV_ENDPOINT, ENV_REGION, ENV_PATH_STYLE,
+            ENV_ACCESS_KEY_ID, ENV_SECRET_ACCESS_KEY);
+
+    /**
+     * Which of a run's locations a set of variables reaches: the output's are {@code MILAN_S3_ENDPOINT} and so on;
+     * each input has its own ({@code MILAN_S3_DATASET_ENDPOINT}, ...), so the dataset may live on another server, or
+     * be read with other (say read-only) credentials, than the checkpoints.
+     */
+    public enum Role {
+        OUTPUT(""), DATASET("DATASET_"), TEACHER("TEACHER_"), PRETRAINED("PRETRAINED_");
+
+        private final String infix;
+
+        Role(String infix) {
+            this.infix = infix;
+        }
+
+        /** This role's name of the output's variable {@code outputName} (one of {@link #ENV_NAMES}). */
+        public String env(String outputName) {
+            return infix.isEmpty() ? outputName : "MILAN_S3_" + infix + outputName.substring("MILAN_S3_".length());
+        }
+    }
 
     @Required
     @Pattern("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")

@@ -14,7 +14,9 @@ import io.fabric8.generator.annotation.ValidationRule;
 public class PretrainedSource {
     @JsonPropertyDescription("A pretraining checkpoint, safetensors with the reference's key names or a PyTorch"
             + " .pth in the MAE layout such as the authors' checkpoint-399.pth (read without Python); only encoder"
-            + " weights are loaded.")
+            + " weights are loaded. In object storage (s3): the checkpoint object, downloaded once per pod.")
+    @ValidationRule(value = StorageLocation.INPUT_RULE, message = "spec.pretrained.checkpoint"
+            + StorageLocation.INPUT_MESSAGE)
     public StorageLocation checkpoint;
 
     @JsonPropertyDescription("A MilanPretrain in the same namespace: the run waits (Pending) until it Succeeded,"

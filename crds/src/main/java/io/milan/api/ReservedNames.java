@@ -14,7 +14,13 @@ public final class ReservedNames {
             + " 'NPROC_PER_NODE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'DJL_OFFLINE',"
             + " 'MILAN_TERMINATION_GRACE_SECONDS', 'MILAN_ATTEMPT', 'MILAN_RUN_KIND', 'MILAN_RUN_NAME',"
             + " 'MILAN_RUN_NAMESPACE', 'MILAN_RUN_UID', 'MILAN_RENDEZVOUS_SECRET_FILE', 'MILAN_S3_ENDPOINT',"
-            + " 'MILAN_S3_REGION', 'MILAN_S3_PATH_STYLE', 'MILAN_S3_ACCESS_KEY_ID', 'MILAN_S3_SECRET_ACCESS_KEY']";
+            + " 'MILAN_S3_REGION', 'MILAN_S3_PATH_STYLE', 'MILAN_S3_ACCESS_KEY_ID', 'MILAN_S3_SECRET_ACCESS_KEY',"
+            + " 'MILAN_S3_DATASET_ENDPOINT', 'MILAN_S3_DATASET_REGION', 'MILAN_S3_DATASET_PATH_STYLE',"
+            + " 'MILAN_S3_DATASET_ACCESS_KEY_ID', 'MILAN_S3_DATASET_SECRET_ACCESS_KEY',"
+            + " 'MILAN_S3_TEACHER_ENDPOINT', 'MILAN_S3_TEACHER_REGION', 'MILAN_S3_TEACHER_PATH_STYLE',"
+            + " 'MILAN_S3_TEACHER_ACCESS_KEY_ID', 'MILAN_S3_TEACHER_SECRET_ACCESS_KEY',"
+            + " 'MILAN_S3_PRETRAINED_ENDPOINT', 'MILAN_S3_PRETRAINED_REGION', 'MILAN_S3_PRETRAINED_PATH_STYLE',"
+            + " 'MILAN_S3_PRETRAINED_ACCESS_KEY_ID', 'MILAN_S3_PRETRAINED_SECRET_ACCESS_KEY']";
     public static final String ENV_RULE = "self.all(e, !(e.name in " + ENV_LIST + "))";
     public static final String ENV_MESSAGE = "spec.env may not set MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES,"
             + " NODE_RANK, NPROC_PER_NODE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, DJL_OFFLINE or MILAN_ATTEMPT,"
@@ -57,7 +63,8 @@ public final class ReservedNames {
     /** A mount at a location's path, when the operator mounts a claim there. */
     static final String NOT_AT_DATASET = "!(has(self.dataset.claimName) && m.mountPath == self.dataset.path)";
     /** The output is always mounted: its claim, or an emptyDir (at /milan/output when spec.output is unset). */
-    static final String NOT_AT_OUTPUT = "m.mountPath != (has(self.output) ? self.output.path : '/milan/output')";
+    static final String NOT_AT_OUTPUT = "m.mountPath != (has(self.output) && has(self.output.path) ? self.output.path"
+            + " : '/milan/output')";
     static final String MOUNT_PATH_FIELD = ".podTemplate.spec.trainer.volumeMounts";
     static final String MOUNT_PATH_MESSAGE = "spec.podTemplate.spec.trainer.volumeMounts may not mount at a path"
             + " the operator mounts: spec.output.path (default /milan/output), or the path of an input with a"

@@ -54,10 +54,14 @@ public abstract class RunSpec {
     public Double lr;
 
     @Required
+    @ValidationRule(value = StorageLocation.INPUT_RULE, message = "spec.dataset" + StorageLocation.INPUT_MESSAGE)
     @JsonPropertyDescription("Training data (--data_path): the directory holding train/ (and, for fine-tuning,"
-            + " val/), each an ImageFolder tree of <class>/<image> files, as the reference expects.")
+            + " val/), each an ImageFolder tree of <class>/<image> files, as the reference expects, or the shards"
+            + " of `milan-trainer shard`; in object storage (s3) only shards.")
     public StorageLocation dataset;
 
+    @ValidationRule(value = "has(self.path)", message = "spec.output.path is required: the output directory (with"
+            + " s3, the trainer's local working copy)")
     @JsonPropertyDescription("Where checkpoints and log.txt go (--output_dir). Use a claim so checkpoints survive"
             + " gang restarts; without one an emptyDir is used and every attempt starts from scratch.")
     public StorageLocation output;

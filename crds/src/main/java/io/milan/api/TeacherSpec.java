@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** The frozen teacher whose features MILAN reconstructs (--use_clip). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -16,8 +17,11 @@ public class TeacherSpec {
     public TeacherKind kind = TeacherKind.CLIP;
 
     @Required
+    @ValidationRule(value = StorageLocation.INPUT_RULE, message = "spec.teacher.weights"
+            + StorageLocation.INPUT_MESSAGE)
     @JsonPropertyDescription("The teacher's weights: a safetensors file (for clip, model.safetensors of"
-            + " openai/clip-vit-base-patch16) or a directory holding one.")
+            + " openai/clip-vit-base-patch16) or a directory holding one; in object storage (s3) the object, or a prefix"
+            + " holding model.safetensors.")
     public StorageLocation weights;
 
     @JsonPropertyDescription("For kind encoder: the ViT size of the teacher checkpoint (defaults to the"

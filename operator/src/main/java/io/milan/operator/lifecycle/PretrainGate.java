@@ -4,6 +4,7 @@ import io.milan.api.CheckpointStatus;
 import io.milan.api.MilanFinetuneSpec;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
+import io.milan.api.ObjectStorage;
 import io.milan.api.StorageLocation;
 import io.milan.operator.podgroup.ResolvedPretrained;
 
@@ -39,6 +40,11 @@ public final class PretrainGate {
     public static Result resolve(MilanFinetuneSpec spec, MilanPretrain pretrain) {
         StorageLocation checkpoint = spec.pretrained.checkpoint;
         if (checkpoint != null) {
+            if (checkpoint.s3 != null) {
+                // Nothing to mount: the trainer downloads it with the location's own variables.
+                return Result.ready(new ResolvedPretrained(checkpoint.s3.url, checkpoint),
+                        "starts from checkpoint " + checkpoint.s3.url);
+            }
             boolean claim = checkpoint.claimName != null && !checkpoint.claimName.isBlank();
             return Result.ready(new ResolvedPretrained(checkpoint.path, claim ? checkpoint : null),
                     "starts from checkpoint " + checkpoint.path);
@@ -66,9 +72,15 @@ public final class PretrainGate {
         String path = cp.path;
         if (path.startsWith("s3://")) {
             if (!onClaim) {
-                return Result.failed("MilanPretrain " + name + " keeps its checkpoints only in object storage ("
-                        + path + "); a fine-tune cannot read its encoder from there yet: copy the checkpoint to a"
-                        + " claim and set spec.pretrained.checkpoint");
+                if (out == null || out.s3 == null) {
+                    return Result.failed("MilanPretrain " + name + " reported checkpoint " + path + " but has no"
+                            + " spec.output.s3 to read it with");
+                }
+                // Read from the bucket with the pretrain's own connection and credentials Secret.
+                StorageLocation bucket = new StorageLocation();
+                bucket.s3 = copyWithUrl(out.s3, path);
+                return Result.ready(new ResolvedPretrained(path, bucket),
+                        "starts from checkpoint " + path + " of MilanPretrain " + name);
             }
             // The bucket holds a copy of the output directory's file of the same name (docs/storage.md).
             path = (out.path.endsWith("/") ? out.path : out.path + "/") + path.substring(path.lastIndexOf('/') + 1);
@@ -88,5 +100,15 @@ public final class PretrainGate {
         mount.subPath = out.subPath;
         return Result.ready(new ResolvedPretrained(ResolvedPretrained.PRETRAIN_OUTPUT_MOUNT + "/" + relative, mount),
                 "starts from checkpoint " + cp.path + " of MilanPretrain " + name);
+    }
+
+    private static ObjectStorage copyWithUrl(ObjectStorage s3, String url) {
+        ObjectStorage copy = new ObjectStorage();
+        copy.url = url;
+        copy.endpoint = s3.endpoint;
+        copy.region = s3.region;
+        copy.pathStyle = s3.pathStyle;
+        copy.credentialsSecret = s3.credentialsSecret;
+        return copy;
     }
 }

@@ -8,39 +8,60 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * How the trainer reaches spec.output.s3: endpoint, region and path style as plain variables, and the access key
- * pair as references to the user's Secret ({@code secretKeyRef}), so the operator never reads the Secret (it has
- * no RBAC for Secrets) and its values appear nowhere but in the trainer's environment.
+ * How the trainer reaches a location in object storage (spec.output.s3, spec.dataset.s3, ...): endpoint, region and
+ * path style as plain variables, and the access key pair as references to the user's Secret ({@code secretKeyRef}),
+ * so the operator never reads the Secret (it has no RBAC for Secrets) and its values appear nowhere but in the
+ * trainer's environment. Each location has its own variables ({@link ObjectStorage.Role}).
  */
 public final class ObjectStorageEnv {
     /** Names this class sets; spec.env may not override them. */
-    public static final Set<String> NAMES = Set.of(ObjectStorage.ENV_ENDPOINT, ObjectStorage.ENV_REGION,
-            ObjectStorage.ENV_PATH_STYLE, ObjectStorage.ENV_ACCESS_KEY_ID, ObjectStorage.ENV_SECRET_ACCESS_KEY);
+    public static final Set<String> NAMES = names();
+
+    /** What the trainer and most S3-compatible servers assume. */
+    static final String DEFAULT_REGION = "us-east-1";
 
     private ObjectStorageEnv() {
     }
 
-    /** The variables for {@code s3} (none for null). */
+    /** The output's variables for {@code s3} (none for null). */
     public static List<EnvVar> of(ObjectStorage s3) {
+        return of(s3, ObjectStorage.Role.OUTPUT);
+    }
+
+    /**
+     * {@code role}'s variables for {@code s3} (none for null). An input's region is always set (default
+     * us-east-1): the trainer falls back to the output's variables only for a role that has none at all, which
+     * suits a hand-run trainer but must not hand the output's credentials to an input.
+     */
+    public static List<EnvVar> of(ObjectStorage s3, ObjectStorage.Role role) {
         List<EnvVar> env = new ArrayList<>();
         if (s3 == null) {
             return env;
         }
         if (s3.endpoint != null) {
-            env.add(value(ObjectStorage.ENV_ENDPOINT, s3.endpoint));
+            env.add(value(role.env(ObjectStorage.ENV_ENDPOINT), s3.endpoint));
         }
-        if (s3.region != null) {
-            env.add(value(ObjectStorage.ENV_REGION, s3.region));
+        if (s3.region != null || role != ObjectStorage.Role.OUTPUT) {
+            env.add(value(role.env(ObjectStorage.ENV_REGION), s3.region != null ? s3.region : DEFAULT_REGION));
         }
         if (s3.pathStyle != null) {
-            env.add(value(ObjectStorage.ENV_PATH_STYLE, s3.pathStyle.toString()));
+            env.add(value(role.env(ObjectStorage.ENV_PATH_STYLE), s3.pathStyle.toString()));
         }
         if (s3.credentialsSecret != null) {
-            env.add(secret(ObjectStorage.ENV_ACCESS_KEY_ID, s3.credentialsSecret, ObjectStorage.ACCESS_KEY_ID_KEY));
-            env.add(secret(ObjectStorage.ENV_SECRET_ACCESS_KEY, s3.credentialsSecret,
+            env.add(secret(role.env(ObjectStorage.ENV_ACCESS_KEY_ID), s3.credentialsSecret,
+                    ObjectStorage.ACCESS_KEY_ID_KEY));
+            env.add(secret(role.env(ObjectStorage.ENV_SECRET_ACCESS_KEY), s3.credentialsSecret,
                     ObjectStorage.SECRET_ACCESS_KEY_KEY));
         }
         return env;
+    }
+
+    private static Set<String> names() {
+        Set<String> names = new java.util.TreeSet<>();
+        for (ObjectStorage.Role role : ObjectStorage.Role.values()) {
+            ObjectStorage.ENV_NAMES.forEach(n -> names.add(role.env(n)));
+        }
+        return Set.copyOf(names);
     }
 
     private static EnvVar value(String name, String value) {

@@ -14,7 +14,7 @@ import java.util.List;
 /**
  * The storage locations of a run and how each reaches the trainer container: a claim mounted at the location's
  * path (read-only for inputs), an emptyDir for an output without a claim, or nothing for a path that exists in the
- * image.
+ * image or an input in object storage (the trainer reads it with its own variables, {@link ObjectStorageEnv}).
  */
 public final class RunVolumes {
     /** Output directory when spec.output is unset. */
@@ -31,8 +31,23 @@ public final class RunVolumes {
      * @param field the spec field it comes from, for error messages
      */
     public record Location(String volume, String field, StorageLocation location, boolean readOnly) {
-        boolean hasClaim() {
+        public boolean hasClaim() {
             return location.claimName != null && !location.claimName.isBlank();
+        }
+
+        /** Which variables reach this location's object storage (docs/storage.md). */
+        public ObjectStorage.Role role() {
+            return switch (volume) {
+                case "dataset" -> ObjectStorage.Role.DATASET;
+                case "teacher" -> ObjectStorage.Role.TEACHER;
+                case "pretrained" -> ObjectStorage.Role.PRETRAINED;
+                default -> ObjectStorage.Role.OUTPUT;
+            };
+        }
+
+        /** What the trainer's flag names: the object storage URL, or the path in the container. */
+        public String trainerPath() {
+            return readOnly && location.s3 != null ? location.s3.url : location.path;
         }
     }
 

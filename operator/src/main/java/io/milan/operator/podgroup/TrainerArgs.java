@@ -41,7 +41,7 @@ public final class TrainerArgs {
                 s.checkpointInterval, outputDir);
         a.flag("--mask_ratio", s.maskRatio);
         a.flag("--teacher", s.teacher.kind == TeacherKind.ENCODER ? "encoder" : "clip");
-        a.flag("--teacher_path", s.teacher.weights.path);
+        a.flag("--teacher_path", input(s.teacher.weights));
         if (s.teacher.model != null) {
             a.flag("--teacher_model", s.teacher.model.cliName);
         }
@@ -97,7 +97,7 @@ public final class TrainerArgs {
         if (clipGrad != null) {
             flag("--clip_grad", clipGrad);
         }
-        flag("--data_path", s.dataset.path);
+        flag("--data_path", input(s.dataset));
         flag("--output_dir", outputDir);
         flag("--log_dir", outputDir);
         flag("--seed", s.seed);
@@ -115,6 +115,11 @@ public final class TrainerArgs {
         flag("--device", s.usesGpus() ? "cuda" : "cpu");
         // The trainer picks the newest valid checkpoint in output_dir, or starts fresh when there is none.
         flag("--resume", "auto");
+    }
+
+    /** An input's location as the trainer reads it: its s3:// URL (then the trainer streams or downloads it), else its path. */
+    private static String input(io.milan.api.StorageLocation location) {
+        return location.s3 != null ? location.s3.url : location.path;
     }
 
     private void flag(String name, Object value) {

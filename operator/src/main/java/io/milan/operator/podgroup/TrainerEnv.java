@@ -64,6 +64,11 @@ public final class TrainerEnv {
         env.add(value(DJL_OFFLINE, "true"));
         env.add(value(TrainerExitCodes.GRACE_PERIOD_ENV, String.valueOf(gracePeriodSeconds(in.spec()))));
         env.addAll(ObjectStorageEnv.of(RunVolumes.outputObjectStorage(in.spec())));
+        for (RunVolumes.Location l : RunVolumes.locations(in.spec(), in.pretrained())) {
+            if (l.readOnly() && l.location().s3 != null) {
+                env.addAll(ObjectStorageEnv.of(l.location().s3, l.role()));
+            }
+        }
         if (in.spec().env != null) {
             env.addAll(in.spec().env);
         }

@@ -3,6 +3,7 @@ package io.milan.operator.validation;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.milan.api.RunSpec;
+import io.milan.api.StorageLocation;
 import io.milan.operator.podgroup.ResolvedPretrained;
 import io.milan.operator.podgroup.RunVolumes;
 import io.milan.operator.podgroup.TrainerEnv;
@@ -71,12 +72,19 @@ public final class SpecValidator {
         }
         Map<String, String> fieldByMountPath = new HashMap<>();
         for (RunVolumes.Location l : RunVolumes.locations(spec, pretrained)) {
-            if (l.readOnly() && l.location().s3 != null) {
-                errors.add(l.field() + ".s3 is not supported: only spec.output keeps checkpoints in object storage"
-                        + " so far; give " + l.field() + " a claim or an image path");
+            StorageLocation where = l.location();
+            if (l.readOnly() && (where.s3 == null) == (where.path == null)) {
+                errors.add(l.field() + " sets " + (where.s3 == null ? "neither path nor s3" : "both path and s3")
+                        + "; an input is read from one of them");
+            }
+            if (!l.readOnly() && where.path == null) {
+                errors.add(l.field() + ".path is required (with s3, the trainer's local working copy)");
+            }
+            if (l.hasClaim() && where.path == null) {
+                errors.add(l.field() + ".claimName needs path, the claim's mount point");
             }
             boolean mounted = !l.readOnly() || (l.location().claimName != null && !l.location().claimName.isBlank());
-            if (!mounted) {
+            if (!mounted || where.path == null) {
                 continue;
             }
             String other = fieldByMountPath.putIfAbsent(l.location().path, l.field());

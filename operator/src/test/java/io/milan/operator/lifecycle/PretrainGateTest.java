@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.milan.api.CheckpointStatus;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
+import io.milan.api.ObjectStorage;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.StorageLocation;
@@ -64,9 +65,22 @@ class PretrainGateTest {
         assertEquals("/milan/pretrained/checkpoint-399.safetensors", fromClaim.pretrained().checkpointPath());
 
         pt.getSpec().output = new StorageLocation("/output", null);
+        var noConnection = PretrainGate.resolve(ft.getSpec(), pt);
+        assertTrue(noConnection.failed());
+        assertTrue(noConnection.message().contains("no spec.output.s3"), noConnection.message());
+
+        pt.getSpec().output.s3 = new ObjectStorage();
+        pt.getSpec().output.s3.url = "s3://milan/pretrain";
+        pt.getSpec().output.s3.endpoint = "http://minio.storage:9000";
+        pt.getSpec().output.s3.credentialsSecret = "milan-s3";
         var onlyInTheBucket = PretrainGate.resolve(ft.getSpec(), pt);
-        assertTrue(onlyInTheBucket.failed());
-        assertTrue(onlyInTheBucket.message().contains("only in object storage"), onlyInTheBucket.message());
+        assertTrue(onlyInTheBucket.isReady(), onlyInTheBucket.message());
+        assertEquals("s3://milan/pretrain/checkpoint-399.safetensors", onlyInTheBucket.pretrained().checkpointPath());
+        ObjectStorage read = onlyInTheBucket.pretrained().mount().s3;
+        assertEquals("s3://milan/pretrain/checkpoint-399.safetensors", read.url);
+        assertEquals("http://minio.storage:9000", read.endpoint);
+        assertEquals("milan-s3", read.credentialsSecret, "read with the pretrain's own Secret");
+        assertNull(onlyInTheBucket.pretrained().mount().claimName, "nothing to mount");
     }
 
     @Test
@@ -97,6 +111,13 @@ class PretrainGateTest {
 
         ft.getSpec().pretrained.checkpoint = new StorageLocation("/opt/milan/encoder.safetensors", null);
         assertNull(PretrainGate.resolve(ft.getSpec(), null).pretrained().mount(), "a path in the image");
+
+        ft.getSpec().pretrained.checkpoint = new StorageLocation();
+        ft.getSpec().pretrained.checkpoint.s3 = new ObjectStorage();
+        ft.getSpec().pretrained.checkpoint.s3.url = "s3://models/milan/checkpoint-399.safetensors";
+        var fromBucket = PretrainGate.resolve(ft.getSpec(), null);
+        assertEquals("s3://models/milan/checkpoint-399.safetensors", fromBucket.pretrained().checkpointPath());
+        assertEquals(ft.getSpec().pretrained.checkpoint.s3, fromBucket.pretrained().mount().s3);
     }
 
     private static RunStatus status(RunPhase phase) {

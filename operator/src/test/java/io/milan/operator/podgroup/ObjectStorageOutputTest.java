@@ -20,7 +20,9 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** spec.output.s3: the trainer's --checkpoint_uri and its environment, credentials only as Secret references. */
+/**
+ * spec.output.s3 and the inputs' s3: the trainer's flags and environment, credentials only as Secret references.
+ */
 class ObjectStorageOutputTest {
 
     @Test
@@ -57,13 +59,45 @@ class ObjectStorageOutputTest {
     }
 
     @Test
-    void inputsInObjectStorageAndOverridesOfItsVariablesAreRefused() {
+    void inputsInObjectStorageBecomeUrlsWithTheirOwnVariablesAndNoMounts() {
+        MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
+        run.getSpec().dataset = new StorageLocation();
+        run.getSpec().dataset.s3 = s3("s3://datasets/fmnist-shards", "http://minio.storage:9000", "datasets-ro");
+        run.getSpec().teacher.weights = new StorageLocation();
+        run.getSpec().teacher.weights.s3 = s3("s3://models/clip-vit-base-patch16", null, null);
+        run.getSpec().output = new StorageLocation("/milan/output", null);
+        run.getSpec().output.s3 = s3("s3://milan/run", "http://minio.storage:9000", "milan-s3");
+        assertEquals(List.of(), SpecValidator.validate(run.getSpec(), null));
+        Container c = container(JobRenderer.render(Fixtures.input(run, 1)));
+
+        assertEquals("s3://datasets/fmnist-shards", after(c.getArgs(), "--data_path"));
+        assertEquals("s3://models/clip-vit-base-patch16", after(c.getArgs(), "--teacher_path"));
+        Map<String, EnvVar> env = c.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, Function.identity()));
+        assertEquals("http://minio.storage:9000", env.get("MILAN_S3_DATASET_ENDPOINT").getValue());
+        assertEquals("datasets-ro", env.get("MILAN_S3_DATASET_ACCESS_KEY_ID").getValueFrom().getSecretKeyRef()
+                .getName(), "the dataset's own Secret, not the output's");
+        assertEquals("milan-s3", env.get(ObjectStorage.ENV_ACCESS_KEY_ID).getValueFrom().getSecretKeyRef().getName());
+        // The teacher names no Secret: only its region is set, so the trainer uses the default chain for it
+        // rather than falling back to the output's credentials.
+        assertEquals("us-east-1", env.get("MILAN_S3_TEACHER_REGION").getValue());
+        assertTrue(env.keySet().stream().noneMatch(n -> n.startsWith("MILAN_S3_TEACHER_ACCESS")), env.keySet()
+                .toString());
+        assertTrue(c.getVolumeMounts().stream().noneMatch(m -> m.getName().equals("dataset")
+                || m.getName().equals("teacher")), "nothing to mount for an input in object storage");
+    }
+
+    @Test
+    void anInputWithBothPathAndS3AndOverridesOfTheVariablesAreRefused() {
         MilanPretrain run = Fixtures.pretrain("quickstart-cpu-pretrain.yaml");
         run.getSpec().dataset.s3 = s3("s3://milan/data", null, null);
-        run.getSpec().env = List.of(new EnvVar(ObjectStorage.ENV_ACCESS_KEY_ID, "x", null));
+        run.getSpec().env = List.of(new EnvVar(ObjectStorage.ENV_ACCESS_KEY_ID, "x", null),
+                new EnvVar("MILAN_S3_DATASET_SECRET_ACCESS_KEY", "x", null));
         List<String> errors = SpecValidator.validate(run.getSpec(), null);
-        assertTrue(errors.stream().anyMatch(e -> e.startsWith("spec.dataset.s3 is not supported")), errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.startsWith("spec.dataset sets both path and s3")),
+                errors.toString());
         assertTrue(errors.stream().anyMatch(e -> e.contains("spec.env[0].name " + ObjectStorage.ENV_ACCESS_KEY_ID)),
+                errors.toString());
+        assertTrue(errors.stream().anyMatch(e -> e.contains("spec.env[1].name MILAN_S3_DATASET_SECRET_ACCESS_KEY")),
                 errors.toString());
     }
 

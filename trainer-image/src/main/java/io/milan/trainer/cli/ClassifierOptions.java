@@ -40,7 +40,8 @@ public abstract class ClassifierOptions {
 
     @Option(names = "--finetune", description = "Start from this pretraining checkpoint or encoder file"
             + " (.safetensors, or a PyTorch .pth such as the authors' checkpoint-399.pth; encoder tensors only,"
-            + " decoder keys ignored); '' = random init.")
+            + " decoder keys ignored), or an s3://bucket/key object downloaded once with the MILAN_S3_PRETRAINED_*"
+            + " variables; '' = random init.")
     public String finetune = "";
 
     @Option(names = "--nb_classes", description = "Number of classes (default: ${DEFAULT-VALUE}).")
@@ -87,8 +88,12 @@ public abstract class ClassifierOptions {
         require(minLr >= 0, "--min_lr must be >= 0, got " + minLr);
         require(checkpointInterval >= 1, "--checkpoint_interval must be >= 1, got " + checkpointInterval);
         require(evalBatchSize == null || evalBatchSize >= 1, "--eval_batch_size must be >= 1, got " + evalBatchSize);
-        require(finetune.isEmpty() || Files.isRegularFile(Path.of(finetune)),
-                "--finetune: no such checkpoint file '" + finetune + "'");
+        if (io.milan.trainer.storage.S3Location.isS3(finetune)) {
+            io.milan.trainer.storage.S3Location.parse("--finetune", finetune); // read when the run starts
+        } else {
+            require(finetune.isEmpty() || Files.isRegularFile(Path.of(finetune)),
+                    "--finetune: no such checkpoint file '" + finetune + "'");
+        }
         require(!evalOnly || !common.resume.isBlank(),
                 "--eval needs --resume <checkpoint file> (or --resume auto with --output_dir)");
     }

@@ -27,8 +27,9 @@ public class CommonOptions {
     public Double clipGrad;
 
     @Option(names = "--data_path", description = "Directory holding train/ (and val/), each an ImageFolder or the"
-            + " shards of `milan-trainer shard` (recognised by their shards.json).")
-    public Path dataPath = Path.of("/datasets01/imagenet_full_size/061417/");
+            + " shards of `milan-trainer shard` (recognised by their shards.json); or s3://bucket/prefix holding"
+            + " train/ and val/ as shards, streamed with the MILAN_S3_DATASET_* variables (docs/storage.md).")
+    public String dataPath = "/datasets01/imagenet_full_size/061417/";
 
     @Option(names = "--output_dir", description = "Checkpoints and log.txt (default: ${DEFAULT-VALUE}).")
     public Path outputDir = Path.of("./output_dir");
@@ -136,6 +137,9 @@ public class CommonOptions {
         require(numWorkers >= 0, "--num_workers must be >= 0, got " + numWorkers);
         if (checkpointUri != null) {
             io.milan.trainer.storage.S3Location.parse("--checkpoint_uri", checkpointUri);
+        }
+        if (io.milan.trainer.storage.S3Location.isS3(dataPath)) {
+            io.milan.trainer.storage.S3Location.parse("--data_path", dataPath);
         }
         require(saveEveryMinutes >= 0 && Double.isFinite(saveEveryMinutes),
                 "--save_every_minutes must be >= 0 (0 = epoch ends only), got " + saveEveryMinutes);

@@ -2,7 +2,6 @@ package io.milan.trainer.cli;
 
 import static io.milan.trainer.cli.CommonOptions.require;
 
-import java.nio.file.Path;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -42,8 +41,9 @@ public class PretrainOptions {
     public String teacher = "clip";
 
     @Option(names = "--teacher_path", description = "Teacher weights: a .safetensors file or a directory holding"
-            + " model.safetensors (default: ${DEFAULT-VALUE}).")
-    public Path teacherPath = Path.of("./clip-vit-base-patch16");
+            + " model.safetensors; or s3://bucket/key (the object, or a prefix holding model.safetensors), downloaded"
+            + " once with the MILAN_S3_TEACHER_* variables (default: ${DEFAULT-VALUE}).")
+    public String teacherPath = "./clip-vit-base-patch16";
 
     @Option(names = "--teacher_model", description = "For --teacher encoder: its size (default: --model).")
     public String teacherModel;

@@ -1,7 +1,11 @@
 package io.milan.trainer.data;
 
+import io.milan.api.ObjectStorage;
+import io.milan.trainer.data.shards.S3ShardSource;
 import io.milan.trainer.data.shards.ShardManifest;
 import io.milan.trainer.data.shards.ShardedDataset;
+import io.milan.trainer.storage.ObjectStores;
+import io.milan.trainer.storage.S3Location;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,5 +37,18 @@ public interface ImageDataset {
      */
     static ImageDataset open(Path dir) throws IOException {
         return ShardManifest.isShardDirectory(dir) ? ShardedDataset.open(dir) : ImageFolder.scan(dir);
+    }
+
+    /**
+     * {@code --data_path}'s split {@code split} ({@code train} or {@code val}): under an {@code s3://bucket/prefix},
+     * shards streamed from object storage with the dataset's {@code MILAN_S3_DATASET_*} variables (docs/storage.md);
+     * else {@link #open(Path)} of the directory.
+     */
+    static ImageDataset open(String dataPath, String split) throws IOException {
+        if (S3Location.isS3(dataPath)) {
+            S3Location location = S3Location.parse("--data_path", dataPath).resolve(split);
+            return ShardedDataset.open(new S3ShardSource(ObjectStores.forRole(ObjectStorage.Role.DATASET), location));
+        }
+        return open(Path.of(dataPath).resolve(split));
     }
 }

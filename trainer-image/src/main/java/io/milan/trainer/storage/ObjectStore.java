@@ -118,6 +118,27 @@ public final class ObjectStore implements AutoCloseable {
         }
     }
 
+    /** An object being read: its content (the caller closes it), length and ETag (which changes with the content). */
+    public record ObjectStream(InputStream content, long size, String etag) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            content.close();
+        }
+    }
+
+    /** The object's content with its length and ETag, or empty when there is no such object. */
+    public Optional<ObjectStream> open(String bucket, String key) throws ObjectStoreException {
+        try {
+            ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key));
+            GetObjectResponse r = in.response();
+            return Optional.of(new ObjectStream(in, r.contentLength() == null ? -1 : r.contentLength(), r.eTag()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (SdkException e) {
+            throw failure("read", url(bucket, key), bucket, e);
+        }
+    }
+
     /** The whole object, or empty when there is none (for small objects such as manifests). */
     public Optional<byte[]> getBytes(String bucket, String key) throws ObjectStoreException {
         Optional<InputStream> in = stream(bucket, key);
@@ -141,9 +162,17 @@ public final class ObjectStore implements AutoCloseable {
             return false;
         }
         try (InputStream s = in.get()) {
+            copy(s, bucket, key, target);
+        }
+        return true;
+    }
+
+    /** Writes {@code content}, the object's, to {@code target} atomically (a temporary file renamed when whole). */
+    public void copy(InputStream content, String bucket, String key, Path target) throws IOException {
+        try {
             AtomicFiles.write(target, channel -> {
                 byte[] buf = new byte[1 << 20];
-                for (int n; (n = s.read(buf)) > 0; ) {
+                for (int n; (n = content.read(buf)) > 0; ) {
                     ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
                     while (b.hasRemaining()) {
                         channel.write(b);
@@ -155,7 +184,6 @@ public final class ObjectStore implements AutoCloseable {
         } catch (SdkException e) {
             throw failure("read", url(bucket, key), bucket, e);
         }
-        return true;
     }
 
     /** Stores {@code bytes} as one object (a single PUT: visible whole or not at all). */

@@ -13,7 +13,8 @@ import java.util.Map;
  * <p>{@link #fromEnvironment} reads {@code MILAN_S3_ENDPOINT}, {@code MILAN_S3_REGION} (default us-east-1),
  * {@code MILAN_S3_PATH_STYLE} (true/false; default true when an endpoint is set) and the access key pair from
  * {@code MILAN_S3_ACCESS_KEY_ID}/{@code MILAN_S3_SECRET_ACCESS_KEY}, which the operator fills from the Secret the
- * run names (io.milan.api.ObjectStorage); {@link Credentials#toString} never prints the secret.
+ * run names (io.milan.api.ObjectStorage); an input's variables carry its role ({@code MILAN_S3_DATASET_ENDPOINT},
+ * ...). {@link Credentials#toString} never prints the secret.
  */
 public record ObjectStoreConfig(URI endpoint, String region, boolean pathStyle, Credentials credentials) {
 
@@ -38,26 +39,45 @@ public record ObjectStoreConfig(URI endpoint, String region, boolean pathStyle, 
     }
 
     public static ObjectStoreConfig fromEnvironment(Map<String, String> env) {
-        String endpoint = blankToNull(env.get(ENDPOINT));
+        return fromEnvironment(env, ObjectStorage.Role.OUTPUT);
+    }
+
+    /**
+     * {@code role}'s variables (e.g. {@code MILAN_S3_DATASET_ENDPOINT}); when none of them is set, the output's
+     * ({@code MILAN_S3_ENDPOINT}, ...), so one set serves a hand-run trainer. The operator always sets an input's
+     * region, so an input it renders never falls back to the output's credentials.
+     */
+    public static ObjectStoreConfig fromEnvironment(Map<String, String> env, ObjectStorage.Role role) {
+        boolean own = ObjectStorage.ENV_NAMES.stream().anyMatch(n -> blankToNull(env.get(role.env(n))) != null);
+        return parse(env, own ? role : ObjectStorage.Role.OUTPUT);
+    }
+
+    /** Reads {@code role}'s variables; messages name them. */
+    private static ObjectStoreConfig parse(Map<String, String> env, ObjectStorage.Role role) {
+        String endpointName = role.env(ENDPOINT);
+        String pathStyleName = role.env(PATH_STYLE);
+        String idName = role.env(ACCESS_KEY_ID);
+        String secretName = role.env(SECRET_ACCESS_KEY);
+        String endpoint = blankToNull(env.get(endpointName));
         URI uri = null;
         if (endpoint != null) {
             uri = URI.create(endpoint);
             if (uri.getScheme() == null || uri.getHost() == null) {
-                throw new IllegalArgumentException(ENDPOINT + " '" + endpoint + "' is not a URL such as"
+                throw new IllegalArgumentException(endpointName + " '" + endpoint + "' is not a URL such as"
                         + " https://minio.example:9000");
             }
         }
-        String pathStyle = blankToNull(env.get(PATH_STYLE));
+        String pathStyle = blankToNull(env.get(pathStyleName));
         if (pathStyle != null && !pathStyle.equals("true") && !pathStyle.equals("false")) {
-            throw new IllegalArgumentException(PATH_STYLE + " must be true or false, got '" + pathStyle + "'");
+            throw new IllegalArgumentException(pathStyleName + " must be true or false, got '" + pathStyle + "'");
         }
-        String id = blankToNull(env.get(ACCESS_KEY_ID));
-        String secret = blankToNull(env.get(SECRET_ACCESS_KEY));
+        String id = blankToNull(env.get(idName));
+        String secret = blankToNull(env.get(secretName));
         if ((id == null) != (secret == null)) {
-            throw new IllegalArgumentException("set both " + ACCESS_KEY_ID + " and " + SECRET_ACCESS_KEY
+            throw new IllegalArgumentException("set both " + idName + " and " + secretName
                     + ", or neither (then the default AWS credentials chain applies)");
         }
-        return new ObjectStoreConfig(uri, env.get(REGION),
+        return new ObjectStoreConfig(uri, env.get(role.env(REGION)),
                 pathStyle != null ? Boolean.parseBoolean(pathStyle) : uri != null,
                 id == null ? null : new Credentials(id, secret));
     }

@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
 import io.milan.api.EvalStatus;
+import io.milan.api.ObjectStorage;
+import io.milan.trainer.storage.ObjectFiles;
 import io.milan.trainer.checkpoint.Checkpoint;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
@@ -108,8 +110,8 @@ public final class ClassifierRun {
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
-        ImageDataset val = ImageDataset.open(c.dataPath.resolve("val"));
-        ImageDataset train = mode == Mode.EVAL ? null : ImageDataset.open(c.dataPath.resolve("train"));
+        ImageDataset val = ImageDataset.open(c.dataPath, "val");
+        ImageDataset train = mode == Mode.EVAL ? null : ImageDataset.open(c.dataPath, "train");
         if (train != null) {
             requireClasses(train, o.nbClasses, "--nb_classes " + o.nbClasses);
             requireClasses(val, o.nbClasses, "--nb_classes " + o.nbClasses);
@@ -134,7 +136,9 @@ public final class ClassifierRun {
 
     /** A fresh model; rank 0 loads --finetune into it (the others receive it by broadcast). */
     private Classifier create(ViTConfig encoder, NDManager m, boolean primary) throws Exception {
-        Path pretrained = o.finetune.isEmpty() ? null : Path.of(o.finetune);
+        // Only rank 0 reads it; an s3:// location is downloaded once per pod (docs/storage.md).
+        Path pretrained = o.finetune.isEmpty() || !primary ? null
+                : ObjectFiles.local("--finetune", o.finetune, ObjectStorage.Role.PRETRAINED, null);
         if (mode == Mode.FINETUNE) {
             VitClassifier model = VitClassifier.create(encoder.withDropPath(ft().dropPath), o.nbClasses, o.pooling, m,
                     c.seed);

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.google.gson.Gson;
+import io.milan.api.ObjectStorage;
+import io.milan.trainer.storage.ObjectFiles;
 import io.milan.trainer.checkpoint.CheckpointPolicy;
 import io.milan.trainer.checkpoint.CheckpointStore;
 import io.milan.trainer.checkpoint.RunIdentity;
@@ -77,7 +79,7 @@ public final class PretrainRun {
         RunEnvironment env = RunEnvironment.resolve(c);
         amp = MixedPrecision.resolve(c.amp, env.device());
         // Checked before joining the group, so a bad path fails every rank at once with the same message.
-        ImageDataset data = ImageDataset.open(c.dataPath.resolve("train"));
+        ImageDataset data = ImageDataset.open(c.dataPath, "train");
         ViTConfig encoder = encoderConfig(o.model, c);
 
         try (NDManager root = NDManager.newBaseManager(env.device());
@@ -295,11 +297,14 @@ public final class PretrainRun {
     }
 
     private Teacher loadTeacher(NDManager manager, ViTConfig student) throws Exception {
+        // An s3:// location is downloaded once per pod (docs/storage.md), then read as a local file.
+        Path path = ObjectFiles.local("--teacher_path", o.teacherPath, ObjectStorage.Role.TEACHER,
+                "model.safetensors");
         if (o.teacher.equals("clip")) {
-            return ClipTeacher.load(o.teacherPath, manager);
+            return ClipTeacher.load(path, manager);
         }
         ViTConfig teacher = o.teacherModel == null ? student : encoderConfig(o.teacherModel, c);
-        Path file = Files.isDirectory(o.teacherPath) ? o.teacherPath.resolve("model.safetensors") : o.teacherPath;
+        Path file = Files.isDirectory(path) ? path.resolve("model.safetensors") : path;
         return EncoderTeacher.load(file, teacher, manager);
     }
 

@@ -73,8 +73,23 @@ public final class ShardWriter {
     private ShardWriter() {
     }
 
+    /** Hears each shard file as soon as it is complete (before the next is written, and before the manifest). */
+    @FunctionalInterface
+    public interface ShardListener {
+        void written(Path shard) throws IOException;
+    }
+
     /** Writes {@code from} as shards into the new directory {@code to}; returns the manifest. */
     public static ShardManifest write(ImageFolder from, Path to, ShardSize size, long seed) throws IOException {
+        return write(from, to, size, seed, shard -> { });
+    }
+
+    /**
+     * As {@link #write(ImageFolder, Path, ShardSize, long)}, telling {@code listener} of each shard when written
+     * (an upload may then delete it, so a split larger than the local disk can go to object storage).
+     */
+    public static ShardManifest write(ImageFolder from, Path to, ShardSize size, long seed, ShardListener listener)
+            throws IOException {
         if (Files.exists(to)) {
             throw new IllegalArgumentException("--to " + to + " already exists; remove it or choose another");
         }
@@ -87,6 +102,7 @@ public final class ShardWriter {
             while (next < order.size()) {
                 String name = String.format(Locale.ROOT, "shard-%06d.tar", shards.size());
                 ShardManifest.Shard shard = writeShard(dir.resolve(name), order, next, size, keyDigits);
+                listener.written(dir.resolve(name));
                 shards.add(shard);
                 next += shard.samples();
             }
