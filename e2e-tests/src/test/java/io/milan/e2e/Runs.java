@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.milan.api.MilanFinetune;
 import io.milan.api.MilanPretrain;
+import io.milan.api.ObjectStorage;
 import io.milan.api.PretrainedSource;
 import io.milan.api.RunStatus;
 import io.milan.api.StorageLocation;
@@ -33,8 +34,8 @@ final class Runs {
     /** Memory limit of each trainer pod (3Gi was OOMKilled on rank 0 of the quickstart model). */
     static final String MEMORY_LIMIT = System.getProperty("milan.e2e.memoryLimit", "5Gi");
     static final Duration RUN_TIMEOUT = Duration.ofMinutes(Long.getLong("milan.e2e.runMinutes", 30));
-    private static final int TRAIN_PER_CLASS = Integer.getInteger("milan.e2e.trainPerClass", 150);
-    private static final int VAL_PER_CLASS = Integer.getInteger("milan.e2e.valPerClass", 50);
+    static final int TRAIN_PER_CLASS = Integer.getInteger("milan.e2e.trainPerClass", 150);
+    static final int VAL_PER_CLASS = Integer.getInteger("milan.e2e.valPerClass", 50);
 
     private final KubernetesClient client;
     private final E2ECluster cluster;
@@ -70,6 +71,34 @@ final class Runs {
             throw new AssertionError("the data preparation copied a wrong number of images (expected \""
                     + subsetSummary() + "\"); pod log:\n" + log);
         }
+    }
+
+    /**
+     * Writes the suite's subset of Fashion-MNIST as WebDataset shards ({@code milan-trainer shard}, {@code shardSize}
+     * samples each) to {@code url}/train and {@code url}/val on the S3 server {@code endpoint}, with the credentials
+     * of the Secret {@code secret} (keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); returns the pod's log.
+     */
+    String prepareShards(String url, String endpoint, String secret, int shardSize) {
+        String script = String.join("\n",
+                "set -eu",
+                subsetCommand("/tmp/fashion-mnist"),
+                "milan-trainer shard --from /tmp/fashion-mnist/train --to " + url + "/train --shard-size " + shardSize,
+                "milan-trainer shard --from /tmp/fashion-mnist/val --to " + url + "/val --shard-size " + shardSize);
+        Pod pod = new PodBuilder(trainerPod("e2e-shards", script)).editSpec().editFirstContainer()
+                .addNewEnv().withName(ObjectStorage.ENV_ENDPOINT).withValue(endpoint).endEnv()
+                .addNewEnv().withName(ObjectStorage.ENV_ACCESS_KEY_ID).withNewValueFrom()
+                .withNewSecretKeyRef(ObjectStorage.ACCESS_KEY_ID_KEY, secret, false).endValueFrom().endEnv()
+                .addNewEnv().withName(ObjectStorage.ENV_SECRET_ACCESS_KEY).withNewValueFrom()
+                .withNewSecretKeyRef(ObjectStorage.SECRET_ACCESS_KEY_KEY, secret, false).endValueFrom().endEnv()
+                .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount().endContainer()
+                .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+                .endSpec().build();
+        String log = runToCompletion(pod, "sharding the data into " + url);
+        if (!log.contains(subsetSummary())) {
+            throw new AssertionError("the shard pod's subset has a wrong number of images (expected \""
+                    + subsetSummary() + "\"); pod log:\n" + log);
+        }
+        return log;
     }
 
     private static String subsetCommand(String to) {
@@ -142,17 +171,23 @@ final class Runs {
 
     /** examples/quickstart-cpu-finetune.yaml from the pretrain {@code pretrainName}, on the prepared data. */
     MilanFinetune finetune(String name, String pretrainName, int epochs) {
+        claim(name + "-output", "1Gi");
+        return finetune(name, pretrainName, epochs, preparedData(), new StorageLocation("/output", name + "-output"));
+    }
+
+    /** examples/quickstart-cpu-finetune.yaml sized for the suite, from the pretrain {@code pretrainName}. */
+    MilanFinetune finetune(String name, String pretrainName, int epochs, StorageLocation dataset,
+            StorageLocation output) {
         MilanFinetune run = client.resources(MilanFinetune.class)
                 .load(cluster.repoPath("examples/quickstart-cpu-finetune.yaml").toFile()).item();
         run.getMetadata().setName(name);
         run.getSpec().pretrained = new PretrainedSource();
         run.getSpec().pretrained.pretrainRef = new PretrainedSource.PretrainRef(pretrainName);
         run.getSpec().epochs = epochs;
-        run.getSpec().dataset = preparedData();
-        run.getSpec().output = new StorageLocation("/output", name + "-output");
+        run.getSpec().dataset = dataset;
+        run.getSpec().output = output;
         run.getSpec().numWorkers = 1;
         run.getSpec().resources = sized();
-        claim(name + "-output", "1Gi");
         return run;
     }
 
