@@ -4,6 +4,7 @@
 #   milan/operator:<version>   operator/src/main/docker/Dockerfile.jvm
 # and, only when asked, milan/trainer:<version>-cuXXX (trainer-image/Dockerfile.cuda, see docs/images.md) with
 # libmilantorch_cuda.so, the NCCL part of the c10d shim, compiled here against the image's CUDA libtorch.
+# (The end-to-end tests' MinIO image is made by images/minio.sh, on the same bases, only when a test needs it.)
 # Each image's build fails unless every native library the trainer loads resolves (docker/check-native-libs.sh).
 #
 # Steps: a Docker engine (images/dockerd.sh), the local Debian bases (images/base.sh), the jars (Maven; only

@@ -20,6 +20,9 @@
 #   install-operator   CRDs + `helm upgrade --install` of the chart (namespace milan-system), images set to the
 #                      loaded tags, never pulled; waits for the operator to be ready
 #   smoke              runs the trainer image's `milan-trainer --help` as a pod and waits for it to complete
+#   object-store       MinIO in the cluster (e2e/kind/minio.yaml, namespace milan-minio, http://minio.milan-minio:9000):
+#                      builds its image (images/minio.sh, cached), loads it, deploys it with random root credentials
+#                      (Secret minio-root), waits until it is ready. Only the tests that need it run it; not in `all`
 #   all                up, load-images, install-operator
 #   kueue              Kueue v0.17.0 (e2e/build-kueue.sh, cached) as a host process against the cluster's API server,
 #                      with its CRDs (e2e/kueue.sh; state and log in e2e/.work/kind/NAME-kueue/); `down` stops it
@@ -40,13 +43,13 @@ HELM=$CACHE_ROOT/helm-v3.22.0/helm
 NAMESPACE=milan-system
 RELEASE=milan
 
-usage() { sed -n '13,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '13,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 die() { echo "kind/cluster.sh: error: $*" >&2; exit 1; }
 log() { echo "kind/cluster.sh: $*" >&2; }
 
 CMD=${1:-}
 case $CMD in
-  up | down | status | load-images | install-operator | smoke | all | kueue) shift ;;
+  up | down | status | load-images | install-operator | smoke | object-store | all | kueue) shift ;;
   -h | --help) usage; exit 0 ;;
   *) usage; die "expected a command, got '$CMD'" ;;
 esac
@@ -295,29 +298,36 @@ build_images() {
 cmd_load_images() {
   node_running || die "cluster $NAME is not running; run: $0 up"
   build_images
-  local t=$SECONDS image node note held id todo loaded=()
-  # kind would compare image IDs with crictl, which the nodes lack, so it loads every time (~85 s); each node
-  # keeps a note of the image IDs it was given instead (a new node starts without notes). Only nodes that run
-  # pods get them: the tainted control plane never runs a trainer or the operator.
+  local t=$SECONDS image loaded=()
   for image in "$TRAINER_IMAGE" "$OPERATOR_IMAGE"; do
-    id=$(image_id "$image")
-    note=/var/lib/milan-images/${image//[:\/]/_}
-    todo=()
-    for node in "${POD_NODES[@]}"; do
-      held=$(docker exec "$node" ctr -n k8s.io images ls -q)
-      if [[ $(docker exec "$node" cat "$note" 2>/dev/null) != "$id" ]] || ! grep -qx "docker.io/$image" <<<"$held"; then
-        todo+=("$node")
-      fi
-    done
-    ((${#todo[@]})) || continue
-    "$KIND" load docker-image --name "$NAME" --nodes "$(IFS=,; echo "${todo[*]}")" "$image"
-    for node in "${todo[@]}"; do
-      docker exec "$node" sh -c "mkdir -p /var/lib/milan-images && echo '$id' > '$note'"
-    done
-    loaded+=("$image on ${todo[*]}")
+    load_image "$image"
+    [[ -z $LOADED_ON ]] || loaded+=("$image on $LOADED_ON")
   done
   ((${#loaded[@]})) || { log "the nodes already hold these images"; return; }
   log "images loaded in $((SECONDS - t)) s: ${loaded[*]}"
+}
+
+# load_image IMAGE: loads a local Docker image into the nodes that run pods unless they hold it already, and sets
+# LOADED_ON to the nodes it loaded (empty when there was nothing to do). kind would compare image IDs with crictl, which the nodes lack, so it loads every time
+# (~85 s); each node keeps a note of the image IDs it was given instead (a new node starts without notes). Only nodes
+# that run pods get them: the tainted control plane never runs a trainer, the operator or MinIO.
+load_image() {
+  local image=$1 id note held node todo=()
+  LOADED_ON=""
+  id=$(image_id "$image")
+  note=/var/lib/milan-images/${image//[:\/]/_}
+  for node in "${POD_NODES[@]}"; do
+    held=$(docker exec "$node" ctr -n k8s.io images ls -q)
+    if [[ $(docker exec "$node" cat "$note" 2>/dev/null) != "$id" ]] || ! grep -qx "docker.io/$image" <<<"$held"; then
+      todo+=("$node")
+    fi
+  done
+  ((${#todo[@]})) || return 0
+  "$KIND" load docker-image --name "$NAME" --nodes "$(IFS=,; echo "${todo[*]}")" "$image"
+  for node in "${todo[@]}"; do
+    docker exec "$node" sh -c "mkdir -p /var/lib/milan-images && echo '$id' > '$note'"
+  done
+  LOADED_ON=${todo[*]}
 }
 
 cmd_install_operator() {
@@ -356,6 +366,29 @@ cmd_smoke() {
   kubectl delete pod milan-smoke --wait=false >/dev/null
 }
 
+# The tests' S3-compatible server (docs/e2e.md): built and loaded only here, so `all` (the demo) never pays for it.
+# Idempotent: a second call finds the image on the nodes, the Secret and the Deployment as they are, in seconds.
+MINIO_NAMESPACE=milan-minio
+cmd_object_store() {
+  cluster_ready || die "cluster $NAME is not ready; run: $0 up"
+  local t=$SECONDS image
+  image=$("$ROOT/images/minio.sh" | tail -n 1)
+  load_image "$image"
+  [[ -z $LOADED_ON ]] || log "$image loaded on $LOADED_ON"
+  kubectl get namespace "$MINIO_NAMESPACE" >/dev/null 2>&1 || kubectl create namespace "$MINIO_NAMESPACE" >/dev/null
+  # Random root credentials, made once per cluster; they reach kubectl on its standard input, never a command line.
+  if ! kubectl -n "$MINIO_NAMESPACE" get secret minio-root >/dev/null 2>&1; then
+    kubectl -n "$MINIO_NAMESPACE" create secret generic minio-root --from-env-file=/dev/stdin >/dev/null <<EOF
+MINIO_ROOT_USER=milan-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+MINIO_ROOT_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')
+EOF
+  fi
+  sed "s#image: MINIO_IMAGE#image: $image#" "$HERE/minio.yaml" | kubectl apply -f - >/dev/null
+  kubectl -n "$MINIO_NAMESPACE" rollout status deployment/minio --timeout=300s >/dev/null ||
+    { kubectl -n "$MINIO_NAMESPACE" describe pods >&2; die "MinIO did not become ready in 300 s"; }
+  log "MinIO ($image) ready in $((SECONDS - t)) s: http://minio.$MINIO_NAMESPACE:9000 in the cluster, root credentials in Secret $MINIO_NAMESPACE/minio-root"
+}
+
 case $CMD in
   up) cmd_up ;;
   down)
@@ -366,6 +399,7 @@ case $CMD in
   install-operator) cmd_install_operator ;;
   smoke) cmd_smoke ;;
   kueue) cmd_kueue ;;
+  object-store) cmd_object_store ;;
   all) cmd_up; cmd_load_images; cmd_install_operator ;;
 esac
 exit 0

@@ -20,5 +20,6 @@ e2e/kind/cluster.sh down --name "$name" --kubeconfig "$kubeconfig" >/dev/null 2>
 e2e/kind/cluster.sh all --name "$name" --kubeconfig "$kubeconfig"
 e2e/kind/cluster.sh kueue --name "$name" --kubeconfig "$kubeconfig"
 echo "suite.sh: cluster $name ready with the operator after $((SECONDS - t)) s"
-KUBECONFIG=$kubeconfig ./mvnw -B -ntp -pl e2e-tests -Pe2e verify "$@"
+# MILAN_KIND_CLUSTER: a test that needs the in-cluster object store deploys it on first use (cluster.sh object-store).
+MILAN_KIND_CLUSTER=$name KUBECONFIG=$kubeconfig ./mvnw -B -ntp -pl e2e-tests -Pe2e verify "$@"
 echo "suite.sh: images, cluster and suite took $((SECONDS - t)) s"

@@ -29,6 +29,9 @@ import java.util.concurrent.TimeUnit;
  *       operator installed on first use; seconds when it already runs), with Kueue ({@code cluster.sh kueue}). It
  *       is kept after the run, so the next run is warm; {@code e2e/kind/cluster.sh down} removes it.
  * </ul>
+ *
+ * <p>{@code MILAN_KIND_CLUSTER} (set by {@code e2e/kind/suite.sh}) names the Kind cluster that {@code KUBECONFIG}
+ * points at, so that tests can add what only they need to it ({@link #kindScript}).
  */
 final class E2ECluster {
     private static E2ECluster instance;
@@ -39,13 +42,28 @@ final class E2ECluster {
     final KubernetesClient admin;
     final Optional<Path> repo;
     final String description;
+    /** The local Kind cluster's name, or empty on another cluster. */
+    final Optional<String> kindCluster;
     private final String kubeconfig;
 
-    private E2ECluster(KubernetesClient admin, Optional<Path> repo, String description, String kubeconfig) {
+    private E2ECluster(KubernetesClient admin, Optional<Path> repo, String description, String kubeconfig,
+            Optional<String> kindCluster) {
         this.admin = admin;
         this.repo = repo;
         this.description = description;
         this.kubeconfig = kubeconfig;
+        this.kindCluster = kindCluster;
+    }
+
+    /**
+     * Runs {@code e2e/kind/cluster.sh COMMAND} on the local Kind cluster (e.g. {@code object-store}, which only the
+     * tests needing it ask for); fails on another cluster.
+     */
+    void kindScript(String command) {
+        String name = kindCluster.orElseThrow(() -> new IllegalStateException("the " + description
+                + " is not the local Kind cluster (MILAN_KIND_CLUSTER unset), so e2e/kind/cluster.sh " + command
+                + " cannot prepare it"));
+        runClusterScript(repoPath(""), List.of(command, "--name", name, "--kubeconfig", kubeconfig));
     }
 
     /** Runs the real kubectl (as an administrator would) against the cluster; fails with its output if it fails. */
@@ -85,6 +103,7 @@ final class E2ECluster {
         Config config;
         String description;
         String kubeconfigPath;
+        Optional<String> kind = Optional.ofNullable(System.getenv("MILAN_KIND_CLUSTER")).filter(n -> !n.isBlank());
         if (env != null && !env.isBlank()) {
             boolean found = java.util.Arrays.stream(env.split(java.io.File.pathSeparator))
                     .anyMatch(f -> !f.isBlank() && Files.isRegularFile(Path.of(f)));
@@ -100,8 +119,9 @@ final class E2ECluster {
                     + " repository was found at or above " + System.getProperty("user.dir")
                     + " to create the local Kind cluster from"));
             Path kubeconfig = root.resolve("e2e/.work/kind/kubeconfig");
-            runClusterScript(root, "all");
-            runClusterScript(root, "kueue"); // KueuePreemptionE2E's; seconds when it runs already
+            runClusterScript(root, List.of("all"));
+            runClusterScript(root, List.of("kueue")); // KueuePreemptionE2E's; seconds when it runs already
+            kind = Optional.of(kind.orElse("milan")); // cluster.sh's default name
             config = Config.fromKubeconfig(kubeconfig.toFile());
             description = "local Kind cluster (" + kubeconfig + ")";
             kubeconfigPath = kubeconfig.toString();
@@ -109,12 +129,13 @@ final class E2ECluster {
         KubernetesClient admin = new KubernetesClientBuilder().withConfig(config).build();
         checkOperator(admin, description);
         checkNodes(admin, description);
-        return new E2ECluster(admin, repo, description, kubeconfigPath);
+        return new E2ECluster(admin, repo, description, kubeconfigPath, kind);
     }
 
-    /** e2e/kind/cluster.sh COMMAND, its output passed through (a cold build prints its progress for a while). */
-    private static void runClusterScript(Path root, String command) {
-        List<String> cmd = List.of(root.resolve("e2e/kind/cluster.sh").toString(), command);
+    /** e2e/kind/cluster.sh ARGS, its output passed through (a cold build prints its progress for a while). */
+    private static void runClusterScript(Path root, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(root.resolve("e2e/kind/cluster.sh").toString()));
+        cmd.addAll(args);
         long minutes = Long.getLong("milan.e2e.setupMinutes", 120);
         try {
             Path log = Files.createTempFile("milan-kind-", ".log");
