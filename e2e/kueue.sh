@@ -65,20 +65,7 @@ alive_pid() {
   return 1
 }
 
-# Sets variable $1 to a TCP port nobody listens on; TAKEN keeps this run from handing one out twice.
-TAKEN=" "
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    [[ $TAKEN == *" $p "* ]] && continue
-    [[ -z $(ss -Htan "sport = :$p") ]] || continue
-    TAKEN+="$p "
-    printf -v "$1" '%s' "$p"
-    return 0
-  done
-  die "found no free TCP port on 127.0.0.1"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/free-port.sh"
 
 cmd_start() {
   [[ -n $KUBECONFIG_FILE && -f $KUBECONFIG_FILE ]] || die "start needs --kubeconfig naming an existing file, got '$KUBECONFIG_FILE'"

@@ -100,21 +100,7 @@ wait_gone() {
 
 # ---- helpers -------------------------------------------------------------------------------------
 
-# Sets variable $1 to a port nobody uses now. Not in a $(...) subshell, so TAKEN remembers the
-# ports already handed out to this cluster.
-TAKEN=" "
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    [[ $TAKEN == *" $p "* ]] && continue
-    [[ -z $(ss -Htan "sport = :$p") ]] || continue
-    TAKEN+="$p "
-    printf -v "$1" '%s' "$p"
-    return 0
-  done
-  die "found no free TCP port on 127.0.0.1"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/free-port.sh"
 
 # Polls a command until it succeeds, at most $1 seconds; on timeout names what did not come up.
 wait_for() {

@@ -2,28 +2,19 @@ package io.milan.operator.reconcile;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.milan.api.CleanPodPolicy;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.operator.config.OperatorSettings;
 import io.milan.operator.it.TestRuns;
-import io.milan.operator.metrics.RunMetrics;
 import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
-import io.milan.operator.status.OperatorStatus;
-import io.milan.operator.status.Timestamps;
 import io.milan.testsupport.WithLocalCluster;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -36,9 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 @WithLocalCluster
 class FailureCountedOnceIT {
-    private final RunLifecycle lifecycle = new RunLifecycle(OperatorSettings.defaults(), Clock.systemUTC(),
-            new RunMetrics(new SimpleMeterRegistry(), Clock.systemUTC()));
-    private final PodGroupCreates<MilanPretrain> creates = new PodGroupCreates<>();
+    private final OneReconcile reconcile = new OneReconcile();
 
     @Test
     void aBurstOfPodFailuresInOneAttemptIsOneRestart(KubernetesClient client) {
@@ -48,67 +37,32 @@ class FailureCountedOnceIT {
         spec.getSpec().restartPolicy.backoffSeconds = 600;
         spec.getSpec().cleanPodPolicy = CleanPodPolicy.NONE;
         MilanPretrain run = client.resource(spec).create();
-        run.setStatus(attemptOneRunning());
+        run.setStatus(OneReconcile.attemptOneRunning("burst-a1", Instant.now()));
         // Created suspended, so that the Job controller makes no pods: the pods are the ones the caches show.
         Job job = JobRenderer.render(new RenderInput(RunKind.PRETRAIN, run, run.getSpec(),
                 ChildNames.of(RunKind.PRETRAIN, "burst"), 1, null, OperatorSettings.defaults()));
         job.getSpec().setSuspend(true);
         Job attemptOne = client.resource(job).create();
 
-        RunStatus first = reconcile(client, run, attemptOne, List.of(failed(attemptOne, 0), running(attemptOne, 1)));
+        RunStatus first = reconcile.statusAfter(client, run, attemptOne,
+                List.of(failed(attemptOne, 0), running(attemptOne, 1)));
         assertEquals(RunPhase.Restarting, first.phase, first.message);
         assertEquals(1, first.restarts);
 
         // The next reconcile: the status just written, the Job not yet deleted in the cache, rank 1 failed too.
         run.setStatus(first);
-        RunStatus second = reconcile(client, run, attemptOne,
+        RunStatus second = reconcile.statusAfter(client, run, attemptOne,
                 List.of(failed(attemptOne, 0), failed(attemptOne, 1)));
         assertEquals(RunPhase.Restarting, second.phase, "one failure burst fails the run: " + second.message);
         assertEquals(1, second.restarts, "restarts");
         assertEquals(1, second.endedAttempt, "attempt 1's end is recorded");
     }
 
-    /** One reconcile of the run with the caches showing {@code job} and {@code pods}; the status it would write. */
-    private RunStatus reconcile(KubernetesClient client, MilanPretrain run, Job job, List<Pod> pods) {
-        RunObservation cached = RunObservation.of(run.getMetadata().getUid(), List.of(job), pods);
-        UpdateControl<MilanPretrain> control = new RunReconcile<>(lifecycle, RunKind.PRETRAIN, run, client, cached,
-                null, creates).execute();
-        return control.isPatchStatus() ? control.getResource().orElseThrow().getStatus()
-                : OperatorStatus.copyOf(run.getStatus());
-    }
-
-    private static RunStatus attemptOneRunning() {
-        RunStatus s = new RunStatus();
-        s.phase = RunPhase.Running;
-        s.attempt = 1;
-        s.restarts = 0;
-        s.podGroup = "burst-a1";
-        s.startTime = Timestamps.format(Instant.now());
-        return s;
-    }
-
     private static Pod running(Job job, int rank) {
-        return pod(job, rank, "Running", null);
+        return OneReconcile.pod(job, rank, "Running", null, false);
     }
 
     private static Pod failed(Job job, int rank) {
-        return pod(job, rank, "Failed", 1);
-    }
-
-    private static Pod pod(Job job, int rank, String phase, Integer exitCode) {
-        var container = new ContainerStatusBuilder().withName("trainer");
-        if (exitCode != null) {
-            container.withNewState().withNewTerminated().withExitCode(exitCode).withReason("Error")
-                    .withFinishedAt(Timestamps.format(Instant.now())).endTerminated().endState();
-        }
-        return new PodBuilder()
-                .withNewMetadata().withName(job.getMetadata().getName() + "-" + rank + "-x")
-                .withNamespace(job.getMetadata().getNamespace())
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("batch/v1").withKind("Job")
-                        .withName(job.getMetadata().getName()).withUid(job.getMetadata().getUid())
-                        .withController(true).build())
-                .endMetadata()
-                .withNewStatus().withPhase(phase).withContainerStatuses(container.build()).endStatus()
-                .build();
+        return OneReconcile.pod(job, rank, "Failed", 1, false);
     }
 }

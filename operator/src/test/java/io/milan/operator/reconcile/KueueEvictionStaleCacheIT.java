@@ -4,29 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.milan.api.MilanPretrain;
 import io.milan.api.RunPhase;
 import io.milan.api.RunStatus;
 import io.milan.api.TrainerExitCodes;
 import io.milan.operator.config.OperatorSettings;
 import io.milan.operator.it.TestRuns;
-import io.milan.operator.metrics.RunMetrics;
 import io.milan.operator.naming.ChildNames;
 import io.milan.operator.podgroup.JobRenderer;
 import io.milan.operator.podgroup.RenderInput;
-import io.milan.operator.status.OperatorStatus;
-import io.milan.operator.status.Timestamps;
 import io.milan.testsupport.WithLocalCluster;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -41,16 +32,14 @@ import org.junit.jupiter.api.Test;
  */
 @WithLocalCluster
 class KueueEvictionStaleCacheIT {
-    private final RunLifecycle lifecycle = new RunLifecycle(OperatorSettings.defaults(), Clock.systemUTC(),
-            new RunMetrics(new SimpleMeterRegistry(), Clock.systemUTC()));
-    private final PodGroupCreates<MilanPretrain> creates = new PodGroupCreates<>();
+    private final OneReconcile reconcile = new OneReconcile();
 
     @Test
     void podsEndedByAnEvictionBeforeTheCacheSeesTheSuspendedJobLeaveTheRunQueued(KubernetesClient client) {
         MilanPretrain spec = TestRuns.pretrain("evicted", 2);
         spec.getSpec().queueName = "gpus";
         MilanPretrain run = client.resource(spec).create();
-        run.setStatus(attemptOneRunning());
+        run.setStatus(OneReconcile.attemptOneRunning("evicted-a1", Instant.now().minusSeconds(60)));
         Job rendered = JobRenderer.render(new RenderInput(RunKind.PRETRAIN, run, run.getSpec(),
                 ChildNames.of(RunKind.PRETRAIN, "evicted"), 1, null, OperatorSettings.defaults()));
         assertEquals("gpus", rendered.getMetadata().getLabels().get(JobRenderer.KUEUE_QUEUE_LABEL));
@@ -60,8 +49,8 @@ class KueueEvictionStaleCacheIT {
         // The Job cache has not seen the suspension yet: it still shows the admitted, running Job.
         Job cached = new JobBuilder(live).editSpec().withSuspend(false).endSpec().build();
 
-        RunStatus next = reconcile(client, run, cached, List.of(sigterm(live, 0, TrainerExitCodes.DISRUPTED),
-                sigterm(live, 1, TrainerExitCodes.SIGTERM)));
+        RunStatus next = reconcile.statusAfter(client, run, cached,
+                List.of(sigterm(live, 0, TrainerExitCodes.DISRUPTED), sigterm(live, 1, TrainerExitCodes.SIGTERM)));
         System.out.printf("KueueEvictionStaleCacheIT: phase %s, restarts %s, attempt %s, podGroup %s, lastFailure %s,"
                 + " message: %s%n", next.phase, next.restarts, next.attempt, next.podGroup,
                 next.lastFailure == null ? null : next.lastFailure.failureClass, next.message);
@@ -76,39 +65,8 @@ class KueueEvictionStaleCacheIT {
         assertNull(next.lastFailure, "an eviction is not an attempt's end");
     }
 
-    /** One reconcile of the run with the caches showing {@code job} and {@code pods}; the status it would write. */
-    private RunStatus reconcile(KubernetesClient client, MilanPretrain run, Job job, List<Pod> pods) {
-        RunObservation cached = RunObservation.of(run.getMetadata().getUid(), List.of(job), pods);
-        UpdateControl<MilanPretrain> control = new RunReconcile<>(lifecycle, RunKind.PRETRAIN, run, client, cached,
-                null, creates).execute();
-        return control.isPatchStatus() ? control.getResource().orElseThrow().getStatus()
-                : OperatorStatus.copyOf(run.getStatus());
-    }
-
-    private static RunStatus attemptOneRunning() {
-        RunStatus s = new RunStatus();
-        s.phase = RunPhase.Running;
-        s.attempt = 1;
-        s.restarts = 0;
-        s.podGroup = "evicted-a1";
-        s.startTime = Timestamps.format(Instant.now().minusSeconds(60));
-        return s;
-    }
-
     /** A pod of the Job deleted by the Job controller whose trainer ended on SIGTERM with {@code exitCode}. */
     private static Pod sigterm(Job job, int rank, int exitCode) {
-        String now = Timestamps.format(Instant.now());
-        return new PodBuilder()
-                .withNewMetadata().withName(job.getMetadata().getName() + "-" + rank + "-x")
-                .withNamespace(job.getMetadata().getNamespace()).withDeletionTimestamp(now)
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("batch/v1").withKind("Job")
-                        .withName(job.getMetadata().getName()).withUid(job.getMetadata().getUid())
-                        .withController(true).build())
-                .endMetadata()
-                .withNewStatus().withPhase("Failed").withContainerStatuses(new ContainerStatusBuilder()
-                        .withName("trainer").withNewState().withNewTerminated().withExitCode(exitCode)
-                        .withReason("Error").withFinishedAt(now).endTerminated().endState().build())
-                .endStatus()
-                .build();
+        return OneReconcile.pod(job, rank, "Failed", exitCode, true);
     }
 }
