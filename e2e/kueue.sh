@@ -51,12 +51,14 @@ LOG_FILE=${LOG_FILE:-$DIR/kueue.log}
 # config.yaml). /proc/PID/cmdline reads empty while the process is between two execs (setsid, env, unshare, sh,
 # kueue): look once more before calling it gone. CI met this as "kueue exited" with an empty log.
 alive_pid() {
-  local pid try
+  local pid try cmdline
   [[ -f $PID_FILE ]] || return 1
   pid=$(<"$PID_FILE")
   for try in 1 2; do
     [[ -d /proc/$pid ]] || return 1
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$DIR/config.yaml"; then
+    # Read whole, not piped into grep -q: under pipefail a reader that stops early can fail the writer.
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+    if [[ $cmdline == *"$DIR/config.yaml"* ]]; then
       echo "$pid"
       return 0
     fi

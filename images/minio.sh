@@ -34,7 +34,8 @@ else
   cp "$bin" "$ctx/minio"
   docker build --force-rm --build-arg MINIO_VERSION="$version" -t "$tag" "$ctx" >&2
   # The image must start as Kubernetes will run it (restricted: non-root, no capabilities, read-only root).
-  got=$(docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges "$tag" --version 2>&1 | head -n 1)
+  got=$(docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges "$tag" --version 2>&1 || true)
+  got=${got%%$'\n'*} # its first line
   [[ $got == "minio version "* ]] || { docker rmi "$tag" >/dev/null; echo "minio.sh: $tag does not run: $got" >&2; exit 1; }
   # Older keys' images are dead weight on the nodes' loads and in Docker.
   for old in $(docker image ls --format '{{.Repository}}:{{.Tag}}' milan/minio); do
